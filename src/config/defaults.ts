@@ -1,0 +1,32 @@
+/**
+ * Every configurable default of dnc in one typed object. A pipeline file overrides these,
+ * and command-line flags override the pipeline file. Each stage owns one section.
+ */
+export interface ModelPrice {
+  /** Dollars per million input tokens. */
+  inputPerMillion: number;
+  /** Dollars per million output tokens. */
+  outputPerMillion: number;
+}
+
+export const defaults = {
+  /**
+   * Remote prices, dollars per million tokens. `reference` is the synthetic worlds' expert:
+   * it costs nothing to run, and its price simulates a large remote model so that reports
+   * can show what the same traffic would cost; reports label it as simulated.
+   */
+  prices: {
+    'gpt-4o': { inputPerMillion: 2.5, outputPerMillion: 10 },
+    'gpt-4o-mini': { inputPerMillion: 0.15, outputPerMillion: 0.6 },
+    'gpt-4.1': { inputPerMillion: 2, outputPerMillion: 8 },
+    'gpt-4.1-mini': { inputPerMillion: 0.4, outputPerMillion: 1.6 },
+    'gpt-3.5-turbo': { inputPerMillion: 0.5, outputPerMillion: 1.5 },
+    reference: { inputPerMillion: 2.5, outputPerMillion: 10 },
+  } as Record<string, ModelPrice>,
+  /** Local bricks are priced by measured CPU time. */
+  localCost: { usdPerCpuHour: 0.05 },
+  /** Decomposition prompt settings shared by teachers and bricks. */
+  prompts: { maxSubquestions: 6 },
+} as const;
+
+export type Defaults = typeof defaults;
