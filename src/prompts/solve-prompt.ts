@@ -61,8 +61,8 @@ export interface ParsedSolution {
   warnings: string[];
 }
 
-const answerLinePattern = /^\s*(?:the\s+)?(?:final\s+)?answer\s+is\s*[:\-]?\s*(.+)$/i;
-const answerAnywherePattern = /\banswer\s+is\s*[:\-]?\s*(.+)$/i;
+const answerLinePattern = /^\s*(?:the\s+)?(?:final\s+)?answer\s+is\s*[:-]?\s*(.+)$/i;
+const answerAnywherePattern = /\banswer\s+is\s*[:-]?\s*(.+)$/i;
 
 /**
  * The final answer of a solution text: the last `The answer is: X` line (markdown and a
