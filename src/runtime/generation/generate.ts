@@ -1,0 +1,175 @@
+/**
+ * The generation loop: ONE loop of small parts. Each step runs the model on the new tokens,
+ * then for every unfinished row: processors → sampler → append → stopping criteria.
+ * Several prompts run together: left-padded to a common length with an attention mask that
+ * grows with the cache; a finished row is fed padding with mask 0 until every row is done.
+ */
+import {
+  lastPositionLogits,
+  validateDecoderBatch,
+  type DecoderBatch,
+  type DecoderModel,
+} from './decoder-model.js';
+import { buildGenerationParts, type GenerationOptions, type GenerationParts } from './generation-options.js';
+import type { FinishReason, StopDecision } from './stopping-criteria.js';
+
+export interface GenerationResult {
+  /** Generated token ids, without the end-of-sequence token that ended the row. */
+  tokens: number[];
+  /** Tokens the model produced, the final end-of-sequence token included (what usage counts). */
+  generatedTokenCount: number;
+  promptTokenCount: number;
+  finishReason: FinishReason;
+  stopString?: string;
+  /** The decoded completion, cut before the stop string; present when `decode` was given. */
+  text?: string;
+}
+
+interface Row {
+  prompt: readonly number[];
+  /** Prompt and generated tokens (no padding). */
+  tokens: number[];
+  generated: number[];
+  /** Mask of every position fed so far, padding included. */
+  mask: number[];
+  stop: StopDecision | null;
+}
+
+export async function generate<Cache>(
+  model: DecoderModel<Cache>,
+  prompts: readonly (readonly number[])[],
+  options: GenerationOptions = {},
+): Promise<GenerationResult[]> {
+  validatePrompts(prompts, model.vocabSize);
+  const parts = buildGenerationParts(options, model);
+  const rows: Row[] = prompts.map((prompt) => ({
+    prompt,
+    tokens: [...prompt],
+    generated: [],
+    mask: [],
+    stop: null,
+  }));
+  let batch = promptBatch(rows, parts.padTokenId);
+  let cache: Cache | undefined;
+  try {
+    while (true) {
+      options.signal?.throwIfAborted();
+      validateDecoderBatch(batch);
+      const output = await model.forward(batch, cache);
+      if (cache !== undefined && output.cache !== cache) model.releaseCache?.(cache);
+      cache = output.cache;
+      const logits = lastPositionLogits(output.logits, rows.length, batch.length, model.vocabSize);
+      rows.forEach((row, index) => {
+        if (row.stop === null) advanceRow(row, index, logits[index], parts, options);
+      });
+      if (rows.every((row) => row.stop !== null)) break;
+      batch = stepBatch(rows, parts.padTokenId, batch.pastLength + batch.length);
+    }
+  } finally {
+    if (cache !== undefined) model.releaseCache?.(cache);
+  }
+  return rows.map((row) => toResult(row, options.decode));
+}
+
+function advanceRow(
+  row: Row,
+  index: number,
+  logits: Float32Array,
+  parts: GenerationParts,
+  options: GenerationOptions,
+): void {
+  const context = { tokens: row.tokens, generatedCount: row.generated.length };
+  for (const processor of parts.processors) processor.process(logits, context);
+  const token = parts.sampler.sample(logits);
+  row.tokens.push(token);
+  row.generated.push(token);
+  options.onToken?.({ row: index, token });
+  for (const criterion of parts.criteria) {
+    row.stop = criterion.check({ generated: row.generated });
+    if (row.stop !== null) return;
+  }
+}
+
+/** The first step: every prompt left-padded to the longest, positions counted from the first real token. */
+function promptBatch(rows: Row[], padTokenId: number): DecoderBatch {
+  const length = Math.max(...rows.map((row) => row.prompt.length));
+  const inputIds = new BigInt64Array(rows.length * length);
+  const positionIds = new BigInt64Array(rows.length * length);
+  rows.forEach((row, index) => {
+    const padding = length - row.prompt.length;
+    for (let column = 0; column < length; column += 1) {
+      const real = column >= padding;
+      inputIds[index * length + column] = BigInt(real ? row.prompt[column - padding] : padTokenId);
+      positionIds[index * length + column] = BigInt(real ? column - padding : 0);
+      row.mask.push(real ? 1 : 0);
+    }
+  });
+  return {
+    inputIds,
+    positionIds,
+    attentionMask: maskOf(rows),
+    batchSize: rows.length,
+    length,
+    pastLength: 0,
+  };
+}
+
+/** A decode step: the token each row just chose (padding, masked, for finished rows). */
+function stepBatch(rows: Row[], padTokenId: number, pastLength: number): DecoderBatch {
+  const inputIds = new BigInt64Array(rows.length);
+  const positionIds = new BigInt64Array(rows.length);
+  rows.forEach((row, index) => {
+    // A finished row (even one that finished on the step just run) needs no more logits.
+    const done = row.stop !== null;
+    inputIds[index] = BigInt(done ? padTokenId : row.tokens[row.tokens.length - 1]);
+    positionIds[index] = BigInt(done ? 0 : row.tokens.length - 1);
+    row.mask.push(done ? 0 : 1);
+  });
+  return {
+    inputIds,
+    positionIds,
+    attentionMask: maskOf(rows),
+    batchSize: rows.length,
+    length: 1,
+    pastLength,
+  };
+}
+
+function maskOf(rows: Row[]): BigInt64Array {
+  const width = rows[0].mask.length;
+  const mask = new BigInt64Array(rows.length * width);
+  rows.forEach((row, index) =>
+    row.mask.forEach((value, column) => (mask[index * width + column] = BigInt(value))),
+  );
+  return mask;
+}
+
+function toResult(row: Row, decode?: (tokens: readonly number[]) => string): GenerationResult {
+  const stop = row.stop ?? { reason: 'length' as const };
+  const endedByEos = stop.reason === 'eos';
+  const tokens = endedByEos ? row.generated.slice(0, -1) : [...row.generated];
+  const result: GenerationResult = {
+    tokens,
+    generatedTokenCount: row.generated.length,
+    promptTokenCount: row.prompt.length,
+    finishReason: stop.reason,
+  };
+  if (stop.stopString !== undefined) result.stopString = stop.stopString;
+  if (decode !== undefined) {
+    const text = decode(tokens);
+    const cut = stop.stopString === undefined ? -1 : text.indexOf(stop.stopString);
+    result.text = cut >= 0 ? text.slice(0, cut) : text;
+  }
+  return result;
+}
+
+function validatePrompts(prompts: readonly (readonly number[])[], vocabSize: number): void {
+  if (prompts.length === 0) throw new Error('generate needs at least one prompt');
+  prompts.forEach((prompt, index) => {
+    if (prompt.length === 0)
+      throw new Error(`prompt ${index} is empty: a decoder needs at least one token to start`);
+    const bad = prompt.find((token) => !Number.isInteger(token) || token < 0 || token >= vocabSize);
+    if (bad !== undefined)
+      throw new Error(`prompt ${index} holds token id ${bad}, outside the vocabulary [0, ${vocabSize})`);
+  });
+}
