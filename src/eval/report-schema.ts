@@ -1,0 +1,98 @@
+/**
+ * `report.json`, the eval report of DESIGN.md ("Eval report"): `{ suite, results }` with one
+ * result per chain × dataset. The eval runner writes it, `--json` prints it, and serve and
+ * the pipeline read it; every one of them validates it with `reportSchema`.
+ *
+ * Units and conventions:
+ * - `score` and `ci95` are fractions in [0, 1] (the mean of the per-example scores; the
+ *   interval is a seeded percentile bootstrap, see `statistics.ts`).
+ * - `costUsd` holds TOTAL dollars spent on the result's `n` examples; `costPerExampleUsd` is
+ *   the same divided by `n`. `savedUsd` is the total the cache saved (hits cost $0).
+ * - `tokens` are totals over the `n` examples.
+ * - `latencyMs` percentiles are over per-example end-to-end latency (type-7 interpolation).
+ * - `simulated` is true when a brick is the synthetic worlds' `reference` expert, whose price
+ *   is a simulation of a large remote model, not money spent.
+ */
+import { z } from 'zod';
+import { failureKindSchema } from './trace-schema.js';
+
+const dollars = z.number().finite().nonnegative();
+const tokenCount = z.number().int().nonnegative();
+
+export const stageDollarsSchema = z.strictObject({ decompose: dollars, solve: dollars, total: dollars });
+export type StageDollars = z.infer<typeof stageDollarsSchema>;
+
+const tokenPairSchema = z.strictObject({ input: tokenCount, output: tokenCount });
+
+export const reportTokensSchema = z.strictObject({ decompose: tokenPairSchema, solve: tokenPairSchema });
+export type ReportTokens = z.infer<typeof reportTokensSchema>;
+
+export const failureCountsSchema = z.strictObject(
+  Object.fromEntries(failureKindSchema.options.map((kind) => [kind, tokenCount])) as Record<
+    z.infer<typeof failureKindSchema>,
+    typeof tokenCount
+  >,
+);
+export type FailureCounts = z.infer<typeof failureCountsSchema>;
+
+export const reportDecompositionSchema = z.strictObject({
+  /** Fraction of examples whose sub-question count equals the gold count. */
+  stepCountAgreement: z.number().min(0).max(1),
+  /** Mean |predicted count − gold count|. */
+  meanStepDifference: z.number().finite().nonnegative(),
+  /** Mean best-match ROUGE-L of predicted sub-questions against gold ones. */
+  rougeL: z.number().min(0).max(1),
+  /** Examples with a gold decomposition the metrics are computed over. */
+  n: z.number().int().positive(),
+});
+export type ReportDecomposition = z.infer<typeof reportDecompositionSchema>;
+
+export const reportResultSchema = z
+  .strictObject({
+    chain: z.string().min(1),
+    /** Decomposer brick spec; null for a `single` chain. */
+    decomposer: z.string().min(1).nullable(),
+    solver: z.string().min(1),
+    mode: z.enum(['static', 'dynamic', 'single']),
+    dataset: z.string().min(1),
+    n: z.number().int().positive(),
+    score: z.number().min(0).max(1),
+    ci95: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]),
+    /** Total dollars over the `n` examples. */
+    costUsd: stageDollarsSchema,
+    savedUsd: dollars,
+    tokens: reportTokensSchema,
+    latencyMs: z.strictObject({ p50: z.number().nonnegative(), p95: z.number().nonnegative() }),
+    // Extras beyond DESIGN.md's required fields: optional, so a minimal report still validates.
+    /** `costUsd` divided by `n`. */
+    costPerExampleUsd: stageDollarsSchema.optional(),
+    failures: failureCountsSchema.optional(),
+    /** Against gold decompositions; null for `single` chains or datasets without gold. */
+    decomposition: reportDecompositionSchema.nullable().optional(),
+    simulated: z.boolean().optional(),
+    /** Whether the result is on its dataset's Pareto frontier (cost per example vs score). */
+    paretoOptimal: z.boolean().optional(),
+  })
+  .refine((result) => result.ci95[0] <= result.ci95[1], {
+    message: 'ci95 must be [low, high] with low ≤ high',
+    path: ['ci95'],
+  })
+  .refine((result) => (result.mode === 'single') === (result.decomposer === null), {
+    message: '`decomposer` is null exactly for `single` chains; give the decomposer spec otherwise',
+    path: ['decomposer'],
+  });
+export type ReportResult = z.infer<typeof reportResultSchema>;
+
+export const reportSchema = z
+  .strictObject({
+    /** The suite's name. */
+    suite: z.string().min(1),
+    results: z.array(reportResultSchema),
+  })
+  .refine(
+    (report) =>
+      new Set(report.results.map((result) => JSON.stringify([result.chain, result.dataset]))).size ===
+      report.results.length,
+    { message: 'each chain × dataset pair must appear once in `results`', path: ['results'] },
+  );
+export type Report = z.infer<typeof reportSchema>;
