@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { trainBpe } from '../../src/tokenizer/bpe-trainer.js';
+import { encodeChatForTraining } from '../../src/tokenizer/chat-encoding.js';
+import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { randomTexts, sampleCorpus } from './random-text.js';
+
+const tokenizer = Tokenizer.fromBpeModel(trainBpe(sampleCorpus(1000, 5), { vocabSize: 500 }), {
+  modelMaxLength: 128,
+});
+
+describe('encodeChatForTraining', () => {
+  it('masks exactly the assistant content and its end-of-turn token', () => {
+    const messages = [
+      { role: 'system' as const, content: 'Decompose.' },
+      { role: 'user' as const, content: 'How many apples?' },
+      { role: 'assistant' as const, content: 'Alice has 3 apples.' },
+    ];
+    const { inputIds, lossMask } = encodeChatForTraining(tokenizer, messages);
+    expect(inputIds).toHaveLength(lossMask.length);
+    const answer = tokenizer.encode('Alice has 3 apples.', { addSpecialTokens: false });
+    const masked = inputIds.filter((_, index) => lossMask[index] === 1);
+    expect(masked).toEqual([...answer, tokenizer.specialTokenIds.end]);
+    const assistantMarker = inputIds.indexOf(tokenizer.specialTokenIds.assistant);
+    expect(lossMask.slice(0, assistantMarker + 1).every((bit) => bit === 0)).toBe(true);
+    expect(lossMask.slice(assistantMarker + 1).every((bit) => bit === 1)).toBe(true);
+  });
+
+  it('equals the token ids of the Jinja-rendered chat for multi-turn and awkward content', () => {
+    const texts = randomTexts(120, 8);
+    for (let index = 0; index + 3 < texts.length; index += 4) {
+      const messages = [
+        { role: 'system' as const, content: texts[index] },
+        { role: 'user' as const, content: texts[index + 1] },
+        { role: 'assistant' as const, content: texts[index + 2] },
+        { role: 'user' as const, content: texts[index + 3] },
+        { role: 'assistant' as const, content: ' trailing space ' },
+      ];
+      const { inputIds, lossMask } = encodeChatForTraining(tokenizer, messages);
+      const rendered = tokenizer.applyChatTemplate(messages);
+      expect(inputIds).toEqual(tokenizer.encode(rendered, { addSpecialTokens: false }));
+      expect(tokenizer.decode(inputIds)).toBe(rendered);
+      const endCount = inputIds.filter(
+        (id, position) => id === tokenizer.specialTokenIds.end && lossMask[position],
+      );
+      expect(endCount.length).toBeGreaterThanOrEqual(2);
+    }
+  });
+});
