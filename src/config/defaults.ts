@@ -27,6 +27,11 @@ export const defaults = {
   localCost: { usdPerCpuHour: 0.05 },
   /** Decomposition prompt settings shared by teachers and bricks. */
   prompts: { maxSubquestions: 6 },
+  /**
+   * Chains and local generation. `staticSolve`: `stepwise` solves static sub-questions one call
+   * each (earlier answers given, `#k` substituted); `one-call` sends them all in one solve call.
+   */
+  runtime: { staticSolve: 'stepwise' as 'stepwise' | 'one-call', maxNewTokens: 256 },
 } as const;
 
 export type Defaults = typeof defaults;
