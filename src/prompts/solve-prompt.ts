@@ -2,6 +2,7 @@
  * The static solve prompt: question + sub-questions in; the sub-answers one by one, then a
  * final line `The answer is: ...`.
  */
+import { extractFinalAnswer } from '../data/metrics/index.js';
 import type { ChatMessage } from '../data/schemas.js';
 import { flattenLine, readItems, renderNumbered, renderQuestionBlock } from './prompt-text.js';
 
@@ -61,42 +62,31 @@ export interface ParsedSolution {
   warnings: string[];
 }
 
-const answerLinePattern = /^\s*(?:the\s+)?(?:final\s+)?answer\s+is\s*[:-]?\s*(.+)$/i;
-const answerAnywherePattern = /\banswer\s+is\s*[:-]?\s*(.+)$/i;
+const answerLinePattern = /^\s*(?:the\s+)?(?:final\s+)?answer\s+is\b/i;
+const answerPhrasePattern = /\banswer\s+is\b/i;
 
 /**
- * The final answer of a solution text: the last `The answer is: X` line (markdown and a
- * trailing period stripped), else the last line when it is short. Hand-written because the
- * metrics module's extractor (which also normalises numbers) is for scoring, while this one
- * only needs to cut the line so that the raw answer can be stored and re-scored later.
+ * The final answer of a solution text: the metrics module's `extractFinalAnswer` (the last
+ * `The answer is: X`, cleaned) when the text has that phrase; otherwise the last line when it
+ * is short and not a numbered sub-answer, with a warning; otherwise none.
  */
 export function extractAnswerLine(text: string): { answer: string | undefined; warning?: string } {
-  const lines = text
+  if (answerPhrasePattern.test(text.replace(/\*\*/g, ''))) {
+    const answer = extractFinalAnswer(text);
+    if (answer !== '') return { answer };
+  }
+  const last = text
     .split(/\r?\n/)
     .map((line) => line.trim())
-    .filter((line) => line !== '');
-  for (let index = lines.length - 1; index >= 0; index -= 1) {
-    const match = answerLinePattern.exec(lines[index]!.replace(/\*\*/g, ''));
-    if (match !== null) return { answer: stripAnswer(match[1] ?? '') };
-  }
-  const last = lines.at(-1);
-  const inline = last === undefined ? null : answerAnywherePattern.exec(last.replace(/\*\*/g, ''));
-  if (inline !== null) return { answer: stripAnswer(inline[1] ?? '') };
+    .filter((line) => line !== '')
+    .at(-1);
   if (last !== undefined && last.length <= 80 && readItems(last).items.length === 0) {
     return {
-      answer: stripAnswer(last),
+      answer: extractFinalAnswer(last),
       warning: `no "${ANSWER_PREFIX}" line; took the last line as the answer`,
     };
   }
   return { answer: undefined, warning: `no "${ANSWER_PREFIX}" line` };
-}
-
-function stripAnswer(text: string): string {
-  return text
-    .trim()
-    .replace(/^\\boxed\{(.*)\}$/, '$1')
-    .replace(/\.$/, '')
-    .trim();
 }
 
 /** Reads the numbered sub-answers and the final answer; `count` is the number of sub-questions. */
