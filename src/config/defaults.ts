@@ -27,6 +27,25 @@ export const defaults = {
   localCost: { usdPerCpuHour: 0.05 },
   /** Decomposition prompt settings shared by teachers and bricks. */
   prompts: { maxSubquestions: 6 },
+  /** `dnc collect`: teacher requests, retries and filtering. */
+  collect: {
+    concurrency: 8,
+    /** Teacher answers per key before an invalid output is final (reruns do not add more). */
+    maxAttempts: 3,
+    /** `all` keeps every valid decomposition (SD-T); `correct` keeps those that reached the gold answer (SD-R). */
+    filter: 'all' as 'all' | 'correct',
+    /** With `correct`: ask a non-deterministic teacher for a second decomposition when the first chain fails. */
+    secondSample: false,
+    requestTimeoutMs: 60_000,
+    maxRetries: 4,
+    maxOutputTokens: 512,
+    /** Temperature of first samples and of second samples. */
+    temperature: 0,
+    sampleTemperature: 0.7,
+    /** Batch API: price factor (OpenAI bills batches at half price) and poll interval. */
+    batchPriceFactor: 0.5,
+    batchPollIntervalMs: 10_000,
+  },
   /**
    * Chains and local generation. `staticSolve`: `stepwise` solves static sub-questions one call
    * each (earlier answers given, `#k` substituted); `one-call` sends them all in one solve call.

@@ -58,8 +58,48 @@ export const decompositionRecordSchema = z.strictObject({
   finishReason: z.string().optional(),
   warnings: z.array(z.string()).optional(),
   createdAt: z.string().optional(),
+  /** 0 for the first sample of an example; 1, 2, ... for resamples (part of the key). */
+  sample: z.number().int().nonnegative().optional(),
+  /** Dollars a replayed answer avoided spending. */
+  savedUsd: z.number().nonnegative().optional(),
+  /** True when usage and dollars are estimates (the reference expert). */
+  simulated: z.boolean().optional(),
+  /** The Batch API batch that produced this record. */
+  batchId: z.string().optional(),
 });
 export type DecompositionRecord = z.infer<typeof decompositionRecordSchema>;
+
+/**
+ * One teacher solution from one of its decompositions (the collect stage's second journal,
+ * used for filtering). `key` hashes the decomposition key, the solve prompt and decoding settings.
+ */
+export const solutionRecordSchema = z.strictObject({
+  key: z.string().min(1),
+  decompositionKey: z.string().min(1),
+  exampleId: z.string().min(1),
+  teacher: z.string().min(1),
+  promptHash: z.string().min(1),
+  subquestions: z.array(z.string()),
+  subanswers: z.array(z.string()),
+  answer: z.string().optional(),
+  /** Whether `answer` matches the example's gold answer, and the metric's score. */
+  correct: z.boolean().optional(),
+  score: z.number().optional(),
+  raw: z.string(),
+  usage: usageSchema,
+  costUsd: z.number().nonnegative(),
+  latencyMs: z.number().nonnegative(),
+  status: recordStatusSchema,
+  error: z.string().optional(),
+  attempt: z.number().int().positive().optional(),
+  finishReason: z.string().optional(),
+  warnings: z.array(z.string()).optional(),
+  createdAt: z.string().optional(),
+  savedUsd: z.number().nonnegative().optional(),
+  simulated: z.boolean().optional(),
+  batchId: z.string().optional(),
+});
+export type SolutionRecord = z.infer<typeof solutionRecordSchema>;
 
 export const chatRoleSchema = z.enum(['system', 'user', 'assistant']);
 export type ChatRole = z.infer<typeof chatRoleSchema>;
