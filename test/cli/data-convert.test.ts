@@ -24,21 +24,21 @@ describe('dnc data convert and stats', () => {
       '--json',
     ]);
     expect(converted.code).toBe(0);
-    expect(JSON.parse(converted.stdout)).toEqual({ format: 'gsm8k-socratic', in: input, out, count: 4 });
-    expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(4);
+    expect(JSON.parse(converted.stdout)).toEqual({ format: 'gsm8k-socratic', in: input, out, count: 6 });
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(6);
 
     const stats = await runCli(['data', 'stats', out, '--json']);
     expect(stats.code).toBe(0);
     const parsed = JSON.parse(stats.stdout) as Record<string, unknown>;
     expect(parsed).toMatchObject({
-      count: 4,
-      answerTypes: { number: 4 },
-      withGold: 4,
-      meanSubquestions: 2.5,
+      count: 6,
+      answerTypes: { number: 6 },
+      withGold: 6,
+      meanSubquestions: 3,
     });
 
     const human = await runCli(['data', 'stats', out]);
-    expect(human.stdout).toMatch(/with gold\s+4/);
+    expect(human.stdout).toMatch(/with gold\s+6/);
   });
 
   it('prints a one-line summary without --json', async () => {

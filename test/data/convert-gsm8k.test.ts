@@ -64,7 +64,7 @@ describe('gsm8k converter', () => {
 describe('gsm8k-socratic converter', () => {
   it('turns every step into a gold sub-question and a sub-answer without annotations', async () => {
     const examples = await convertFile('gsm8k-socratic', 'datasets/gsm8k-socratic/fixture-test.jsonl');
-    expect(examples).toHaveLength(4);
+    expect(examples).toHaveLength(6);
     expect(examples.every((example) => (example.gold?.subquestions.length ?? 0) > 0)).toBe(true);
     const [first, second, third] = examples;
     expect(first?.gold).toEqual({
@@ -79,6 +79,14 @@ describe('gsm8k-socratic converter', () => {
     expect(first?.dataset).toBe('gsm8k-socratic');
     // The answer text may contain `**` (an exponent); only the first one separates.
     expect(third?.gold?.subanswers).toEqual(['2 cubed is 2**3 = 8 tiles.']);
+  });
+
+  it('accepts imperative steps and a final answer with a thousands separator', async () => {
+    const examples = await convertFile('gsm8k-socratic', 'datasets/gsm8k-socratic/fixture-test.jsonl');
+    const [equation, factory] = examples.slice(4);
+    expect(equation?.gold?.subquestions[0]).toBe('Define a variable');
+    expect(equation?.gold?.subanswers?.[3]).toBe('x=20');
+    expect(factory).toMatchObject({ answer: '14000', meta: { rawAnswer: '14,000' } });
   });
 
   it('points a plain GSM8K file to --format gsm8k', async () => {
