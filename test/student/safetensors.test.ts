@@ -2,6 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadPreset } from '../../src/student/config.js';
+import { initializeWeights, studentWeightShapes } from '../../src/student/initialize.js';
+import { referenceForward } from '../../src/student/reference-forward.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -102,5 +105,23 @@ describe('safetensors', () => {
   it('refuses to write a tensor whose data does not fill its shape', () => {
     const wrong = new Map([['w', { shape: [2, 2], data: new Float32Array(3) }]]);
     expect(() => encodeSafetensors(wrong)).toThrow(/w: 3 values do not fill shape \[2,2\]/);
+  });
+});
+
+describe('a student checkpoint in safetensors', () => {
+  it('reloads to weights that give the same logits', async () => {
+    const { architecture } = await loadPreset('nano');
+    const weights = initializeWeights(architecture, 3);
+    const shapes = studentWeightShapes(architecture);
+    const named = new Map([...weights].map(([name, data]) => [name, { shape: shapes.get(name)!, data }]));
+    const file = join(await mkdtemp(join(tmpdir(), 'dnc-checkpoint-')), 'model.safetensors');
+    await writeSafetensors(file, named, { format: 'pt' });
+    const loaded = await readSafetensors(file);
+    expect(loaded.tensors.get('model.layers.1.self_attn.k_proj.weight')!.shape).toEqual([32, 64]);
+    const reloaded = new Map([...loaded.tensors].map(([name, tensor]) => [name, tensor.data]));
+    const tokens = [0, 5, 300, 511, 7];
+    expect(referenceForward(architecture, reloaded, tokens)).toEqual(
+      referenceForward(architecture, weights, tokens),
+    );
   });
 });
