@@ -65,7 +65,8 @@ export function buildTokenizerJson(model: BpeModel) {
       byte_fallback: false,
       ignore_merges: false,
       vocab,
-      merges: model.merges.map(([left, right]): [string, string] => [left, right]),
+      // "left right" strings: the format every tokenizers version reads (byte-level tokens contain no space).
+      merges: model.merges.map(([left, right]) => `${left} ${right}`),
     },
   };
 }
