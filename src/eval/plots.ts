@@ -90,9 +90,10 @@ export function accuracyVersusCostSpec(report: Report): TopLevelSpec {
     title: `Total cost per example (USD${axis.type === 'linear' ? '' : `, ${axis.type} scale`})`,
     scale:
       axis.type === 'linear'
-        ? { type: axis.type, zero: true }
+        ? { type: axis.type, zero: true, padding: 12 }
         : {
             type: axis.type,
+            padding: 12,
             nice: axis.type === 'log',
             ...(axis.constant === undefined ? {} : { constant: axis.constant }),
           },
