@@ -95,14 +95,14 @@ export class EngineSession {
 
   /**
    * Runs the graph. `fetches` names the outputs wanted, or maps output names to preallocated tensors that
-   * receive the results in place.
+   * receive the results in place (null: let onnxruntime allocate that one).
    */
-  async run(feeds: Feeds, fetches?: readonly string[] | Record<string, ort.Tensor>): Promise<Feeds> {
+  async run(feeds: Feeds, fetches?: readonly string[] | Record<string, ort.Tensor | null>): Promise<Feeds> {
     this.validateFeeds(feeds);
     try {
       if (fetches === undefined) return await this.session.run(feeds);
       if (Array.isArray(fetches)) return await this.session.run(feeds, fetches as string[]);
-      return await this.session.run(feeds, fetches as Record<string, ort.Tensor>);
+      return await this.session.run(feeds, fetches as Record<string, ort.Tensor | null>);
     } catch (error) {
       throw new Error(
         `${this.label} failed: ${(error as Error).message}\n  inputs: ${describeFeeds(feeds)}`,

@@ -1,0 +1,213 @@
+/**
+ * Runs training steps with the engine's graphs. Parameters and AdamW moments live in Float32Arrays
+ * between steps; each graph is serialized once. Every state array has a spare twin: a step feeds the
+ * current arrays and has onnxruntime write the next values into the spares (preallocated outputs),
+ * then the two swap — no allocation and no copy of the state in JavaScript per step.
+ */
+import type * as ort from 'onnxruntime-node';
+import { type AdamWOptions, optimizerNames } from './optimizer.js';
+import { serializeGraph } from './serialize.js';
+import { EngineSession, type EngineSessionOptions, type Feeds, tensor } from './session.js';
+import {
+  type TrainableModel,
+  buildAccumulateGraph,
+  buildLossGraph,
+  buildStepGraph,
+  buildUpdateGraph,
+  trainingOutputNames,
+} from './training-graphs.js';
+
+export interface TrainerOptions {
+  model: TrainableModel;
+  /** Initial values for every parameter (copied; the trainer owns its arrays). */
+  initialParameters: ReadonlyMap<string, Float32Array>;
+  optimizer?: AdamWOptions;
+  /** Micro-batches whose gradients are summed per update (1: the fused step graph). */
+  microBatches?: number;
+  session?: EngineSessionOptions;
+}
+
+export interface StepResult {
+  /** Mean loss over the step's micro-batches (before the update). */
+  loss: number;
+  /** Global gradient norm before clipping. */
+  gradientNorm: number;
+}
+
+/** Two arrays per name: `current` is fed, `spare` receives the next values; `swap` flips them. */
+class DoubleBuffer {
+  current = new Map<string, Float32Array>();
+  spare = new Map<string, Float32Array>();
+
+  constructor(private readonly shapes: ReadonlyMap<string, readonly number[]>) {}
+
+  add(name: string, initial: Float32Array): void {
+    this.current.set(name, Float32Array.from(initial));
+    this.spare.set(name, new Float32Array(initial.length));
+  }
+
+  feeds(): Feeds {
+    const feeds: Feeds = {};
+    for (const [name, array] of this.current) feeds[name] = tensor('float32', array, this.shape(name));
+    return feeds;
+  }
+
+  fetches(): Record<string, ort.Tensor> {
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const [name, array] of this.spare)
+      fetches[optimizerNames.next(name)] = tensor('float32', array, this.shape(name));
+    return fetches;
+  }
+
+  swap(): void {
+    [this.current, this.spare] = [this.spare, this.current];
+  }
+
+  private shape(name: string): readonly number[] {
+    const shape = this.shapes.get(name);
+    if (shape === undefined) throw new Error(`no shape known for state '${name}'`);
+    return shape;
+  }
+}
+
+export class Trainer {
+  private stepCount = 0;
+  private lossSession: EngineSession | undefined;
+
+  private constructor(
+    private readonly options: TrainerOptions,
+    private readonly state: DoubleBuffer,
+    private readonly accumulators: DoubleBuffer,
+    private readonly sessions: { step?: EngineSession; accumulate?: EngineSession; update?: EngineSession },
+  ) {}
+
+  static async create(options: TrainerOptions): Promise<Trainer> {
+    const { model, optimizer = {}, microBatches = 1 } = options;
+    const shapes = new Map<string, readonly number[]>();
+    const state = new DoubleBuffer(shapes);
+    const accumulators = new DoubleBuffer(shapes);
+    for (const spec of model.parameters) {
+      const initial = options.initialParameters.get(spec.name);
+      const size = spec.shape.reduce((product, dimension) => product * dimension, 1);
+      if (initial === undefined || initial.length !== size) {
+        throw new Error(`initial value for parameter '${spec.name}' is missing or not ${size} long`);
+      }
+      const zeros = new Float32Array(size);
+      for (const name of [
+        spec.name,
+        optimizerNames.firstMoment(spec.name),
+        optimizerNames.secondMoment(spec.name),
+      ]) {
+        shapes.set(name, spec.shape);
+      }
+      shapes.set(trainingOutputNames.accumulated(spec.name), spec.shape);
+      state.add(spec.name, initial);
+      state.add(optimizerNames.firstMoment(spec.name), zeros);
+      state.add(optimizerNames.secondMoment(spec.name), zeros);
+      if (microBatches > 1) accumulators.add(trainingOutputNames.accumulated(spec.name), zeros);
+    }
+    const create = (bytes: Uint8Array, label: string) => EngineSession.create(bytes, options.session, label);
+    const sessions =
+      microBatches === 1
+        ? { step: await create(serializeGraph(buildStepGraph(model, optimizer)), 'training step') }
+        : {
+            accumulate: await create(serializeGraph(buildAccumulateGraph(model)), 'gradient accumulation'),
+            update: await create(serializeGraph(buildUpdateGraph(model, optimizer)), 'optimizer update'),
+          };
+    return new Trainer(options, state, accumulators, sessions);
+  }
+
+  /** Steps taken so far. */
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  /** The current value of a parameter (or optimizer moment: `adam_m.NAME`, `adam_v.NAME`). */
+  value(name: string): Float32Array {
+    const array = this.state.current.get(name);
+    if (array === undefined) throw new Error(`no parameter or optimizer state named '${name}'`);
+    return array;
+  }
+
+  /** Current parameters by name. */
+  parameters(): Map<string, Float32Array> {
+    return new Map(this.options.model.parameters.map((spec) => [spec.name, this.value(spec.name)]));
+  }
+
+  /** One optimizer update over `batches` (one feed set per micro-batch) at `learningRate`. */
+  async step(batches: readonly Feeds[], learningRate: number): Promise<StepResult> {
+    const microBatches = this.options.microBatches ?? 1;
+    if (batches.length !== microBatches) {
+      throw new Error(
+        `step got ${batches.length} micro-batches but the trainer was created for ${microBatches}`,
+      );
+    }
+    this.stepCount += 1;
+    const schedule: Feeds = {
+      [optimizerNames.learningRate]: tensor('float32', Float32Array.of(learningRate), []),
+      [optimizerNames.step]: tensor('float32', Float32Array.of(this.stepCount), []),
+    };
+    const scalarFetches = { [trainingOutputNames.loss]: null, [trainingOutputNames.gradientNorm]: null };
+    if (this.sessions.step !== undefined) {
+      const feeds = { ...batches[0], ...this.state.feeds(), ...schedule };
+      const out = await this.sessions.step.run(feeds, { ...this.state.fetches(), ...scalarFetches });
+      this.state.swap();
+      return {
+        loss: scalar(out, trainingOutputNames.loss),
+        gradientNorm: scalar(out, trainingOutputNames.gradientNorm),
+      };
+    }
+    return this.accumulatedStep(batches, schedule);
+  }
+
+  private async accumulatedStep(batches: readonly Feeds[], schedule: Feeds): Promise<StepResult> {
+    const { accumulate, update } = this.sessions as Required<typeof this.sessions>;
+    for (const array of this.accumulators.current.values()) array.fill(0);
+    const parameters = this.parameterFeeds();
+    let lossTotal = 0;
+    for (const batch of batches) {
+      const feeds = { ...batch, ...parameters, ...this.accumulators.feeds() };
+      const out = await accumulate.run(feeds, {
+        ...this.accumulators.fetches(),
+        [trainingOutputNames.loss]: null,
+      });
+      this.accumulators.swap();
+      lossTotal += scalar(out, trainingOutputNames.loss);
+    }
+    const gradientScale = {
+      [optimizerNames.gradientScale]: tensor('float32', Float32Array.of(1 / batches.length), []),
+    };
+    const feeds = { ...this.state.feeds(), ...this.accumulators.feeds(), ...schedule, ...gradientScale };
+    const out = await update.run(feeds, {
+      ...this.state.fetches(),
+      [trainingOutputNames.gradientNorm]: null,
+    });
+    this.state.swap();
+    return { loss: lossTotal / batches.length, gradientNorm: scalar(out, trainingOutputNames.gradientNorm) };
+  }
+
+  private parameterFeeds(): Feeds {
+    const all = this.state.feeds();
+    return Object.fromEntries(this.options.model.parameters.map((spec) => [spec.name, all[spec.name]]));
+  }
+
+  /** The loss on one batch with the current parameters (forward only). */
+  async evaluate(batch: Feeds): Promise<number> {
+    this.lossSession ??= await EngineSession.create(
+      serializeGraph(buildLossGraph(this.options.model)),
+      this.options.session,
+      'evaluation',
+    );
+    const out = await this.lossSession.run({ ...batch, ...this.parameterFeeds() });
+    return scalar(out, trainingOutputNames.loss);
+  }
+
+  async release(): Promise<void> {
+    const sessions = [this.sessions.step, this.sessions.accumulate, this.sessions.update, this.lossSession];
+    await Promise.all(sessions.map((session) => session?.release()));
+  }
+}
+
+function scalar(outputs: Feeds, name: string): number {
+  return Number((outputs[name].data as Float32Array)[0]);
+}
