@@ -227,6 +227,7 @@ function failureMarkdown(trace: Trace): string {
 export function renderMarkdownReport(report: Report, traces?: readonly Trace[]): string {
   const sections = [
     `# Eval report: ${report.suite}`,
+    ...(report.results.length === 0 ? ['No results: no chain produced a trace on any dataset.'] : []),
     `## Accuracy and cost\n\n${renderPaperTable(report)}`,
     `## Details\n\nDollars are totals over the n examples unless marked "/ example"; tokens are totals.\n\n${markdownTable(detailHeader, report.results.map(detailRow))}`,
   ];
