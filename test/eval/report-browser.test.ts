@@ -5,12 +5,12 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { aggregateReport } from '../../src/eval/aggregate.js';
 import { writeReports } from '../../src/eval/write-reports.js';
 import { syntheticChains, syntheticTraces } from './synthetic-traces.js';
@@ -52,8 +52,14 @@ function pngSize(png: Buffer): { width: number; height: number } {
 }
 
 describe.skipIf(!available)('report.html in headless chromium', () => {
+  let directory = '';
+  // Chromium profiles are several megabytes: do not leave them behind.
+  afterEach(async () => {
+    if (directory !== '') await rm(directory, { recursive: true, force: true });
+  });
+
   it('renders both plots with their marks and produces a non-trivial screenshot', async () => {
-    const directory = await mkdtemp(join(tmpdir(), 'dnc-browser-'));
+    directory = await mkdtemp(join(tmpdir(), 'dnc-browser-'));
     const report = aggregateReport({
       suite: 'browser',
       chains: syntheticChains,
