@@ -15,6 +15,7 @@ import {
   renderSolvePrompt,
 } from '../../prompts/index.js';
 import { lookupPrice, priceUsage, type PriceTable } from '../../teacher/pricing.js';
+import { createReferenceExpert } from '../../worlds/index.js';
 import type {
   AnsweredSubquestion,
   Brick,
@@ -27,6 +28,7 @@ import type {
   SolveInput,
   SolveOutput,
 } from './brick.js';
+import type { BrickLoader } from './registry.js';
 import { estimateChatUsage } from './simulated-usage.js';
 
 /** The worlds' expert, as the brick uses it (`createReferenceExpert()` in src/worlds). */
@@ -147,3 +149,8 @@ export class ReferenceBrick implements Brick {
     return result;
   }
 }
+
+export const referenceBrickLoader: BrickLoader = {
+  kind: 'reference',
+  load: async (_spec, options) => new ReferenceBrick(createReferenceExpert(), options.prices),
+};

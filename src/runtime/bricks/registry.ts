@@ -9,6 +9,8 @@ import type { PriceTable } from '../../teacher/pricing.js';
 import type { Brick, BrickKind } from './brick.js';
 import { BrickSpecError, parseBrickSpec, type ParsedBrickSpec } from './brick-spec.js';
 import { goldBrickLoader } from './gold-brick.js';
+import { openaiBrickLoader } from './openai-brick.js';
+import { referenceBrickLoader } from './reference-brick.js';
 
 export interface LoadBrickOptions {
   /** Price table for remote and simulated bricks (defaults to `defaults.prices`). */
@@ -29,7 +31,11 @@ export interface BrickLoader {
 }
 
 /** The loaders of this build, one per kind; the local ONNX loader joins this list. */
-export const defaultBrickLoaders: readonly BrickLoader[] = [goldBrickLoader];
+export const defaultBrickLoaders: readonly BrickLoader[] = [
+  referenceBrickLoader,
+  goldBrickLoader,
+  openaiBrickLoader,
+];
 
 export async function loadBrick(spec: string, options: LoadBrickOptions = {}): Promise<Brick> {
   const parsed = parseBrickSpec(spec);
