@@ -85,6 +85,19 @@ describe('generate (greedy)', () => {
     expect(model.calls.slice(1).every((call) => call.length === 1)).toBe(true);
   });
 
+  it('releases every cache it replaces and the last one when done', async () => {
+    const released: FakeCache[] = [];
+    const model = new CountingModel();
+    const withRelease: DecoderModel<FakeCache> = {
+      vocabSize: 10,
+      eosTokenIds: [],
+      forward: (batch, cache) => model.forward(batch, cache),
+      releaseCache: (cache) => released.push(cache),
+    };
+    await generate(withRelease, [[1]], { maxNewTokens: 3 });
+    expect(released.map((cache) => cache.fed[0].length)).toEqual([1, 2, 3]);
+  });
+
   it('reads the last position when the model returns only last-position logits', async () => {
     const [result] = await generate(new CountingModel(10, [], true), [[2, 3]], { maxNewTokens: 3 });
     expect(result.tokens).toEqual([4, 5, 6]);
