@@ -1,0 +1,271 @@
+/**
+ * The student as an ONNX graph: a Hugging Face `LlamaForCausalLM` (RMSNorm, rotate_half rotary
+ * positions, SwiGLU, grouped-query attention, tied embeddings) written with the engine's builder.
+ * ONE forward function serves two modes:
+ *
+ * - training: `input_ids (B, T)`, parameters are whatever builder values the caller passes (graph
+ *   inputs the trainer differentiates), causal attention over the sequence, logits (B, T, V);
+ * - cached decoding (export): `input_ids (B, S)`, `attention_mask (B, P+S)`, `position_ids (B, S)`,
+ *   `past_key_values.{i}.key|value (B, kvHeads, P, hd)` in; `logits (B, S, V)` and
+ *   `present.{i}.key|value (B, kvHeads, P+S, hd)` out; weights are initializers.
+ *
+ * Parameters carry their Hugging Face names and (out, in) layouts; projections are Gemm with
+ * transB over 2-D activations (rows = B·S), so no weight is ever transposed.
+ */
+import { type Value } from '../engine/graph-core.js';
+import { Graph } from '../engine/graph.js';
+import { rmsNorm } from '../engine/layers.js';
+import { type ParameterSpec } from '../engine/training-graphs.js';
+import { type Dimension } from '../engine/shape.js';
+import { cachedCausalBias, causalBias } from './attention-bias.js';
+import { headDimension, type StudentArchitecture } from './config.js';
+import { studentWeightShapes } from './initialize.js';
+import { applyRotary, constantRotaryTables, rotaryTablesFromPositions, type RotaryTables } from './rotary.js';
+
+/** Dimension names of the exported decoder (the Hugging Face / Optimum names). */
+export const decoderDimensions = {
+  batch: 'batch_size',
+  sequence: 'sequence_length',
+  past: 'past_sequence_length',
+  total: 'total_sequence_length',
+} as const;
+
+/** Input and output names of the exported decoder (the Hugging Face ONNX layout). */
+export const decoderNames = {
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  positionIds: 'position_ids',
+  logits: 'logits',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
+};
+
+export interface KeyValue {
+  key: Value; // (B, kvHeads, P, hd)
+  value: Value; // (B, kvHeads, P, hd)
+}
+
+export interface LlamaCacheInputs {
+  /** int64 (B, P+S), 1 for real tokens and 0 for left padding. */
+  attentionMask: Value;
+  /** One entry per layer. */
+  past: readonly KeyValue[];
+}
+
+export interface LlamaForwardInputs {
+  /** int64 (B, S). */
+  inputIds: Value;
+  /** int64 (B, S); when absent, positions are 0 .. S−1 and S must be static (training). */
+  positionIds?: Value;
+  /** Present in cached decoding; absent in training (plain causal attention over S). */
+  cache?: LlamaCacheInputs;
+  /** Training only: an additive bias (…, S, S) replacing the causal one (e.g. packed documents). */
+  attentionBias?: Value;
+}
+
+export interface LlamaForwardResult {
+  /** (B·S, V): the rows a cross-entropy wants. */
+  logitsRows: Value;
+  /** (B, S, V). */
+  logits: Value;
+  /** Cached mode: every layer's keys and values over P+S positions; empty in training. */
+  present: KeyValue[];
+}
+
+interface LayerContext {
+  g: Graph;
+  architecture: StudentArchitecture;
+  weight: (name: string) => Value;
+  batch: Dimension;
+  length: Dimension;
+  rotary: RotaryTables;
+  bias: Value;
+}
+
+/** Every parameter with its shape; norms take no weight decay. */
+export function llamaParameterSpecs(architecture: StudentArchitecture): ParameterSpec[] {
+  return [...studentWeightShapes(architecture)].map(([name, shape]) => ({
+    name,
+    shape,
+    decay: !name.endsWith('norm.weight'),
+  }));
+}
+
+/** y (N, out) = x (N, in) · Wᵀ for a Hugging Face Linear weight W (out, in). */
+function linear(g: Graph, x: Value, weight: Value): Value {
+  return g.gemm(x, weight, null, { transposeB: true });
+}
+
+function attention(
+  context: LayerContext,
+  x: Value,
+  layer: number,
+  past?: KeyValue,
+): { out: Value; present: KeyValue } {
+  const { g, architecture, weight, batch, length, rotary, bias } = context;
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, hiddenSize } = architecture;
+  const hd = headDimension(architecture);
+  const group = heads / kvHeads;
+  const prefix = `model.layers.${layer}.self_attn`;
+  const scaled = g.mul(x, 1 / Math.sqrt(hd)); // (B·S, C): folds 1/√hd into the queries
+  const q = applyRotary(
+    g,
+    g.reshape(linear(g, scaled, weight(`${prefix}.q_proj.weight`)), [batch, length, heads, hd]),
+    rotary,
+  ); // (B, S, H, hd)
+  const k = applyRotary(
+    g,
+    g.reshape(linear(g, x, weight(`${prefix}.k_proj.weight`)), [batch, length, kvHeads, hd]),
+    rotary,
+  ); // (B, S, kvH, hd)
+  const v = g.reshape(linear(g, x, weight(`${prefix}.v_proj.weight`)), [batch, length, kvHeads, hd]); // (B, S, kvH, hd)
+  // Query head h = kvHead·group + j reads key/value head kvHead, as Hugging Face's repeat_kv does.
+  const queries = g.transpose(g.reshape(q, [batch, length, kvHeads, group, hd]), [0, 2, 3, 1, 4]); // (B, kvH, group, S, hd)
+  let keys = g.transpose(k, [0, 2, 1, 3]); // (B, kvH, S, hd)
+  let values = g.transpose(v, [0, 2, 1, 3]); // (B, kvH, S, hd)
+  if (past !== undefined) {
+    const totalShape = [batch, kvHeads, decoderDimensions.total, hd];
+    const concat = (cached: Value, fresh: Value): Value =>
+      g.addNode('Concat', [cached, fresh], [{ dataType: 'float32', shape: totalShape }], {
+        axis: { kind: 'int', value: 2 },
+      })[0];
+    keys = concat(past.key, keys); // (B, kvH, P+S, hd)
+    values = concat(past.value, values); // (B, kvH, P+S, hd)
+  }
+  const keysTransposed = g.unsqueeze(g.transposeLastTwo(keys), [2]); // (B, kvH, 1, hd, P+S)
+  const scores = g.add(g.matmul(queries, keysTransposed), bias); // (B, kvH, group, S, P+S)
+  const attended = g.matmul(g.softmax(scores, -1), g.unsqueeze(values, [2])); // (B, kvH, group, S, hd)
+  const merged = g.reshape(g.transpose(attended, [0, 3, 1, 2, 4]), [-1, hiddenSize]); // (B·S, C)
+  return { out: linear(g, merged, weight(`${prefix}.o_proj.weight`)), present: { key: keys, value: values } }; // (B·S, C)
+}
+
+function mlp(context: LayerContext, x: Value, layer: number): Value {
+  const { g, weight } = context;
+  const prefix = `model.layers.${layer}.mlp`;
+  const gate = linear(g, x, weight(`${prefix}.gate_proj.weight`)); // (B·S, F)
+  const activated = g.mul(gate, g.sigmoid(gate)); // (B·S, F): silu
+  const up = linear(g, x, weight(`${prefix}.up_proj.weight`)); // (B·S, F)
+  return linear(g, g.mul(activated, up), weight(`${prefix}.down_proj.weight`)); // (B·S, C)
+}
+
+function rotaryTables(g: Graph, architecture: StudentArchitecture, inputs: LlamaForwardInputs): RotaryTables {
+  const hd = headDimension(architecture);
+  if (inputs.positionIds !== undefined)
+    return rotaryTablesFromPositions(g, inputs.positionIds, hd, architecture.ropeTheta);
+  const length = inputs.inputIds.shape[1];
+  if (typeof length !== 'number')
+    throw new Error(
+      'llamaForward: without position ids the sequence length must be static; pass positionIds',
+    );
+  return constantRotaryTables(g, length, hd, architecture.ropeTheta);
+}
+
+function attentionBias(g: Graph, inputs: LlamaForwardInputs): Value {
+  if (inputs.cache !== undefined) {
+    const [, newLength] = inputs.inputIds.shape;
+    const pastLength = inputs.cache.past[0]?.key.shape[2];
+    if (typeof newLength !== 'string' || typeof pastLength !== 'string')
+      throw new Error('llamaForward: cached decoding needs symbolic new and past lengths');
+    return cachedCausalBias(g, { attentionMask: inputs.cache.attentionMask, newLength, pastLength });
+  }
+  if (inputs.attentionBias !== undefined) return inputs.attentionBias;
+  const length = inputs.inputIds.shape[1];
+  if (typeof length !== 'number')
+    throw new Error('llamaForward: training with a symbolic length needs an attentionBias');
+  return causalBias(g, length);
+}
+
+/** The decoder forward pass (both modes; see the file comment). `parameters` maps HF names to values. */
+export function llamaForward(
+  g: Graph,
+  architecture: StudentArchitecture,
+  parameters: ReadonlyMap<string, Value>,
+  inputs: LlamaForwardInputs,
+): LlamaForwardResult {
+  const weight = (name: string): Value => {
+    const value = parameters.get(name);
+    if (value === undefined) throw new Error(`llamaForward: no parameter named '${name}'`);
+    return value;
+  };
+  if (inputs.cache !== undefined && inputs.cache.past.length !== architecture.numHiddenLayers)
+    throw new Error(
+      `llamaForward: ${inputs.cache.past.length} cache entries for ${architecture.numHiddenLayers} layers`,
+    );
+  const [batch, length] = inputs.inputIds.shape;
+  const { hiddenSize, vocabSize, rmsNormEps } = architecture;
+  const context: LayerContext = {
+    g,
+    architecture,
+    weight,
+    batch,
+    length,
+    rotary: rotaryTables(g, architecture, inputs),
+    bias: attentionBias(g, inputs),
+  };
+  const embedding = weight('model.embed_tokens.weight'); // (V, C)
+  let x = g.reshape(g.gather(embedding, inputs.inputIds, 0), [-1, hiddenSize]); // (B·S, C)
+  const present: KeyValue[] = [];
+  for (let layer = 0; layer < architecture.numHiddenLayers; layer += 1) {
+    const prefix = `model.layers.${layer}`;
+    const normed = rmsNorm(g, x, weight(`${prefix}.input_layernorm.weight`), rmsNormEps); // (B·S, C)
+    const attended = attention(context, normed, layer, inputs.cache?.past[layer]);
+    if (inputs.cache !== undefined) present.push(attended.present);
+    x = g.add(x, attended.out); // (B·S, C)
+    const mlpInput = rmsNorm(g, x, weight(`${prefix}.post_attention_layernorm.weight`), rmsNormEps); // (B·S, C)
+    x = g.add(x, mlp(context, mlpInput, layer)); // (B·S, C)
+  }
+  const hidden = rmsNorm(g, x, weight('model.norm.weight'), rmsNormEps); // (B·S, C)
+  const logitsRows = linear(g, hidden, embedding); // (B·S, V): tied head
+  const logits = g.reshape(logitsRows, [batch, length, vocabSize]); // (B, S, V)
+  return { logitsRows, logits, present };
+}
+
+/** Declares every parameter as a float32 graph input named as in Hugging Face (training mode). */
+export function declareLlamaParameters(g: Graph, architecture: StudentArchitecture): Map<string, Value> {
+  return new Map(
+    llamaParameterSpecs(architecture).map((spec) => [spec.name, g.input(spec.name, 'float32', spec.shape)]),
+  );
+}
+
+/**
+ * The exported decoder with a KV cache (Hugging Face ONNX layout), weights as initializers under
+ * their Hugging Face names.
+ */
+export function buildLlamaDecoderGraph(
+  architecture: StudentArchitecture,
+  weights: ReadonlyMap<string, Float32Array>,
+): Graph {
+  const g = new Graph('llama_decoder');
+  const { batch, sequence, past, total } = decoderDimensions;
+  const kvHeads = architecture.numKeyValueHeads;
+  const hd = headDimension(architecture);
+  const inputIds = g.input(decoderNames.inputIds, 'int64', [batch, sequence]); // (B, S)
+  const attentionMask = g.input(decoderNames.attentionMask, 'int64', [batch, total]); // (B, P+S)
+  const positionIds = g.input(decoderNames.positionIds, 'int64', [batch, sequence]); // (B, S)
+  const pastEntries: KeyValue[] = [];
+  for (let layer = 0; layer < architecture.numHiddenLayers; layer += 1) {
+    pastEntries.push({
+      key: g.input(decoderNames.pastKey(layer), 'float32', [batch, kvHeads, past, hd]), // (B, kvH, P, hd)
+      value: g.input(decoderNames.pastValue(layer), 'float32', [batch, kvHeads, past, hd]), // (B, kvH, P, hd)
+    });
+  }
+  const parameters = new Map<string, Value>();
+  for (const [name, shape] of studentWeightShapes(architecture)) {
+    const data = weights.get(name);
+    if (data === undefined) throw new Error(`buildLlamaDecoderGraph: the weights lack '${name}'`);
+    parameters.set(name, g.initializer(name, 'float32', shape, data));
+  }
+  const result = llamaForward(g, architecture, parameters, {
+    inputIds,
+    positionIds,
+    cache: { attentionMask, past: pastEntries },
+  });
+  g.output(result.logits, decoderNames.logits);
+  result.present.forEach((entry, layer) => {
+    g.output(entry.key, decoderNames.presentKey(layer));
+    g.output(entry.value, decoderNames.presentValue(layer));
+  });
+  return g;
+}

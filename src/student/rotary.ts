@@ -1,0 +1,78 @@
+/**
+ * Rotary position embeddings on the graph builder, in the Hugging Face Llama "rotate_half"
+ * convention: within each head, element j of the first half pairs with element j of the second
+ * half, rotated by the angle position · theta^(-2j / headDimension).
+ *
+ *   rope(x) = x · cos + rotate_half(x) · sin,   rotate_half([x1, x2]) = [−x2, x1]
+ *
+ * cos and sin have shape (B | 1, S, 1, hd) so they broadcast over the heads of (B, S, heads, hd).
+ */
+import { type Value } from '../engine/graph-core.js';
+import { type Graph } from '../engine/graph.js';
+
+export interface RotaryTables {
+  cos: Value; // (B | 1, S, 1, hd)
+  sin: Value; // (B | 1, S, 1, hd)
+}
+
+/** theta^(-2j / hd) for j = 0 .. hd/2 − 1, as float32. */
+export function inverseFrequencies(headDimension: number, theta: number): Float32Array {
+  const half = headDimension / 2;
+  const values = new Float32Array(half);
+  for (let j = 0; j < half; j += 1) values[j] = 1 / theta ** ((2 * j) / headDimension);
+  return values;
+}
+
+/**
+ * Constant tables for positions 0 .. length − 1 (training without position ids): the angles are
+ * computed in float64 and rounded once, so no Cos/Sin runs per step.
+ */
+export function constantRotaryTables(
+  g: Graph,
+  length: number,
+  headDimension: number,
+  theta: number,
+): RotaryTables {
+  const half = headDimension / 2;
+  const cos = new Float32Array(length * headDimension);
+  const sin = new Float32Array(length * headDimension);
+  for (let position = 0; position < length; position += 1) {
+    for (let j = 0; j < half; j += 1) {
+      const angle = position / theta ** ((2 * j) / headDimension);
+      for (const offset of [j, j + half]) {
+        cos[position * headDimension + offset] = Math.cos(angle);
+        sin[position * headDimension + offset] = Math.sin(angle);
+      }
+    }
+  }
+  return {
+    cos: g.constant('float32', [1, length, 1, headDimension], cos), // (1, S, 1, hd)
+    sin: g.constant('float32', [1, length, 1, headDimension], sin), // (1, S, 1, hd)
+  };
+}
+
+/** Tables computed in the graph from int64 position ids (B, S): what an exported decoder needs. */
+export function rotaryTablesFromPositions(
+  g: Graph,
+  positionIds: Value,
+  headDimension: number,
+  theta: number,
+): RotaryTables {
+  const half = headDimension / 2;
+  const frequencies = g.constant('float32', [half], inverseFrequencies(headDimension, theta)); // (hd/2)
+  const positions = g.unsqueeze(g.cast(positionIds, 'float32'), [2]); // (B, S, 1)
+  const angles = g.mul(positions, frequencies); // (B, S, hd/2)
+  const doubled = g.unsqueeze(g.concat([angles, angles], -1), [2]); // (B, S, 1, hd)
+  // Cos and Sin have no gradient rule; they never need one (positions are not parameters).
+  const [cos] = g.addNode('Cos', [doubled], [{ dataType: 'float32', shape: doubled.shape }]); // (B, S, 1, hd)
+  const [sin] = g.addNode('Sin', [doubled], [{ dataType: 'float32', shape: doubled.shape }]); // (B, S, 1, hd)
+  return { cos, sin };
+}
+
+/** Applies the rotation to x (B, S, heads, hd). */
+export function applyRotary(g: Graph, x: Value, tables: RotaryTables): Value {
+  const headDimension = x.shape[x.shape.length - 1] as number;
+  const [first, second] = g.split(x, [headDimension / 2, headDimension / 2], -1); // 2 × (B, S, heads, hd/2)
+  const rotated = g.concat([g.neg(second), first], -1); // (B, S, heads, hd)
+  return g.add(g.mul(x, tables.cos), g.mul(rotated, tables.sin)); // (B, S, heads, hd)
+}
