@@ -133,17 +133,20 @@ export class GraphCore {
     );
   }
 
-  /** Marks a value as a graph output under `name` (an Identity node when the name differs). */
+  /**
+   * Marks a value as a graph output under `name`. A computed value that is not yet an output is renamed
+   * in place (nodes refer to values, not names), which avoids an Identity copy per output; graph inputs,
+   * constants and values already output under another name get an Identity node.
+   */
   output(value: Value, name: string = value.name): Value {
     let result = value;
-    if (name !== value.name || value.producer === undefined) {
-      [result] = this.addNode(
-        'Identity',
-        [value],
-        [{ dataType: value.dataType, shape: value.shape }],
-        {},
-        name,
-      );
+    const renameable = value.producer !== undefined && !this.outputs.includes(value);
+    if (name !== value.name && renameable && !this.names.has(name)) {
+      this.names.delete(value.name);
+      this.names.add(name);
+      (value as { name: string }).name = name;
+    } else if (name !== value.name || value.producer === undefined) {
+      [result] = this.addNode('Identity', [value], [{ dataType: value.dataType, shape: value.shape }], {}, name);
     }
     this.outputs.push(result);
     return result;

@@ -1,0 +1,226 @@
+/**
+ * Training-engine benchmark: the MatMul peak of this machine (a 1024³ float32 MatMul run through the
+ * same onnxruntime) and the throughput of full training steps (forward + backward + AdamW, one graph)
+ * of the one-block transformer at realistic sizes, with MFU = achieved ÷ peak. Each configuration is
+ * measured over several steps and the spread is reported, because other processes share the cores.
+ */
+import type * as ort from 'onnxruntime-node';
+import { Graph } from '../src/engine/graph.js';
+import { optimizerNames } from '../src/engine/optimizer.js';
+import { buildStepGraph } from '../src/engine/training-graphs.js';
+import {
+  type OneBlockTransformerConfig,
+  batchInputNames,
+  initializeOneBlockTransformer,
+  oneBlockTransformer,
+  oneBlockTransformerStepFlops,
+} from '../src/engine/models/one-block-transformer.js';
+import { serializeGraph } from '../src/engine/serialize.js';
+import { EngineSession, type EngineSessionOptions, type Feeds, tensor } from '../src/engine/session.js';
+import { Trainer } from '../src/engine/trainer.js';
+
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+function spread(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const round = (value: number): number => Math.round(value * 100) / 100;
+  return {
+    median: round(sorted[Math.floor(sorted.length / 2)]),
+    min: round(sorted[0]),
+    max: round(sorted[sorted.length - 1]),
+  };
+}
+
+/** A session running one n×n×n float32 MatMul (2n³ FLOPs per run) into a preallocated output. */
+async function matmulRunner(size: number, session: EngineSessionOptions): Promise<Runner> {
+  const g = new Graph('matmul_peak');
+  const a = g.input('a', 'float32', [size, size]); // (n, n)
+  const b = g.input('b', 'float32', [size, size]); // (n, n)
+  g.output(g.matmul(a, b), 'c'); // (n, n)
+  const engine = await EngineSession.create(serializeGraph(g), session, 'matmul peak');
+  const values = Float32Array.from(
+    { length: size * size },
+    (_, index) => ((index * 7919) % 1000) / 1000 - 0.5,
+  );
+  const feeds = { a: tensor('float32', values, [size, size]), b: tensor('float32', values, [size, size]) };
+  const output = { c: tensor('float32', new Float32Array(size * size), [size, size]) };
+  return { run: () => engine.run(feeds, output), release: () => engine.release(), flops: 2 * size ** 3 };
+}
+
+interface Runner {
+  run(): Promise<unknown>;
+  release(): Promise<void>;
+  flops: number;
+}
+
+function randomBatch(config: OneBlockTransformerConfig, seed: number): Feeds {
+  const { batch, time, vocabulary } = config;
+  let state = seed;
+  const next = (): bigint => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return BigInt(state % vocabulary);
+  };
+  const tokens = BigInt64Array.from({ length: batch * time }, next);
+  const targets = BigInt64Array.from({ length: batch * time }, next);
+  return {
+    [batchInputNames.tokens]: tensor('int64', tokens, [batch, time]),
+    [batchInputNames.targets]: tensor('int64', targets, [batch, time]),
+    [batchInputNames.mask]: tensor('float32', new Float32Array(batch * time).fill(1), [batch, time]),
+  };
+}
+
+async function trainerRunner(
+  config: OneBlockTransformerConfig,
+  session: EngineSessionOptions,
+): Promise<Runner> {
+  const model = oneBlockTransformer(config);
+  const trainer = await Trainer.create({
+    model,
+    initialParameters: initializeOneBlockTransformer(model, 1),
+    optimizer: { maxGradientNorm: 1 },
+    session,
+  });
+  const batch = randomBatch(config, 7);
+  return {
+    run: () => trainer.step([batch], 1e-3),
+    release: () => trainer.release(),
+    flops: oneBlockTransformerStepFlops(config),
+  };
+}
+
+/**
+ * Alternates runs of several runners (round-robin) so that each sees the same background load, and
+ * returns each one's seconds per run.
+ */
+async function interleave(runners: readonly Runner[], warmup: number, rounds: number): Promise<number[][]> {
+  for (let round = 0; round < warmup; round += 1) for (const runner of runners) await runner.run();
+  const seconds = runners.map((): number[] => []);
+  for (let round = 0; round < rounds; round += 1) {
+    for (const [index, runner] of runners.entries()) {
+      const start = process.hrtime.bigint();
+      await runner.run();
+      seconds[index].push(Number(process.hrtime.bigint() - start) / 1e9);
+    }
+  }
+  return seconds;
+}
+
+const round3 = (value: number): number => Math.round(value * 1000) / 1000;
+
+async function measureSetting(
+  config: OneBlockTransformerConfig,
+  matmulSize: number,
+  session: EngineSessionOptions,
+  rounds: number,
+): Promise<Record<string, unknown>> {
+  const peak = await matmulRunner(matmulSize, session);
+  const step = await trainerRunner(config, session);
+  const [peakSeconds, stepSeconds] = await interleave([peak, step], 2, rounds);
+  await Promise.all([peak.release(), step.release()]);
+  const peakGflops = peakSeconds.map((time) => peak.flops / time / 1e9);
+  const stepGflops = stepSeconds.map((time) => step.flops / time / 1e9);
+  const tokens = config.batch * config.time;
+  return {
+    intraOpNumThreads: session.intraOpNumThreads,
+    graphOptimizationLevel: session.graphOptimizationLevel,
+    matmulPeakGflops: spread(peakGflops),
+    stepMs: spread(stepSeconds.map((time) => time * 1000)),
+    tokensPerSecond: spread(stepSeconds.map((time) => tokens / time)),
+    achievedGflops: spread(stepGflops),
+    mfu: round3(spread(stepGflops).median / spread(peakGflops).median),
+  };
+}
+
+/** Step time with outputs written into preallocated tensors vs allocated (and copied) by onnxruntime. */
+async function outputAllocationCost(
+  config: OneBlockTransformerConfig,
+  rounds: number,
+): Promise<Record<string, unknown>> {
+  const model = oneBlockTransformer(config);
+  const engine = await EngineSession.create(serializeGraph(buildStepGraph(model, { maxGradientNorm: 1 })), {
+    intraOpNumThreads: 2,
+  });
+  const initial = initializeOneBlockTransformer(model, 1);
+  const feeds: Feeds = { ...randomBatch(config, 3) };
+  const preallocated: Record<string, ort.Tensor | null> = { loss: null, gradient_norm: null };
+  feeds[optimizerNames.learningRate] = tensor('float32', Float32Array.of(1e-3), []);
+  feeds[optimizerNames.step] = tensor('float32', Float32Array.of(1), []);
+  for (const spec of model.parameters) {
+    const values = initial.get(spec.name) as Float32Array;
+    for (const name of [
+      spec.name,
+      optimizerNames.firstMoment(spec.name),
+      optimizerNames.secondMoment(spec.name),
+    ]) {
+      feeds[name] = tensor(
+        'float32',
+        name === spec.name ? values : new Float32Array(values.length),
+        spec.shape,
+      );
+      preallocated[optimizerNames.next(name)] = tensor(
+        'float32',
+        new Float32Array(values.length),
+        spec.shape,
+      );
+    }
+  }
+  const [withPreallocation, withAllocation] = await interleave(
+    [
+      { run: () => engine.run(feeds, preallocated), release: async () => undefined, flops: 0 },
+      { run: () => engine.run(feeds), release: async () => undefined, flops: 0 },
+    ],
+    1,
+    rounds,
+  );
+  await engine.release();
+  return {
+    preallocatedStepMs: spread(withPreallocation.map((time) => time * 1000)),
+    allocatedStepMs: spread(withAllocation.map((time) => time * 1000)),
+  };
+}
+
+export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
+  const config: OneBlockTransformerConfig = options.quick
+    ? { vocabulary: 512, dimension: 128, heads: 2, hidden: 352, batch: 4, time: 64 }
+    : { vocabulary: 4096, dimension: 256, heads: 4, hidden: 704, batch: 8, time: 128 };
+  const matmulSize = options.quick ? 512 : 1024;
+  const rounds = options.quick ? 3 : 8;
+  const settings: EngineSessionOptions[] = options.quick
+    ? [{ intraOpNumThreads: 2, graphOptimizationLevel: 'all' }]
+    : [
+        { intraOpNumThreads: 2, graphOptimizationLevel: 'all' },
+        { intraOpNumThreads: 1, graphOptimizationLevel: 'all' },
+        { intraOpNumThreads: 2, graphOptimizationLevel: 'basic' },
+        { intraOpNumThreads: 2, graphOptimizationLevel: 'disabled' },
+      ];
+  const variants: Record<string, unknown>[] = [];
+  for (const session of settings) variants.push(await measureSetting(config, matmulSize, session, rounds));
+  const main = variants[0] as {
+    matmulPeakGflops: Spread;
+    tokensPerSecond: Spread;
+    achievedGflops: Spread;
+    mfu: number;
+  };
+  return {
+    benchmark: 'train',
+    quick: options.quick,
+    model: {
+      ...config,
+      stepGflop: round3(oneBlockTransformerStepFlops(config) / 1e9),
+      tokensPerStep: config.batch * config.time,
+    },
+    flopCounting:
+      '3 × forward matmul FLOPs: 2·(4C² + 3CF + VC) per token + 4·T·C per token for QKᵀ and AV (full T×T)',
+    matmulPeakGflops: main.matmulPeakGflops.median,
+    tokensPerSecond: main.tokensPerSecond.median,
+    achievedGflops: main.achievedGflops.median,
+    mfu: main.mfu,
+    variants,
+    outputAllocation: options.quick ? undefined : await outputAllocationCost(config, rounds),
+    note: 'peak MatMul and training steps alternate run by run so both see the same background load; medians with min/max',
+  };
+}
