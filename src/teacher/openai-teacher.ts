@@ -84,7 +84,7 @@ export function forgetStructuredOutputSupport(): void {
   structuredOutputSupport.clear();
 }
 
-function isStructuredOutputRejection(error: unknown): boolean {
+export function isStructuredOutputRejection(error: unknown): boolean {
   return (
     error instanceof TeacherApiCallError &&
     (error.status === 400 || error.status === 422) &&
@@ -144,6 +144,22 @@ export class OpenAITeacher implements Teacher {
     const mode = this.config.structuredOutput ?? 'auto';
     if (mode !== 'auto') return mode === 'always';
     return structuredOutputSupport.get(this.baseURL) ?? true;
+  }
+
+  /** Records whether this endpoint accepts structured output (the Batch API path learns it from results). */
+  rememberStructuredOutputSupport(supported: boolean): void {
+    structuredOutputSupport.set(this.baseURL, supported);
+  }
+
+  /** A client for the few Batch API management calls (files, batches), with the SDK's own retries. */
+  managementClient(maxRetries = 3): OpenAI {
+    return new OpenAI({
+      baseURL: this.baseURL,
+      apiKey: this.config.apiKey ?? process.env.OPENAI_API_KEY ?? 'no-key',
+      fetch: this.config.fetch,
+      maxRetries,
+      timeout: this.timeoutMs * 2,
+    });
   }
 
   async decompose(example: Example, options: DecomposeOptions): Promise<DecomposeResult> {
