@@ -42,6 +42,15 @@ export function encodeRawData(
   dataType: DataType,
   values: ArrayLike<number | bigint> | TensorData,
 ): Uint8Array {
+  const sameLayout =
+    (dataType === 'float32' && values instanceof Float32Array) ||
+    (dataType === 'float64' && values instanceof Float64Array) ||
+    (dataType === 'int64' && values instanceof BigInt64Array) ||
+    (dataType === 'int32' && values instanceof Int32Array);
+  if (sameLayout && new Uint8Array(Uint16Array.of(1).buffer)[0] === 1) {
+    const typed = values as Float32Array;
+    return new Uint8Array(typed.buffer.slice(typed.byteOffset, typed.byteOffset + typed.byteLength));
+  }
   const length = values.length;
   const buffer = new ArrayBuffer(length * bytesPerElement[dataType]);
   const view = new DataView(buffer);

@@ -146,7 +146,13 @@ export class GraphCore {
       this.names.add(name);
       (value as { name: string }).name = name;
     } else if (name !== value.name || value.producer === undefined) {
-      [result] = this.addNode('Identity', [value], [{ dataType: value.dataType, shape: value.shape }], {}, name);
+      [result] = this.addNode(
+        'Identity',
+        [value],
+        [{ dataType: value.dataType, shape: value.shape }],
+        {},
+        name,
+      );
     }
     this.outputs.push(result);
     return result;
