@@ -51,6 +51,31 @@ export const defaults = {
    * each (earlier answers given, `#k` substituted); `one-call` sends them all in one solve call.
    */
   runtime: { staticSolve: 'stepwise' as 'stepwise' | 'one-call', maxNewTokens: 256 },
+  /**
+   * `dnc eval`: examples in flight at once (a suite's `concurrency` overrides it), worker threads
+   * for local bricks, and the seed and resamples of the bootstrap 95% intervals.
+   */
+  eval: { concurrency: 8, localThreads: 1, bootstrapSeed: 0, bootstrapResamples: 1000 },
+  /**
+   * `dnc serve`: listen address, request limits (body bytes, `max_tokens` cap, sub-question cap,
+   * per-request timeout, chains running at once and waiting), main-thread concurrency per remote
+   * brick, worker threads for local bricks, and the shutdown deadline for requests in flight.
+   */
+  serve: {
+    host: '127.0.0.1',
+    port: 8080,
+    limits: {
+      bodyBytes: 1_048_576,
+      maxTokens: 4096,
+      maxSubquestions: 8,
+      timeoutMs: 60_000,
+      queueSize: 64,
+      concurrency: 8,
+    },
+    remoteConcurrency: 16,
+    workerThreads: 2,
+    shutdownDeadlineMs: 10_000,
+  },
 } as const;
 
 export type Defaults = typeof defaults;

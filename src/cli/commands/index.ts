@@ -3,9 +3,22 @@ import { register as registerAsk } from './ask.js';
 import { register as registerBench } from './bench.js';
 import { register as registerCollect } from './collect.js';
 import { register as registerData } from './data.js';
+import { register as registerEval } from './eval.js';
+import { register as registerExport } from './export.js';
+import { register as registerGenerate } from './generate.js';
+import { register as registerServe } from './serve.js';
 
 /** Each command file exports one `register(program)`; they are listed here in CLI order. */
-const registrations: ((program: Command) => void)[] = [registerData, registerCollect, registerAsk, registerBench];
+const registrations: ((program: Command) => void)[] = [
+  registerData,
+  registerCollect,
+  registerExport,
+  registerGenerate,
+  registerAsk,
+  registerEval,
+  registerServe,
+  registerBench,
+];
 
 export function registerCommands(program: Command): void {
   for (const register of registrations) register(program);

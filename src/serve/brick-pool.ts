@@ -1,0 +1,116 @@
+/**
+ * The worker pool for local bricks, on piscina (maintained, used widely, handles worker
+ * crashes, queues tasks and reports utilization). Every worker loads the pool's bricks once
+ * at start-up; `WorkerBrick` is a `Brick` on the main thread whose calls run in the pool.
+ */
+import { Piscina } from 'piscina';
+import type {
+  Brick,
+  BrickKind,
+  BrickResult,
+  BrickRole,
+  DecomposeInput,
+  DecomposeOutput,
+  NextSubquestionInput,
+  NextSubquestionOutput,
+  SolveInput,
+  SolveOutput,
+} from '../runtime/bricks/brick.js';
+import type {
+  BrickDescription,
+  BrickMethod,
+  BrickTask,
+  BrickWorkerData,
+  WorkerLoadOptions,
+} from './brick-task.js';
+
+export interface BrickPoolOptions {
+  /** Specs each worker loads at start-up. */
+  specs: string[];
+  threads: number;
+  loadOptions: WorkerLoadOptions;
+}
+
+export class BrickPool {
+  private readonly pool: Piscina<BrickTask, unknown>;
+
+  constructor(options: BrickPoolOptions) {
+    const workerData: BrickWorkerData = { specs: options.specs, loadOptions: options.loadOptions };
+    this.pool = new Piscina({
+      filename: new URL('./brick-worker-bootstrap.js', import.meta.url).href,
+      minThreads: options.threads,
+      maxThreads: options.threads,
+      // Workers stay up: a local brick is costly to load, so an idle worker is never recycled.
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // Keep the parent's Node flags (vitest's, the user's); tsx is registered by the bootstrap.
+      execArgv: process.execArgv,
+      workerData,
+    });
+  }
+
+  get threads(): number {
+    return this.pool.threads.length;
+  }
+
+  /** Tasks waiting for a free worker. */
+  get queueSize(): number {
+    return this.pool.queueSize;
+  }
+
+  async describe(spec: string): Promise<BrickDescription> {
+    return (await this.pool.run({ op: 'describe', spec })) as BrickDescription;
+  }
+
+  call(spec: string, method: BrickMethod, input: Record<string, unknown>): Promise<unknown> {
+    return this.pool.run({ op: 'call', spec, method, input });
+  }
+
+  /** Waits for running tasks, then stops the workers. */
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true)
+    throw signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
+}
+
+/**
+ * A brick whose calls run in the pool. The AbortSignal stays on the main thread (it cannot be
+ * cloned): a cancelled request makes no further calls; a call already running finishes in its
+ * worker (a synchronous ONNX run cannot be interrupted short of killing the worker).
+ */
+export class WorkerBrick implements Brick {
+  readonly specificationVersion = 'v1' as const;
+  readonly spec: string;
+  readonly kind: BrickKind;
+  readonly role?: BrickRole;
+  readonly model: string;
+  decompose?: (input: DecomposeInput) => Promise<BrickResult<DecomposeOutput>>;
+  nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
+  solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
+
+  constructor(
+    private readonly pool: BrickPool,
+    description: BrickDescription,
+  ) {
+    this.spec = description.spec;
+    this.kind = description.kind;
+    this.role = description.role;
+    this.model = description.model;
+    const methods = new Set(description.methods);
+    if (methods.has('decompose')) this.decompose = (input) => this.call('decompose', input);
+    if (methods.has('nextSubquestion')) this.nextSubquestion = (input) => this.call('nextSubquestion', input);
+    if (methods.has('solve')) this.solve = (input) => this.call('solve', input);
+  }
+
+  private async call<Output>(
+    method: BrickMethod,
+    input: { signal?: AbortSignal },
+  ): Promise<BrickResult<Output>> {
+    const { signal, ...rest } = input;
+    throwIfAborted(signal);
+    return (await this.pool.call(this.spec, method, rest)) as BrickResult<Output>;
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * The messages between the main thread and a brick worker: `describe` (what a loaded brick
+ * can do) and `call` (one brick method with its input). Everything here crosses threads by
+ * structured clone, so inputs carry no AbortSignal and results are plain data.
+ */
+import type { Brick, BrickKind, BrickRole } from '../runtime/bricks/brick.js';
+
+export type BrickMethod = 'decompose' | 'solve' | 'nextSubquestion';
+export const brickMethods: readonly BrickMethod[] = ['decompose', 'solve', 'nextSubquestion'];
+
+/** What a worker needs to load bricks: the serializable part of `LoadBrickOptions`. */
+export interface WorkerLoadOptions {
+  prices?: Record<string, { inputPerMillion: number; outputPerMillion: number }>;
+  usdPerCpuHour?: number;
+  cwd?: string;
+}
+
+export interface BrickWorkerData {
+  /** Specs every worker loads once at start-up. */
+  specs: string[];
+  loadOptions: WorkerLoadOptions;
+}
+
+export type BrickTask =
+  | { op: 'describe'; spec: string }
+  | { op: 'call'; spec: string; method: BrickMethod; input: Record<string, unknown> };
+
+export interface BrickDescription {
+  spec: string;
+  kind: BrickKind;
+  role?: BrickRole;
+  model: string;
+  methods: BrickMethod[];
+}
+
+export function describeBrick(brick: Brick): BrickDescription {
+  const description: BrickDescription = {
+    spec: brick.spec,
+    kind: brick.kind,
+    model: brick.model,
+    methods: brickMethods.filter((method) => typeof brick[method] === 'function'),
+  };
+  if (brick.role !== undefined) description.role = brick.role;
+  return description;
+}

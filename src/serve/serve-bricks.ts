@@ -1,0 +1,100 @@
+/**
+ * Loads the bricks of the served chains, each spec once, and places them: local (`onnx`)
+ * bricks — and every brick with placement `always` — in the worker pool; the others on the
+ * main thread behind a per-brick p-limit.
+ */
+import type { Chain } from '../data/schemas.js';
+import type { Brick } from '../runtime/bricks/brick.js';
+import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
+import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
+import { BrickPool, WorkerBrick } from './brick-pool.js';
+import type { WorkerLoadOptions } from './brick-task.js';
+import { LimitedBrick } from './limited-brick.js';
+import { ServeConfigError } from './serve-config.js';
+
+export interface ServeBricksOptions {
+  placement: 'auto' | 'always';
+  threads: number;
+  remoteConcurrency: number;
+  /** Options for `loadBrick`; only the serializable ones (prices, $/CPU-hour, cwd) reach workers. */
+  loadOptions: LoadBrickOptions;
+}
+
+export interface ServeBricks {
+  /** The brick for a spec named by a served chain. */
+  get(spec: string): Brick;
+  /** Where each spec runs. */
+  placements: Record<string, 'worker' | 'main'>;
+  pool: BrickPool | undefined;
+  close(): Promise<void>;
+}
+
+export function runsInWorker(spec: string, placement: 'auto' | 'always'): boolean {
+  return placement === 'always' || parseBrickSpec(spec).kind === 'onnx';
+}
+
+function chainSpecs(chains: readonly Chain[]): string[] {
+  const specs = new Set<string>();
+  for (const chain of chains) {
+    if (chain.mode !== 'single' && chain.decomposer !== undefined) specs.add(chain.decomposer);
+    specs.add(chain.solver);
+  }
+  for (const spec of specs)
+    if (parseBrickSpec(spec).kind === 'gold')
+      throw new ServeConfigError(
+        "brick 'gold' reads a dataset example's gold decomposition, and a served request is a free " +
+          'question with none; use `reference`, `openai:MODEL` or a brick directory instead',
+      );
+  return [...specs];
+}
+
+function workerLoadOptions(options: LoadBrickOptions): WorkerLoadOptions {
+  return { prices: options.prices, usdPerCpuHour: options.usdPerCpuHour, cwd: options.cwd ?? process.cwd() };
+}
+
+export async function loadServeBricks(
+  chains: readonly Chain[],
+  options: ServeBricksOptions,
+): Promise<ServeBricks> {
+  const specs = chainSpecs(chains);
+  const placements: Record<string, 'worker' | 'main'> = {};
+  for (const spec of specs) placements[spec] = runsInWorker(spec, options.placement) ? 'worker' : 'main';
+  const workerSpecs = specs.filter((spec) => placements[spec] === 'worker');
+  const pool =
+    workerSpecs.length === 0
+      ? undefined
+      : new BrickPool({
+          specs: workerSpecs,
+          threads: options.threads,
+          loadOptions: workerLoadOptions(options.loadOptions),
+        });
+  const loaded = new Map<string, Brick>();
+  try {
+    await Promise.all(
+      specs.map(async (spec) => {
+        const brick =
+          pool !== undefined && placements[spec] === 'worker'
+            ? new WorkerBrick(pool, await pool.describe(spec))
+            : new LimitedBrick(await loadBrick(spec, options.loadOptions), options.remoteConcurrency);
+        loaded.set(spec, brick);
+      }),
+    );
+  } catch (error) {
+    await Promise.all([...loaded.values()].map((brick) => brick.close?.()));
+    await pool?.close();
+    throw error;
+  }
+  return {
+    get(spec) {
+      const brick = loaded.get(spec);
+      if (brick === undefined) throw new Error(`brick '${spec}' is not loaded (no served chain names it)`);
+      return brick;
+    },
+    placements,
+    pool,
+    async close() {
+      await Promise.all([...loaded.values()].map((brick) => brick.close?.()));
+      await pool?.close();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * The serve config (DESIGN.md "Serve config"): `{ chains: [CHAIN, …], port?, host?, apiKeys?,
+ * limits?, workers? }`. Strict: an unknown key is an error naming the key and the file, so a
+ * typo never silently falls back to a default. `resolveServeConfig` fills in `defaults.serve`.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { defaults } from '../config/defaults.js';
+import { chainSchema, type Chain } from '../data/schemas.js';
+import { formatZodError } from '../data/zod-format.js';
+
+const positiveInteger = (what: string) =>
+  z
+    .number({ error: `${what} must be a number` })
+    .int(`${what} must be a whole number`)
+    .positive(`${what} must be > 0`);
+
+export const serveLimitsSchema = z.strictObject({
+  /** Largest request body accepted (413 beyond). */
+  bodyBytes: positiveInteger('limits.bodyBytes').optional(),
+  /** Largest `max_tokens` a request may ask for (400 beyond). */
+  maxTokens: positiveInteger('limits.maxTokens').optional(),
+  /** Cap on sub-questions per request, whatever the chain or the request says. */
+  maxSubquestions: positiveInteger('limits.maxSubquestions').optional(),
+  /** Per-request deadline, queue wait included (504 beyond). */
+  timeoutMs: positiveInteger('limits.timeoutMs').optional(),
+  /** Requests that may wait for a free slot (429 beyond). */
+  queueSize: z.number().int().nonnegative('limits.queueSize must be >= 0').optional(),
+  /** Chains running at once. */
+  concurrency: positiveInteger('limits.concurrency').optional(),
+});
+
+/**
+ * `placement`: `auto` runs local (`onnx`) bricks in worker threads and the others on the main
+ * thread; `always` runs every brick in a worker (tests the pool without a local brick).
+ */
+export const serveWorkersSchema = z.strictObject({
+  placement: z.enum(['auto', 'always']).optional(),
+  threads: positiveInteger('workers.threads').optional(),
+});
+
+export const serveConfigSchema = z
+  .strictObject({
+    chains: z
+      .array(chainSchema)
+      .min(1, 'list at least one chain: { "name", "decomposer", "solver", "mode" }'),
+    port: z.number().int().min(0).max(65_535).optional(),
+    host: z.string().min(1).optional(),
+    apiKeys: z.array(z.string().min(8, 'an API key must be at least 8 characters')).optional(),
+    limits: serveLimitsSchema.optional(),
+    workers: serveWorkersSchema.optional(),
+    /** Concurrent calls per main-thread (remote or reference) brick. */
+    remoteConcurrency: positiveInteger('remoteConcurrency').optional(),
+  })
+  .superRefine((config, context) => {
+    const seen = new Set<string>();
+    config.chains.forEach((chain, index) => {
+      if (seen.has(chain.name))
+        context.addIssue({
+          code: 'custom',
+          path: ['chains', index, 'name'],
+          message: `chain name '${chain.name}' is used twice; each chain needs its own name (clients ask for it as \`model\`)`,
+        });
+      seen.add(chain.name);
+    });
+  });
+export type ServeConfigInput = z.input<typeof serveConfigSchema>;
+
+export interface ServeLimits {
+  bodyBytes: number;
+  maxTokens: number;
+  maxSubquestions: number;
+  timeoutMs: number;
+  queueSize: number;
+  concurrency: number;
+}
+
+export interface ServeConfig {
+  chains: Chain[];
+  port: number;
+  host: string;
+  apiKeys: string[];
+  limits: ServeLimits;
+  workers: { placement: 'auto' | 'always'; threads: number };
+  remoteConcurrency: number;
+  shutdownDeadlineMs: number;
+}
+
+export class ServeConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ServeConfigError';
+  }
+}
+
+/** Validates a config object; `source` names where it came from in error messages. */
+export function resolveServeConfig(value: unknown, source = 'serve config'): ServeConfig {
+  const parsed = serveConfigSchema.safeParse(value);
+  if (!parsed.success)
+    throw new ServeConfigError(
+      `${source}: ${formatZodError(parsed.error)} ` +
+        '(expected { "chains": [...], "port"?, "host"?, "apiKeys"?, "limits"?, "workers"?, "remoteConcurrency"? })',
+    );
+  const config = parsed.data;
+  const serve = defaults.serve;
+  return {
+    chains: config.chains,
+    port: config.port ?? serve.port,
+    host: config.host ?? serve.host,
+    apiKeys: config.apiKeys ?? [],
+    limits: { ...serve.limits, ...stripUndefined(config.limits ?? {}) },
+    workers: {
+      placement: config.workers?.placement ?? 'auto',
+      threads: config.workers?.threads ?? serve.workerThreads,
+    },
+    remoteConcurrency: config.remoteConcurrency ?? serve.remoteConcurrency,
+    shutdownDeadlineMs: serve.shutdownDeadlineMs,
+  };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
+}
+
+/** Reads and validates a serve config file (JSON). */
+export function loadServeConfig(file: string): ServeConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ServeConfigError(
+      `cannot read serve config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (check the path given to --config)`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ServeConfigError(`${file} is not valid JSON: ${(error as Error).message}`);
+  }
+  return resolveServeConfig(value, file);
+}
