@@ -9,6 +9,7 @@ import type { PriceTable } from '../../teacher/pricing.js';
 import type { Brick, BrickKind } from './brick.js';
 import { BrickSpecError, parseBrickSpec, type ParsedBrickSpec } from './brick-spec.js';
 import { goldBrickLoader } from './gold-brick.js';
+import { onnxBrickLoader } from './onnx-brick.js';
 import { openaiBrickLoader } from './openai-brick.js';
 import { referenceBrickLoader } from './reference-brick.js';
 
@@ -35,6 +36,7 @@ export const defaultBrickLoaders: readonly BrickLoader[] = [
   referenceBrickLoader,
   goldBrickLoader,
   openaiBrickLoader,
+  onnxBrickLoader,
 ];
 
 export async function loadBrick(spec: string, options: LoadBrickOptions = {}): Promise<Brick> {

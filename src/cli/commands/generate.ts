@@ -1,0 +1,62 @@
+/**
+ * `dnc generate --brick BRICK_DIR [--max-tokens N] [--json] "prompt"`: the brick's greedy
+ * completion of one user message, rendered through its chat template.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { defaults } from '../../config/defaults.js';
+import { formatZodError } from '../../data/zod-format.js';
+import { OnnxBrick } from '../../runtime/bricks/onnx-brick.js';
+import { printJson, printText } from '../output.js';
+import { UserError } from '../user-error.js';
+
+const generateOptionsSchema = z.strictObject({
+  brick: z.string({ error: 'give the brick directory: --brick BRICK_DIR' }).min(1),
+  maxTokens: z.coerce
+    .number()
+    .int()
+    .positive('--max-tokens takes a positive integer')
+    .default(defaults.runtime.maxNewTokens),
+  json: z.boolean().optional(),
+});
+
+async function runGenerate(prompt: string, rawOptions: Record<string, unknown>): Promise<void> {
+  const parsed = generateOptionsSchema.safeParse(rawOptions);
+  if (!parsed.success) throw new UserError(`dnc generate: ${formatZodError(parsed.error)}`);
+  const options = parsed.data;
+  let brick: OnnxBrick;
+  try {
+    brick = await OnnxBrick.load(options.brick, options.brick);
+  } catch (error) {
+    throw new UserError(`--brick ${options.brick}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const completion = await brick.complete(
+      [{ role: 'user', content: prompt }],
+      undefined,
+      options.maxTokens,
+    );
+    if (options.json === true)
+      printJson({
+        text: completion.text,
+        tokens: completion.tokens,
+        finishReason: completion.report.finishReason,
+        usage: completion.report.usage,
+        latencyMs: completion.report.latencyMs,
+      });
+    else printText(completion.text);
+  } finally {
+    await brick.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('generate')
+    .description("greedy completion of a prompt through a brick's chat template")
+    .argument('<prompt>', 'the user message')
+    .option('--brick <dir>', 'brick directory (from `dnc export`)')
+    .option('--max-tokens <n>', 'most new tokens')
+    .option('--json', 'print one JSON object (text, tokens) on stdout')
+    .action(runGenerate);
+}

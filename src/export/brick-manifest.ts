@@ -1,0 +1,90 @@
+/**
+ * `brick.json`, the dnc manifest of an exported student brick: what it is for (role, prompt
+ * format), how big it is, where it came from (data hash, teacher, training settings) and how well
+ * it did (metrics). Validated with zod when written and when a brick is loaded.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { formatZodError } from '../data/zod-format.js';
+import { PROMPT_FORMAT_VERSION, promptHash } from '../prompts/index.js';
+
+export const brickManifestFileName = 'brick.json';
+
+export const brickRoleSchema = z.enum(['decomposer', 'solver'], {
+  error: "role must be 'decomposer' or 'solver'",
+});
+
+export const lineageSchema = z.strictObject({
+  /** Hash of the training data (null when the checkpoint did not record it). */
+  dataHash: z.string().min(1).nullable(),
+  /** The teacher whose outputs the student learned from (e.g. `reference`, `openai:gpt-4o-mini`). */
+  teacher: z.string().min(1).nullable(),
+  /** The trainer's settings (preset, steps, learning rate, ...), as the trainer recorded them. */
+  training: z.record(z.string(), z.unknown()),
+});
+
+export const promptFormatSchema = z.strictObject({
+  /** The chat layout the brick was trained on (the tokenizer's chat template renders it). */
+  chat: z.literal('dnc-chat'),
+  version: z.number().int().positive(),
+  /** Hashes of the prompt templates (src/prompts) in force at export time. */
+  hashes: z.strictObject({ decompose: z.string(), solve: z.string(), 'next-subquestion': z.string() }),
+});
+
+export const brickManifestSchema = z.strictObject({
+  specificationVersion: z.literal('v1', { error: "specificationVersion must be 'v1'" }),
+  role: brickRoleSchema,
+  kind: z.literal('onnx', { error: "kind must be 'onnx' for a brick directory" }),
+  promptFormat: promptFormatSchema,
+  /** Trainable parameters (tied embeddings counted once). */
+  parameters: z.number().int().positive(),
+  lineage: lineageSchema,
+  metrics: z.record(z.string(), z.number().nullable()),
+});
+
+export type BrickRole = z.infer<typeof brickRoleSchema>;
+export type Lineage = z.infer<typeof lineageSchema>;
+export type BrickManifest = z.infer<typeof brickManifestSchema>;
+
+/** The prompt format of the prompts module as it is now. */
+export function currentPromptFormat(): BrickManifest['promptFormat'] {
+  return {
+    chat: 'dnc-chat',
+    version: PROMPT_FORMAT_VERSION,
+    hashes: {
+      decompose: promptHash('decompose'),
+      solve: promptHash('solve'),
+      'next-subquestion': promptHash('next-subquestion'),
+    },
+  };
+}
+
+/** Reads and validates `brick.json`; errors name the file and say how to fix it. */
+export async function readBrickManifest(directory: string): Promise<BrickManifest> {
+  const file = join(directory, brickManifestFileName);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new Error(
+      `${file} is missing (${(error as Error).message}); a brick directory needs brick.json: ` +
+        're-export it with `dnc export CHECKPOINT_DIR --out BRICK_DIR`',
+      { cause: error },
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${file}: invalid JSON (${(error as Error).message}); re-export the brick`, {
+      cause: error,
+    });
+  }
+  const parsed = brickManifestSchema.safeParse(json);
+  if (!parsed.success)
+    throw new Error(
+      `${file}: not a valid dnc brick manifest: ${formatZodError(parsed.error)}; re-export the brick`,
+    );
+  return parsed.data;
+}

@@ -1,0 +1,90 @@
+/**
+ * A student checkpoint directory, as `dnc train` leaves it and `dnc export` reads it:
+ *
+ *   model.safetensors       weights under their Hugging Face Llama names (F32)
+ *   student.json            { role, architecture, lineage?, metrics? } (schema below)
+ *   tokenizer.json, tokenizer_config.json
+ *
+ * Other files (optimizer moments, schedule and data positions) may sit beside them; export ignores them.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../cli/user-error.js';
+import { formatZodError } from '../data/zod-format.js';
+import { studentArchitectureSchema, type StudentArchitecture } from '../student/config.js';
+import { studentWeightShapes } from '../student/initialize.js';
+import { readSafetensors } from '../student/safetensors.js';
+import { brickRoleSchema, lineageSchema, type BrickRole, type Lineage } from './brick-manifest.js';
+
+export const checkpointFiles = { weights: 'model.safetensors', manifest: 'student.json' } as const;
+
+export const checkpointManifestSchema = z.strictObject({
+  role: brickRoleSchema,
+  architecture: studentArchitectureSchema,
+  lineage: lineageSchema.optional(),
+  metrics: z.record(z.string(), z.number().nullable()).optional(),
+});
+
+export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;
+
+export interface Checkpoint {
+  role: BrickRole;
+  architecture: StudentArchitecture;
+  weights: Map<string, Float32Array>;
+  lineage: Lineage;
+  metrics: Record<string, number | null>;
+  /** The directory holding the tokenizer files. */
+  tokenizerDirectory: string;
+}
+
+async function readManifest(directory: string): Promise<CheckpointManifest> {
+  const file = join(directory, checkpointFiles.manifest);
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    throw new UserError(
+      `cannot read ${file} (${(error as Error).message}); a checkpoint directory is what \`dnc train --out DIR\` writes`,
+      { cause: error },
+    );
+  }
+  const parsed = checkpointManifestSchema.safeParse(json);
+  if (!parsed.success)
+    throw new UserError(`${file}: invalid checkpoint manifest: ${formatZodError(parsed.error)}`);
+  return parsed.data;
+}
+
+/** Checks that the weights hold every tensor of the architecture with the right shape. */
+export function checkStudentWeights(
+  architecture: StudentArchitecture,
+  tensors: Map<string, { shape: number[]; data: Float32Array }>,
+  source: string,
+): Map<string, Float32Array> {
+  const weights = new Map<string, Float32Array>();
+  for (const [name, shape] of studentWeightShapes(architecture)) {
+    const tensor = tensors.get(name);
+    if (tensor === undefined)
+      throw new UserError(`${source} lacks the tensor ${name}; the weights do not match the architecture`);
+    if (tensor.shape.join(',') !== shape.join(','))
+      throw new UserError(
+        `${source}: ${name} has shape [${tensor.shape.join(', ')}] but the architecture needs [${shape.join(', ')}]`,
+      );
+    weights.set(name, tensor.data);
+  }
+  return weights;
+}
+
+export async function readCheckpoint(directory: string): Promise<Checkpoint> {
+  const manifest = await readManifest(directory);
+  const weightsFile = join(directory, checkpointFiles.weights);
+  const { tensors } = await readSafetensors(weightsFile);
+  return {
+    role: manifest.role,
+    architecture: manifest.architecture,
+    weights: checkStudentWeights(manifest.architecture, tensors, weightsFile),
+    lineage: manifest.lineage ?? { dataHash: null, teacher: null, training: {} },
+    metrics: manifest.metrics ?? {},
+    tokenizerDirectory: directory,
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * Turns a trained student into a brick directory in the Hugging Face ONNX layout (see
+ * brick-files in hugging-face-files.ts): the KV-cache decoder graph, the HF configs, the tokenizer
+ * files, the weights and `brick.json`. The directory is written beside its destination and renamed
+ * into place, so a reader never sees half a brick.
+ */
+import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { serializeGraph } from '../engine/serialize.js';
+import { countParameters, type StudentArchitecture } from '../student/config.js';
+import { studentWeightShapes } from '../student/initialize.js';
+import { buildLlamaDecoderGraph } from '../student/llama-graph.js';
+import { encodeSafetensors } from '../student/safetensors.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokenizer-files.js';
+import {
+  brickManifestSchema,
+  currentPromptFormat,
+  type BrickManifest,
+  type BrickRole,
+  type Lineage,
+} from './brick-manifest.js';
+import { brickFiles, buildGenerationConfig, buildModelConfig } from './hugging-face-files.js';
+
+export interface ExportBrickInput {
+  architecture: StudentArchitecture;
+  /** Every tensor under its Hugging Face name. */
+  weights: ReadonlyMap<string, Float32Array>;
+  /** Directory holding tokenizer.json and tokenizer_config.json. */
+  tokenizerDirectory: string;
+  role: BrickRole;
+  lineage: Lineage;
+  metrics: Record<string, number | null>;
+  outDirectory: string;
+}
+
+export interface ExportBrickResult {
+  outDirectory: string;
+  manifest: BrickManifest;
+  /** Bytes of onnx/model.onnx. */
+  modelBytes: number;
+}
+
+const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+async function checkTokenizer(directory: string, architecture: StudentArchitecture): Promise<Tokenizer> {
+  const tokenizer = await Tokenizer.load(directory);
+  if (tokenizer.vocabSize > architecture.vocabSize)
+    throw new Error(
+      `the tokenizer in ${directory} has ${tokenizer.vocabSize} tokens but the model's vocabSize is ` +
+        `${architecture.vocabSize}; train the student with a vocabSize of at least ${tokenizer.vocabSize}`,
+    );
+  return tokenizer;
+}
+
+/** Replaces `target` with `staged` (a directory) by renames only. */
+async function moveIntoPlace(staged: string, target: string): Promise<void> {
+  const existing = await stat(target).catch(() => undefined);
+  if (existing === undefined) {
+    await rename(staged, target);
+    return;
+  }
+  if (!existing.isDirectory())
+    throw new Error(`${target} exists and is not a directory; choose another --out`);
+  const retired = `${target}.old-${process.pid}-${Date.now()}`;
+  await rename(target, retired);
+  await rename(staged, target);
+  await rm(retired, { recursive: true, force: true });
+}
+
+export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
+  const { architecture, weights, role, lineage, metrics } = input;
+  const outDirectory = resolve(input.outDirectory);
+  const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
+  const manifest = brickManifestSchema.parse({
+    specificationVersion: 'v1',
+    role,
+    kind: 'onnx',
+    promptFormat: currentPromptFormat(),
+    parameters: countParameters(architecture),
+    lineage,
+    metrics,
+  });
+  const model = serializeGraph(buildLlamaDecoderGraph(architecture, weights), `dnc ${role} student`);
+  const tensors = new Map(
+    [...studentWeightShapes(architecture)].map(([name, shape]) => [
+      name,
+      { shape, data: weights.get(name)! },
+    ]),
+  );
+  await mkdir(dirname(outDirectory), { recursive: true });
+  const staged = await mkdtemp(join(dirname(outDirectory), `.${basename(outDirectory)}.staging-`));
+  try {
+    await chmod(staged, 0o755);
+    await mkdir(join(staged, 'onnx'));
+    await writeFile(join(staged, brickFiles.model), model);
+    await writeFile(join(staged, brickFiles.weights), encodeSafetensors(tensors, { format: 'pt' }));
+    await writeFile(
+      join(staged, brickFiles.config),
+      json(buildModelConfig(architecture, tokenizer.specialTokenIds)),
+    );
+    await writeFile(
+      join(staged, brickFiles.generationConfig),
+      json(buildGenerationConfig(tokenizer.specialTokenIds)),
+    );
+    await copyFile(join(input.tokenizerDirectory, tokenizerFileName), join(staged, brickFiles.tokenizer));
+    await copyFile(
+      join(input.tokenizerDirectory, tokenizerConfigFileName),
+      join(staged, brickFiles.tokenizerConfig),
+    );
+    await writeFile(join(staged, brickFiles.manifest), json(manifest));
+    await moveIntoPlace(staged, outDirectory);
+  } catch (error) {
+    await rm(staged, { recursive: true, force: true });
+    throw error;
+  }
+  return { outDirectory, manifest, modelBytes: model.byteLength };
+}

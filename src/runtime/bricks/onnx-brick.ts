@@ -1,0 +1,198 @@
+/**
+ * The `onnx` brick: a student exported by `dnc export` (or any brick directory in the same
+ * layout), run locally. It renders the runtime's prompts with the tokenizer's chat template,
+ * generates greedily until `<|end|>` (the generation config's end ids), parses the text with the
+ * prompts module's tolerant parsers, and reports usage, latency, FLOPs (≈ 2 × parameters ×
+ * tokens), CPU time and dollars at the configured $/CPU-hour. Everything is checked at load time:
+ * a broken brick fails there with the file and the fix, not on the first question.
+ */
+import { basename, join } from 'node:path';
+import { defaults } from '../../config/defaults.js';
+import type { ChatMessage } from '../../data/schemas.js';
+import { readBrickManifest, type BrickManifest } from '../../export/brick-manifest.js';
+import {
+  parseNextSubquestion,
+  parseSolution,
+  parseSubquestions,
+  renderDecomposePrompt,
+  renderNextSubquestionPrompt,
+  renderSolvePrompt,
+} from '../../prompts/index.js';
+import { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { generate } from '../generation/generate.js';
+import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
+import type {
+  Brick,
+  BrickCallReport,
+  BrickResult,
+  BrickRole,
+  DecomposeInput,
+  DecomposeOutput,
+  NextSubquestionInput,
+  NextSubquestionOutput,
+  SolveInput,
+  SolveOutput,
+} from './brick.js';
+import type { BrickLoader } from './registry.js';
+
+export interface OnnxBrickOptions {
+  usdPerCpuHour?: number;
+  maxNewTokens?: number;
+}
+
+export interface Completion {
+  text: string;
+  tokens: number[];
+  report: BrickCallReport;
+}
+
+function cpuMilliseconds(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+export class OnnxBrick implements Brick {
+  readonly specificationVersion = 'v1' as const;
+  readonly kind = 'onnx' as const;
+  readonly role: BrickRole;
+  readonly model: string;
+  decompose?: (input: DecomposeInput) => Promise<BrickResult<DecomposeOutput>>;
+  nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
+  solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
+
+  constructor(
+    readonly spec: string,
+    readonly manifest: BrickManifest,
+    readonly tokenizer: Tokenizer,
+    readonly decoder: OnnxDecoderModel,
+    private readonly options: OnnxBrickOptions = {},
+  ) {
+    this.role = manifest.role;
+    this.model = `onnx:${basename(spec)}`;
+    // A brick offers exactly the methods of its role, so a chain can tell a decomposer from a solver.
+    if (this.role === 'decomposer') {
+      this.decompose = (input) => this.decomposeQuestion(input);
+      this.nextSubquestion = (input) => this.proposeNext(input);
+    } else this.solve = (input) => this.solveQuestion(input);
+  }
+
+  static async load(directory: string, spec: string, options: OnnxBrickOptions = {}): Promise<OnnxBrick> {
+    const manifest = await readBrickManifest(directory);
+    const decoder = await OnnxDecoderModel.load(directory);
+    try {
+      const tokenizer = await Tokenizer.load(directory);
+      if (tokenizer.vocabSize > decoder.vocabSize)
+        throw new Error(
+          `${join(directory, 'tokenizer.json')} has ${tokenizer.vocabSize} tokens but ${join(directory, 'config.json')} ` +
+            `says vocab_size ${decoder.vocabSize}; the tokenizer does not belong to this model: re-export the brick ` +
+            'with the tokenizer it was trained with',
+        );
+      return new OnnxBrick(spec, manifest, tokenizer, decoder, options);
+    } catch (error) {
+      await decoder.close();
+      throw error;
+    }
+  }
+
+  /** Greedy completion of a chat (rendered with the chat template, assistant turn opened). */
+  async complete(
+    messages: readonly ChatMessage[],
+    signal?: AbortSignal,
+    maxNewTokens?: number,
+  ): Promise<Completion> {
+    const started = performance.now();
+    const cpuStarted = cpuMilliseconds();
+    const prompt = this.tokenizer.encode(
+      this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }),
+      {
+        addSpecialTokens: false,
+      },
+    );
+    const warnings: string[] = [];
+    let budget = maxNewTokens ?? this.options.maxNewTokens ?? defaults.runtime.maxNewTokens;
+    const context = this.decoder.config.maxPositions;
+    if (context !== undefined && prompt.length + budget > context) {
+      budget = Math.max(1, context - prompt.length);
+      warnings.push(
+        `the prompt (${prompt.length} tokens) leaves ${budget} of the ${context}-token context for the answer`,
+      );
+    }
+    const [result] = await generate(this.decoder, [prompt], {
+      maxNewTokens: budget,
+      decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+      signal,
+    });
+    const cpuMs = cpuMilliseconds() - cpuStarted;
+    const usage = { inputTokens: result.promptTokenCount, outputTokens: result.generatedTokenCount };
+    const usdPerCpuHour = this.options.usdPerCpuHour ?? defaults.localCost.usdPerCpuHour;
+    const text = result.text ?? '';
+    return {
+      text,
+      tokens: result.tokens,
+      report: {
+        usage,
+        latencyMs: performance.now() - started,
+        costUsd: (cpuMs / 3_600_000) * usdPerCpuHour,
+        flops: 2 * this.manifest.parameters * (usage.inputTokens + usage.outputTokens),
+        cpuMs,
+        raw: text,
+        warnings,
+        finishReason: result.finishReason === 'length' ? 'length' : 'stop',
+        rawFinishReason: result.finishReason,
+      },
+    };
+  }
+
+  private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
+    const { text, report } = await this.complete(renderDecomposePrompt(input), input.signal);
+    const parsed = parseSubquestions(text, input.maxSubquestions);
+    const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
+    return {
+      subquestions: parsed.subquestions,
+      kind,
+      ...report,
+      warnings: [...report.warnings, ...parsed.warnings],
+    };
+  }
+
+  private async proposeNext(input: NextSubquestionInput): Promise<BrickResult<NextSubquestionOutput>> {
+    const { text, report } = await this.complete(renderNextSubquestionPrompt(input), input.signal);
+    const parsed = parseNextSubquestion(text);
+    return {
+      subquestion: parsed.subquestion,
+      done: parsed.done,
+      ...report,
+      warnings: [...report.warnings, ...parsed.warnings],
+    };
+  }
+
+  private async solveQuestion(input: SolveInput): Promise<BrickResult<SolveOutput>> {
+    const { text, report } = await this.complete(renderSolvePrompt(input), input.signal);
+    const parsed = parseSolution(text, input.subquestions.length);
+    const solved: BrickResult<SolveOutput> = {
+      subanswers: parsed.subanswers,
+      answer: parsed.answer,
+      ...report,
+      warnings: [...report.warnings, ...parsed.warnings],
+    };
+    if (parsed.answer === undefined) {
+      const index = parsed.subanswers.length < input.subquestions.length ? parsed.subanswers.length : -1;
+      solved.unanswerable = {
+        index,
+        subquestion: index === -1 ? input.question : input.subquestions[index],
+        reason: 'the student gave no final answer',
+      };
+    }
+    return solved;
+  }
+
+  async close(): Promise<void> {
+    await this.decoder.close();
+  }
+}
+
+export const onnxBrickLoader: BrickLoader = {
+  kind: 'onnx',
+  load: async (spec, options) =>
+    OnnxBrick.load(spec.path ?? spec.spec, spec.spec, { usdPerCpuHour: options.usdPerCpuHour }),
+};
