@@ -232,13 +232,13 @@ async function merge(
   }
 }
 
-/** Runs rounds of batches until no example needs anything more; returns the number of batches. */
+/** Runs rounds of batches until no example needs anything more; returns the batches and the request lines submitted. */
 export async function runBatchCollection(
   examples: readonly Example[],
   teacher: Teacher,
   recorder: Recorder,
   options: BatchOptions,
-): Promise<number> {
+): Promise<{ batches: number; requests: number }> {
   if (!(teacher instanceof OpenAITeacher)) {
     throw new UserError(
       `--batch needs an openai:MODEL teacher (the Batch API is OpenAI's); '${teacher.id}' answers directly, drop --batch`,
@@ -250,6 +250,7 @@ export async function runBatchCollection(
     batchEntrySchema,
   );
   let batches = 0;
+  let requests = 0;
   try {
     const merged = new Set(
       journal.existing.filter((entry) => entry.state === 'merged').map((entry) => entry.batchId),
@@ -266,8 +267,9 @@ export async function runBatchCollection(
       const steps = examples
         .map((example) => recorder.state.nextStep(example))
         .filter((step): step is PendingStep => step.kind !== 'done');
-      if (steps.length === 0) return batches;
+      if (steps.length === 0) return { batches, requests };
       const submitted = await submit(client, teacher, steps, recorder.state.settings.maxSubquestions);
+      requests += steps.length;
       const entry: BatchEntry = {
         batchId: submitted.id,
         state: 'submitted',

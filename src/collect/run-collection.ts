@@ -46,7 +46,7 @@ export interface CollectSummary {
   error: number;
   /** Keys served from the journal instead of the teacher (decompositions and solutions). */
   skippedCached: number;
-  /** Requests sent to the teacher in this run (HTTP requests with retries for openai, calls otherwise). */
+  /** Requests sent to the teacher in this run (HTTP requests with retries for openai, batch lines in batch mode, calls for local teachers). */
   requests: number;
   costUsd: number;
   savedUsd: number;
@@ -170,9 +170,12 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
 
   const requestsBefore = (teacher as { requestCount?: number }).requestCount;
   let batches: number | undefined;
+  let batchRequests = 0;
   try {
     if (options.batch !== undefined) {
-      batches = await runBatchCollection(examples, teacher, recorder, options.batch);
+      const batched = await runBatchCollection(examples, teacher, recorder, options.batch);
+      batches = batched.batches;
+      batchRequests = batched.requests;
       finished = examples.length;
       progress();
     } else {
@@ -214,9 +217,10 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
     error: statuses.filter((status) => status === 'error').length,
     skippedCached: cached.length,
     requests:
-      requestCount !== undefined && requestsBefore !== undefined
+      batchRequests +
+      (requestCount !== undefined && requestsBefore !== undefined
         ? requestCount - requestsBefore
-        : counters.calls,
+        : counters.calls),
     costUsd: counters.costUsd,
     savedUsd:
       counters.savedUsd + cached.reduce((sum, record) => sum + record.costUsd + (record.savedUsd ?? 0), 0),
