@@ -19,6 +19,7 @@ import {
   renderSolvePrompt,
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
 import { generate } from '../generation/generate.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
@@ -132,8 +133,8 @@ export class OnnxBrick implements Brick {
       report: {
         usage,
         latencyMs: performance.now() - started,
-        costUsd: (cpuMs / 3_600_000) * usdPerCpuHour,
-        flops: 2 * this.manifest.parameters * (usage.inputTokens + usage.outputTokens),
+        costUsd: cpuCostUsd(cpuMs, usdPerCpuHour),
+        flops: estimateFlops(this.manifest.parameters, usage.inputTokens + usage.outputTokens),
         cpuMs,
         raw: text,
         warnings,

@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadBrick } from '../../src/runtime/bricks/registry.js';
+import type { Brick } from '../../src/runtime/bricks/brick.js';
+import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
+import { runChain } from '../../src/runtime/chain.js';
+import { runCli } from '../helpers/cli.js';
+import { makeNanoBrick, type BrickFixture } from '../export/brick-fixture.js';
+
+let fixture: BrickFixture;
+let decomposer: Brick;
+let solver: Brick;
+
+beforeAll(async () => {
+  fixture = await makeNanoBrick('decomposer');
+  decomposer = await loadBrick(fixture.brickDirectory, { usdPerCpuHour: 36 });
+  solver = await loadBrick('reference');
+});
+
+afterAll(async () => decomposer?.close?.());
+
+const question = 'How many apples does Alice have if she buys 3 and then 4 more?';
+
+describe('the onnx brick', () => {
+  it('is a decomposer only, as its brick.json says', () => {
+    expect(decomposer).toBeInstanceOf(OnnxBrick);
+    expect(decomposer.role).toBe('decomposer');
+    expect(decomposer.decompose).toBeDefined();
+    expect(decomposer.nextSubquestion).toBeDefined();
+    expect(decomposer.solve).toBeUndefined();
+  });
+
+  it('reports tokens, FLOPs, CPU time and dollars at the configured $/CPU-hour', async () => {
+    const result = await decomposer.decompose!({ question, maxSubquestions: 3 });
+    expect(result.usage.inputTokens).toBeGreaterThan(20);
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+    const parameters = (decomposer as OnnxBrick).manifest.parameters;
+    expect(result.flops).toBe(2 * parameters * (result.usage.inputTokens + result.usage.outputTokens));
+    expect(result.cpuMs).toBeGreaterThan(0);
+    expect(result.costUsd).toBeCloseTo((result.cpuMs! / 3_600_000) * 36, 12);
+    expect(['subquestions', 'no-decomposition', 'failed']).toContain(result.kind);
+  });
+
+  it('runs in static and dynamic chains in front of the reference solver', async () => {
+    for (const mode of ['static', 'dynamic'] as const) {
+      const chain = {
+        name: `student/ref-${mode}`,
+        decomposer: fixture.brickDirectory,
+        solver: 'reference',
+        mode,
+        maxSubquestions: 2,
+      };
+      const trace = await runChain(chain, { decomposer, solver }, { question });
+      const decomposeSteps = trace.steps.filter((step) => step.stage === 'decompose');
+      expect(decomposeSteps.length).toBeGreaterThan(0);
+      expect(decomposeSteps.every((step) => step.kind === 'onnx' && (step.flops ?? 0) > 0)).toBe(true);
+      expect(trace.cost.byStage.decompose.inputTokens).toBeGreaterThan(0);
+      expect(trace.cost.byStage.decompose.flops).toBeGreaterThan(0);
+      expect(trace.subquestions.length).toBeLessThanOrEqual(2);
+    }
+  });
+});
+
+describe('dnc generate', () => {
+  it('prints the greedy completion through the chat template as JSON (text, tokens)', async () => {
+    const prompt = 'Who is older, Dana or Eli?';
+    const result = await runCli([
+      'generate',
+      '--brick',
+      fixture.brickDirectory,
+      '--max-tokens',
+      '6',
+      '--json',
+      prompt,
+    ]);
+    expect(result.code).toBe(0);
+    const printed = JSON.parse(result.stdout);
+    const expected = await (decomposer as OnnxBrick).complete(
+      [{ role: 'user', content: prompt }],
+      undefined,
+      6,
+    );
+    expect(printed.tokens).toEqual(expected.tokens);
+    expect(printed.text).toBe(expected.text);
+  });
+
+  it('names a directory that is not a brick and says how to make one', async () => {
+    const result = await runCli(['generate', '--brick', fixture.tokenizerDirectory, 'hello']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/brick\.json is missing.*dnc export/);
+  });
+});
