@@ -29,13 +29,19 @@ export interface BrickPoolOptions {
   specs: string[];
   threads: number;
   loadOptions: WorkerLoadOptions;
+  /** Module URLs exporting `brickLoaders`, tried before the default loaders in each worker. */
+  loaderModules?: string[];
 }
 
 export class BrickPool {
   private readonly pool: Piscina<BrickTask, unknown>;
 
   constructor(options: BrickPoolOptions) {
-    const workerData: BrickWorkerData = { specs: options.specs, loadOptions: options.loadOptions };
+    const workerData: BrickWorkerData = {
+      specs: options.specs,
+      loadOptions: options.loadOptions,
+      loaderModules: options.loaderModules ?? [],
+    };
     this.pool = new Piscina({
       filename: new URL('./brick-worker-bootstrap.js', import.meta.url).href,
       minThreads: options.threads,
@@ -50,6 +56,11 @@ export class BrickPool {
 
   get threads(): number {
     return this.pool.threads.length;
+  }
+
+  /** Tasks the workers have finished. */
+  get completed(): number {
+    return this.pool.completed;
   }
 
   /** Tasks waiting for a free worker. */

@@ -19,6 +19,11 @@ export interface BrickWorkerData {
   /** Specs every worker loads once at start-up. */
   specs: string[];
   loadOptions: WorkerLoadOptions;
+  /**
+   * Module URLs whose `brickLoaders` export (BrickLoader[]) the workers try before the default
+   * loaders: how an embedder (or a test) adds a kind of local brick that must run in a worker.
+   */
+  loaderModules: string[];
 }
 
 export type BrickTask =

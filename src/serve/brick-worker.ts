@@ -6,23 +6,32 @@
  */
 import { workerData } from 'piscina';
 import type { Brick } from '../runtime/bricks/brick.js';
-import { loadBrick } from '../runtime/bricks/registry.js';
+import { defaultBrickLoaders, loadBrick, type BrickLoader } from '../runtime/bricks/registry.js';
 import { describeBrick, type BrickDescription, type BrickTask, type BrickWorkerData } from './brick-task.js';
 
 const data = workerData as BrickWorkerData;
 const bricks = new Map<string, Promise<Brick>>();
+const extraLoaders: BrickLoader[] = [];
+for (const url of data.loaderModules) {
+  const module = (await import(url)) as { brickLoaders?: BrickLoader[] };
+  if (!Array.isArray(module.brickLoaders))
+    throw new Error(`brick loader module ${url} exports no \`brickLoaders\` array`);
+  extraLoaders.push(...module.brickLoaders);
+}
+const loaders = [...extraLoaders, ...defaultBrickLoaders];
 
 function brickFor(spec: string): Promise<Brick> {
   let brick = bricks.get(spec);
   if (brick === undefined) {
-    brick = loadBrick(spec, data.loadOptions);
+    brick = loadBrick(spec, { ...data.loadOptions, loaders });
     bricks.set(spec, brick);
   }
   return brick;
 }
 
-// Load the configured bricks before the first task: piscina waits for this module to evaluate.
-await Promise.all(data.specs.map(brickFor));
+// Load the configured bricks before the first task (piscina waits for this module to evaluate).
+// A brick that fails to load fails its `describe` task, which names it; it must not kill the worker.
+await Promise.allSettled(data.specs.map(brickFor));
 
 export async function handleBrickTask(task: BrickTask): Promise<BrickDescription | unknown> {
   const brick = await brickFor(task.spec);

@@ -18,6 +18,8 @@ export interface ServeBricksOptions {
   remoteConcurrency: number;
   /** Options for `loadBrick`; only the serializable ones (prices, $/CPU-hour, cwd) reach workers. */
   loadOptions: LoadBrickOptions;
+  /** Module URLs exporting `brickLoaders` for the workers (see BrickWorkerData). */
+  workerLoaderModules?: string[];
 }
 
 export interface ServeBricks {
@@ -67,6 +69,7 @@ export async function loadServeBricks(
           specs: workerSpecs,
           threads: options.threads,
           loadOptions: workerLoadOptions(options.loadOptions),
+          loaderModules: options.workerLoaderModules,
         });
   const loaded = new Map<string, Brick>();
   try {

@@ -22,6 +22,8 @@ export interface ServeAppOptions {
   logger?: false | { level?: string; stream?: NodeJS.WritableStream };
   /** Options for loading bricks (prices, $/CPU-hour, cwd; custom loaders for main-thread bricks in tests). */
   loadOptions?: LoadBrickOptions;
+  /** Module URLs exporting `brickLoaders`, tried first by the worker threads (custom local bricks). */
+  workerLoaderModules?: string[];
 }
 
 export interface ServeApp {
@@ -118,6 +120,7 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
     threads: config.workers.threads,
     remoteConcurrency: config.remoteConcurrency,
     loadOptions: options.loadOptions ?? {},
+    workerLoaderModules: options.workerLoaderModules,
   }).then(
     (loaded) => {
       bricks = loaded;

@@ -1,0 +1,46 @@
+/**
+ * A stand-in for a local (`onnx`) brick until the ONNX brick lands: loaded in the serve worker
+ * threads through `workerLoaderModules`. Its spec is a directory path (so its kind is `onnx`),
+ * named `busy-<N>ms`: every call blocks its thread for N ms (as a synchronous onnxruntime run
+ * does), then answers as the reference expert. Each result carries a warning naming the
+ * thread it ran on.
+ */
+import { threadId } from 'node:worker_threads';
+import type { Brick } from '../../src/runtime/bricks/brick.js';
+import { ReferenceBrick } from '../../src/runtime/bricks/reference-brick.js';
+import type { BrickLoader } from '../../src/runtime/bricks/registry.js';
+import { createReferenceExpert } from '../../src/worlds/index.js';
+
+function blockFor(milliseconds: number): void {
+  const until = performance.now() + milliseconds;
+  while (performance.now() < until) {
+    // busy: holds the thread the way a synchronous ONNX session run does
+  }
+}
+
+export const brickLoaders: BrickLoader[] = [
+  {
+    kind: 'onnx',
+    load: async (spec) => {
+      const busyMs = Number(/busy-(\d+)ms/.exec(spec.spec)?.[1] ?? '0');
+      const inner = new ReferenceBrick(createReferenceExpert());
+      const busy =
+        <Input, Output extends { warnings: string[] }>(call: (input: Input) => Promise<Output>) =>
+        async (input: Input) => {
+          blockFor(busyMs);
+          const result = await call.call(inner, input);
+          return { ...result, warnings: [...result.warnings, `ran on thread ${threadId}`] };
+        };
+      const brick: Brick = {
+        specificationVersion: 'v1',
+        spec: spec.spec,
+        kind: 'onnx',
+        role: 'decomposer',
+        model: 'busy',
+        decompose: busy(inner.decompose),
+        nextSubquestion: busy(inner.nextSubquestion),
+      };
+      return brick;
+    },
+  },
+];
