@@ -11,11 +11,13 @@ import { ReferenceBrick } from '../../src/runtime/bricks/reference-brick.js';
 import type { BrickLoader } from '../../src/runtime/bricks/registry.js';
 import { createReferenceExpert } from '../../src/worlds/index.js';
 
+/**
+ * Blocks the calling thread for `milliseconds`, as a synchronous onnxruntime run does, without
+ * burning CPU (Atomics.wait sleeps the thread): on a shared 2-core machine a spinning stand-in
+ * would measure CPU contention rather than event-loop blocking.
+ */
 function blockFor(milliseconds: number): void {
-  const until = performance.now() + milliseconds;
-  while (performance.now() < until) {
-    // busy: holds the thread the way a synchronous ONNX session run does
-  }
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, milliseconds);
 }
 
 export const brickLoaders: BrickLoader[] = [
