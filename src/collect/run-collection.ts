@@ -179,7 +179,9 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
       finished = examples.length;
       progress();
     } else {
-      const limit = pLimit(options.concurrency);
+      // Twice as many examples in progress as requests in flight (the teacher's own limit):
+      // while some examples wait for their journal fsync, others keep every request slot busy.
+      const limit = pLimit(options.concurrency * 2);
       await Promise.all(
         examples.map((example) =>
           limit(async () => {
