@@ -152,12 +152,17 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
     async close(deadlineMs = config.shutdownDeadlineMs) {
       readiness.state = 'closing';
       const closing = app.close();
+      // A kept-alive connection whose response finishes after close() began stays open until
+      // its keep-alive timeout; closing idle connections as they appear lets close() end as
+      // soon as the last request in flight is answered.
+      const sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
       const deadline = new AbortController();
       const first = await Promise.race([
         closing.then(() => 'closed' as const),
         delay(deadlineMs, 'deadline' as const, { signal: deadline.signal }).catch(() => 'closed' as const),
       ]);
       deadline.abort();
+      clearInterval(sweeper);
       if (first === 'deadline') app.server.closeAllConnections();
       await closing;
       await ready.catch(() => undefined);
