@@ -14,7 +14,6 @@
  */
 import { type Value } from '../engine/graph-core.js';
 import { Graph } from '../engine/graph.js';
-import { rmsNorm } from '../engine/layers.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';
 import { type Dimension } from '../engine/shape.js';
 import { cachedCausalBias, causalBias } from './attention-bias.js';
@@ -93,9 +92,18 @@ export function llamaParameterSpecs(architecture: StudentArchitecture): Paramete
   }));
 }
 
-/** y (N, out) = x (N, in) · Wᵀ for a Hugging Face Linear weight W (out, in). */
-function linear(g: Graph, x: Value, weight: Value): Value {
-  return g.gemm(x, weight, null, { transposeB: true });
+/**
+ * RMSNorm x / sqrt(mean(x²) + ε) · w, written as Pow → ReduceMean → Add → Sqrt → Div → Mul: the
+ * pattern onnxruntime fuses into one SimplifiedLayerNormalization kernel. x (N, C), w (C) → (N, C).
+ */
+function rmsNorm(g: Graph, x: Value, weight: Value, epsilon: number): Value {
+  const meanSquare = g.reduceMean(g.pow(x, 2), [-1], true); // (N, 1)
+  return g.mul(g.div(x, g.sqrt(g.add(meanSquare, epsilon))), weight); // (N, C)
+}
+
+/** y (N, out) = scale · x (N, in) · Wᵀ for a Hugging Face Linear weight W (out, in). */
+function linear(g: Graph, x: Value, weight: Value, scale = 1): Value {
+  return g.gemm(x, weight, null, { transposeB: true, alpha: scale });
 }
 
 function attention(
@@ -109,10 +117,9 @@ function attention(
   const hd = headDimension(architecture);
   const group = heads / kvHeads;
   const prefix = `model.layers.${layer}.self_attn`;
-  const scaled = g.mul(x, 1 / Math.sqrt(hd)); // (B·S, C): folds 1/√hd into the queries
   const q = applyRotary(
     g,
-    g.reshape(linear(g, scaled, weight(`${prefix}.q_proj.weight`)), [batch, length, heads, hd]),
+    g.reshape(linear(g, x, weight(`${prefix}.q_proj.weight`), 1 / Math.sqrt(hd)), [batch, length, heads, hd]), // 1/√hd folded into the queries
     rotary,
   ); // (B, S, H, hd)
   const k = applyRotary(

@@ -69,10 +69,24 @@ export function rotaryTablesFromPositions(
   return { cos, sin };
 }
 
-/** Applies the rotation to x (B, S, heads, hd). */
+/** The signed permutation R (hd, hd) with x · R = rotate_half(x) = [−x2, x1]. */
+function rotateHalfMatrix(headDimension: number): Float32Array {
+  const half = headDimension / 2;
+  const matrix = new Float32Array(headDimension * headDimension);
+  for (let j = 0; j < half; j += 1) {
+    matrix[(j + half) * headDimension + j] = -1; // output j takes −x[j + half]
+    matrix[j * headDimension + j + half] = 1; // output j + half takes x[j]
+  }
+  return matrix;
+}
+
+/**
+ * Applies the rotation to x (B, S, heads, hd). rotate_half is one small MatMul with a constant
+ * signed permutation instead of Split + Neg + Concat: fewer ops per decode step, same numbers.
+ */
 export function applyRotary(g: Graph, x: Value, tables: RotaryTables): Value {
   const headDimension = x.shape[x.shape.length - 1] as number;
-  const [first, second] = g.split(x, [headDimension / 2, headDimension / 2], -1); // 2 × (B, S, heads, hd/2)
-  const rotated = g.concat([g.neg(second), first], -1); // (B, S, heads, hd)
+  const rotation = g.constant('float32', [headDimension, headDimension], rotateHalfMatrix(headDimension)); // (hd, hd)
+  const rotated = g.matmul(x, rotation); // (B, S, heads, hd)
   return g.add(g.mul(x, tables.cos), g.mul(rotated, tables.sin)); // (B, S, heads, hd)
 }
