@@ -212,12 +212,6 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     suiteFile: options.suiteFile,
   });
   const prices: PriceTable = { ...defaults.prices, ...suite.prices };
-  const state = await openEvalState(out, {
-    suite: suite.name,
-    chains: suite.chains,
-    prices,
-    rerun: options.rerun,
-  });
   const bricks = await loadEvalBricks(suite.chains, {
     loadOptions: {
       prices,
@@ -233,6 +227,12 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
   let journal: Journal<Trace> | undefined;
   try {
     checkChains(suite.chains, bricks);
+    const state = await openEvalState(out, {
+      suite: suite.name,
+      chains: suite.chains,
+      prices,
+      rerun: options.rerun,
+    });
     cache = await BrickCallCache.open(options.cacheFile ?? join(out, cacheFileName));
     journal = await openJournal(join(out, tracesFileName), traceSchema);
     const work = workList(suite.chains, datasets);

@@ -82,7 +82,7 @@ export const suiteSchema = z
     suite.chains.forEach((chain, index) => {
       for (const role of ['decomposer', 'solver'] as const) {
         const spec = chain[role];
-        if (spec === undefined) continue;
+        if (spec === undefined || spec.trim() === '') continue;
         try {
           const parsed = parseBrickSpec(spec);
           if (role === 'solver' && parsed.kind === 'gold')
