@@ -115,7 +115,9 @@ export class OnnxBrick implements Brick {
     if (context !== undefined && prompt.length + budget > context) {
       budget = Math.max(1, context - prompt.length);
       warnings.push(
-        `the prompt (${prompt.length} tokens) leaves ${budget} of the ${context}-token context for the answer`,
+        prompt.length >= context
+          ? `the prompt (${prompt.length} tokens) is longer than the model's ${context}-token context; the answer is unreliable`
+          : `the prompt (${prompt.length} tokens) leaves ${budget} of the ${context}-token context for the answer`,
       );
     }
     const [result] = await generate(this.decoder, [prompt], {
