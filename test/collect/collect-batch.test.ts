@@ -153,6 +153,23 @@ describe('batch mode', () => {
     expect(reasked.filter((id) => okFirst.includes(id))).toEqual([]);
   });
 
+  it('falls back to plain text when the endpoint rejects structured output in batch lines', async () => {
+    const server = await startFakeOpenAIServer({
+      answer: answerFromGold(examples),
+      supportsStructuredOutput: false,
+    });
+    servers.push(server);
+    const out = join(directory, 'text');
+    const summary = await runCollection({
+      ...options(server, out),
+      batch: { outDir: out, pollIntervalMs: 1, priceFactor: 0.5 },
+    });
+    expect(summary).toMatchObject({ ok: examples.length, error: 0, batches: 3 }); // rejected, decompose in text, solve
+    const structured = server.chatRequests.map((request) => request.structured);
+    expect(structured.slice(0, examples.length).every(Boolean)).toBe(true);
+    expect(structured.slice(examples.length).some(Boolean)).toBe(false);
+  });
+
   it('refuses --batch with a teacher that is not openai:MODEL', async () => {
     const data = join(directory, 'data.jsonl');
     await (await import('node:fs/promises')).writeFile(data, `${JSON.stringify(examples[0])}\n`);
