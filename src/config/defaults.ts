@@ -57,6 +57,23 @@ export const defaults = {
    */
   eval: { concurrency: 8, localThreads: 1, bootstrapSeed: 0, bootstrapResamples: 1000 },
   /**
+   * `dnc train`: the validation split (fraction, with a floor; sets smaller than
+   * `validationMinimumSet` get none), early stopping after `patience` evaluations without a
+   * validation improvement of at least `minDelta`, the cosine schedule's floor (a fraction of the
+   * peak learning rate), divergence detection (loss above `explodeFactor` × the first loss), and
+   * how many step checkpoints stay on disk.
+   */
+  train: {
+    validationFraction: 0.05,
+    validationMinimum: 4,
+    validationMinimumSet: 20,
+    patience: 5,
+    minDelta: 1e-3,
+    minLearningRateFraction: 0.1,
+    explodeFactor: 3,
+    keepCheckpoints: 2,
+  },
+  /**
    * `dnc serve`: listen address, request limits (body bytes, `max_tokens` cap, sub-question cap,
    * per-request timeout, chains running at once and waiting), main-thread concurrency per remote
    * brick, worker threads for local bricks, and the shutdown deadline for requests in flight.

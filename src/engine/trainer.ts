@@ -129,6 +129,28 @@ export class Trainer {
     return array;
   }
 
+  /** Names of the whole training state: every parameter and its two AdamW moments. */
+  stateNames(): string[] {
+    return [...this.state.current.keys()];
+  }
+
+  /**
+   * Restores a saved training state (e.g. a checkpoint): copies every parameter and AdamW moment
+   * into the trainer's arrays and sets the steps taken, so that the next step continues exactly as
+   * the saved run would have (same bias correction, same values).
+   */
+  restore(values: ReadonlyMap<string, Float32Array>, steps: number): void {
+    if (!Number.isInteger(steps) || steps < 0)
+      throw new Error(`restore: steps must be a non-negative integer, got ${steps}`);
+    for (const [name, array] of this.state.current) {
+      const saved = values.get(name);
+      if (saved === undefined || saved.length !== array.length)
+        throw new Error(`restore: the saved state lacks '${name}' or it is not ${array.length} long`);
+    }
+    for (const [name, array] of this.state.current) array.set(values.get(name) as Float32Array);
+    this.stepCount = steps;
+  }
+
   /** Current parameters by name. */
   parameters(): Map<string, Float32Array> {
     return new Map(this.options.model.parameters.map((spec) => [spec.name, this.value(spec.name)]));

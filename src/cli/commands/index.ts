@@ -7,11 +7,13 @@ import { register as registerEval } from './eval.js';
 import { register as registerExport } from './export.js';
 import { register as registerGenerate } from './generate.js';
 import { register as registerServe } from './serve.js';
+import { register as registerTrain } from './train.js';
 
 /** Each command file exports one `register(program)`; they are listed here in CLI order. */
 const registrations: ((program: Command) => void)[] = [
   registerData,
   registerCollect,
+  registerTrain,
   registerExport,
   registerGenerate,
   registerAsk,

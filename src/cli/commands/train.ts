@@ -1,0 +1,154 @@
+/**
+ * `dnc train --data FILE --role decomposer|solver --preset NAME --out DIR [--resume] ...`: trains a
+ * student on chat JSONL (see src/train/train-loop.ts). SIGINT/SIGTERM stop it after the current
+ * step with a checkpoint (exit 130/143); `--resume` continues from the newest checkpoint.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { formatZodError } from '../../data/zod-format.js';
+import { brickRoleSchema } from '../../export/brick-manifest.js';
+import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
+import { longExamplePolicySchema } from '../../train/training-settings.js';
+import { log, printJson, printText } from '../output.js';
+import { UserError } from '../user-error.js';
+
+const count = (flag: string, minimum = 1) =>
+  z.coerce
+    .number({ error: `${flag} takes an integer` })
+    .int(`${flag} takes an integer`)
+    .min(minimum, `${flag} must be at least ${minimum}`)
+    .optional();
+
+const trainFlagsSchema = z.strictObject({
+  data: z
+    .string({ error: 'give the training file: --data FILE (chat JSONL, e.g. from `dnc collect`)' })
+    .min(1),
+  role: brickRoleSchema.optional(),
+  preset: z.string().min(1).optional(),
+  out: z.string({ error: 'give the run directory: --out DIR' }).min(1),
+  resume: z.boolean().optional(),
+  epochs: count('--epochs'),
+  maxSteps: count('--max-steps'),
+  seed: count('--seed', 0),
+  vocabSize: count('--vocab-size', 263),
+  learningRate: z.coerce.number().positive('--learning-rate must be positive').optional(),
+  batchSize: count('--batch-size'),
+  sequenceLength: count('--sequence-length', 2),
+  evalEvery: count('--eval-every'),
+  checkpointEvery: count('--checkpoint-every'),
+  warmupSteps: count('--warmup-steps', 0),
+  longExamples: longExamplePolicySchema.optional(),
+  teacher: z.string().min(1).optional(),
+  export: z.string().min(1).optional(),
+  threads: count('--threads'),
+  progress: z.boolean().optional(),
+  json: z.boolean().optional(),
+});
+
+type TrainFlags = z.infer<typeof trainFlagsSchema>;
+
+function describe(summary: TrainSummary): string {
+  const loss = (value: number | null) => (value === null ? '-' : value.toFixed(4));
+  return [
+    `trained ${summary.steps} steps (${summary.stopReason}) on ${summary.tokens.toLocaleString('en-US')} tokens in ${summary.seconds.toFixed(1)} s ` +
+      `(${summary.tokensPerSecond.toLocaleString('en-US')} tokens/s, ${(summary.paddingFraction * 100).toFixed(1)}% padding)`,
+    `loss ${loss(summary.initialLoss)} → ${loss(summary.finalTrainLoss)}, validation ${loss(summary.finalValLoss)}; ` +
+      `${summary.skippedLongExamples} long examples skipped, ${summary.truncatedLongExamples} truncated`,
+    `checkpoint: ${summary.checkpoint}${summary.export === null ? '' : `\nbrick: ${summary.export}`}`,
+  ].join('\n');
+}
+
+/** Turns SIGINT/SIGTERM into an abort (the loop checkpoints and returns); returns the exit code to use. */
+function trapStopSignals(controller: AbortController): { code: () => number; release: () => void } {
+  let code = 0;
+  const handlers = (['SIGINT', 'SIGTERM'] as const).map((signal) => {
+    const handler = () => {
+      code = signal === 'SIGINT' ? 130 : 143;
+      log(`dnc train: ${signal} received; saving a checkpoint after the current step`);
+      controller.abort();
+    };
+    process.on(signal, handler);
+    return [signal, handler] as const;
+  });
+  return {
+    code: () => code,
+    release: () => handlers.forEach(([signal, handler]) => process.off(signal, handler)),
+  };
+}
+
+async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
+  const parsed = trainFlagsSchema.safeParse(rawFlags);
+  if (!parsed.success) throw new UserError(`dnc train: ${formatZodError(parsed.error)}`);
+  const flags: TrainFlags = parsed.data;
+  if (flags.role === undefined) throw new UserError('give the role to train: --role decomposer|solver');
+  const controller = new AbortController();
+  const signals = trapStopSignals(controller);
+  let summary: TrainSummary;
+  try {
+    summary = await trainStudent({
+      dataFile: flags.data,
+      role: flags.role,
+      preset: flags.preset,
+      outDirectory: flags.out,
+      resume: flags.resume === true,
+      overrides: {
+        epochs: flags.epochs,
+        maxSteps: flags.maxSteps,
+        seed: flags.seed,
+        vocabSize: flags.vocabSize,
+        learningRate: flags.learningRate,
+        batchSize: flags.batchSize,
+        sequenceLength: flags.sequenceLength,
+        evalEvery: flags.evalEvery,
+        checkpointEvery: flags.checkpointEvery,
+        warmupSteps: flags.warmupSteps,
+        longExamples: flags.longExamples,
+      },
+      teacher: flags.teacher,
+      exportDirectory: flags.export,
+      signal: controller.signal,
+      progress: flags.progress,
+      threads: flags.threads,
+      log,
+    });
+  } finally {
+    signals.release();
+  }
+  if (flags.json === true) printJson(summary);
+  else printText(describe(summary));
+  if (summary.stopReason === 'interrupted') {
+    log(`dnc train: stopped at step ${summary.steps}; continue with the same command and --resume`);
+    process.exitCode = signals.code() || 130;
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('train')
+    .description('train a student (decomposer or solver) on chat JSONL, with checkpoints and --resume')
+    .option('--data <file>', 'training set: chat JSONL ({"messages": [...]} per line)')
+    .option('--role <role>', 'decomposer or solver')
+    .option('--preset <name>', 'student preset: nano, tiny, small, or a preset JSON file')
+    .option(
+      '--out <dir>',
+      'run directory: checkpoints, tokenizer, train-log.jsonl (export it with `dnc export DIR`)',
+    )
+    .option('--resume', 'continue from the newest checkpoint in --out')
+    .option('--epochs <n>', 'passes over the data (default: the preset)')
+    .option('--max-steps <n>', 'optimizer steps at most (default: the preset)')
+    .option('--seed <n>', 'seed of the initialization, the split and the data order')
+    .option('--vocab-size <n>', 'BPE vocabulary size (default: the preset)')
+    .option('--learning-rate <x>', 'peak learning rate (default: the preset)')
+    .option('--batch-size <n>', 'rows per step (default: the preset)')
+    .option('--sequence-length <n>', 'tokens per row (default: the preset)')
+    .option('--eval-every <n>', 'steps between validations (default: the preset)')
+    .option('--checkpoint-every <n>', 'steps between checkpoints (default: the preset)')
+    .option('--warmup-steps <n>', 'learning-rate warmup steps (default: the preset)')
+    .option('--long-examples <policy>', 'examples longer than the context: skip (default) or truncate')
+    .option('--teacher <name>', 'the teacher the data came from, recorded in the lineage')
+    .option('--export <dir>', 'export the trained student as a brick directory when done')
+    .option('--threads <n>', 'onnxruntime threads (default: all cores)')
+    .option('--progress', 'draw progress lines even when stderr is not a terminal')
+    .option('--json', 'print one JSON summary object on stdout')
+    .action(runTrain);
+}

@@ -1,0 +1,178 @@
+/**
+ * Everything a training run needs before its first step: the preset and settings, the data (read,
+ * split, encoded), the tokenizer (trained on the training texts for a new run, read from the run
+ * directory on resume) and, on resume, the checkpoint to continue from. Inconsistent requests
+ * (resuming with another preset or other data, or starting over a run that exists) fail here with
+ * a message that says what to do.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../cli/user-error.js';
+import { type BrickRole } from '../export/brick-manifest.js';
+import { loadPreset, type StudentArchitecture } from '../student/config.js';
+import { trainBpe } from '../tokenizer/bpe-trainer.js';
+import { tokenizerFileName, writeTokenizerFiles } from '../tokenizer/tokenizer-files.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
+import {
+  encodeExamples,
+  type EncodedSet,
+  readChatData,
+  splitValidation,
+  tokenizerTexts,
+} from './chat-dataset.js';
+import {
+  findLatestCheckpoint,
+  readTrainingCheckpoint,
+  removeStagingLeftovers,
+  type TrainingCheckpoint,
+} from './training-checkpoint.js';
+import { resolveSettings, type TrainingOverrides, type TrainingSettings } from './training-settings.js';
+
+export interface TrainOptions {
+  dataFile: string;
+  role: BrickRole;
+  /** Preset name or path; optional on resume (the checkpoint knows it). */
+  preset?: string;
+  outDirectory: string;
+  resume: boolean;
+  overrides: TrainingOverrides;
+  /** The teacher the data came from, recorded in the lineage (e.g. `reference`). */
+  teacher?: string;
+  /** Export a brick here when training ends. */
+  exportDirectory?: string;
+  /** Aborting it stops the run after the current step, with a checkpoint. */
+  signal?: AbortSignal;
+  /** Draw progress lines even when stderr is not a terminal. */
+  progress?: boolean;
+  /** onnxruntime intra-op threads (default: all cores). */
+  threads?: number;
+  /** Receives human-readable log lines (default: none). */
+  log?: (line: string) => void;
+}
+
+export interface PreparedRun {
+  presetName: string;
+  architecture: StudentArchitecture;
+  settings: TrainingSettings;
+  tokenizer: Tokenizer;
+  dataHash: string;
+  train: EncodedSet;
+  validation: EncodedSet;
+  resumeFrom?: TrainingCheckpoint;
+}
+
+/** Flags a resumed run may change: where it stops, and the learning rate (e.g. after a divergence). */
+const resumableOverrides = new Set(['maxSteps', 'epochs', 'learningRate']);
+
+function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSettings): TrainingSettings {
+  const settings = { ...saved };
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value === undefined) continue;
+    const savedValue = key === 'vocabSize' ? saved.requestedVocabSize : saved[key as keyof TrainingSettings];
+    if (resumableOverrides.has(key)) Object.assign(settings, { [key]: value });
+    else if (savedValue !== value)
+      throw new UserError(
+        `--resume keeps the run's settings, but ${key} is ${String(value)} here and ${String(savedValue)} in the checkpoint; ` +
+          'drop the flag (only --max-steps, --epochs and --learning-rate may change on resume) or train afresh in another --out',
+      );
+  }
+  return settings;
+}
+
+async function resumeCheckpoint(options: TrainOptions, dataHash: string): Promise<TrainingCheckpoint> {
+  const latest = await findLatestCheckpoint(options.outDirectory);
+  if (latest === undefined)
+    throw new UserError(
+      `--resume: ${options.outDirectory} holds no checkpoint to resume from; run without --resume to start training`,
+    );
+  const checkpoint = await readTrainingCheckpoint(latest);
+  const { state } = checkpoint;
+  if (state.dataHash !== dataHash)
+    throw new UserError(
+      `--resume: ${options.dataFile} is not the data the run in ${options.outDirectory} was trained on ` +
+        `(hash ${dataHash} vs ${state.dataHash}); resume with the same --data, or train afresh in another --out`,
+    );
+  if (state.role !== options.role)
+    throw new UserError(
+      `--resume: the run in ${options.outDirectory} trains a ${state.role}, not a ${options.role}; fix --role`,
+    );
+  return checkpoint;
+}
+
+async function freshTokenizer(
+  options: TrainOptions,
+  texts: string[],
+  settings: TrainingSettings,
+  context: number,
+) {
+  const model = trainBpe(texts, { vocabSize: settings.requestedVocabSize });
+  await writeTokenizerFiles(options.outDirectory, model, { modelMaxLength: context });
+  return Tokenizer.load(options.outDirectory);
+}
+
+export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
+  const { examples, dataHash } = await readChatData(options.dataFile);
+  let resumeFrom: TrainingCheckpoint | undefined;
+  let presetName: string;
+  let architecture: StudentArchitecture;
+  let settings: TrainingSettings;
+  let tokenizer: Tokenizer;
+  if (options.resume) {
+    await removeStagingLeftovers(options.outDirectory);
+    resumeFrom = await resumeCheckpoint(options, dataHash);
+    const { state } = resumeFrom;
+    if (options.preset !== undefined && options.preset !== state.preset)
+      throw new UserError(
+        `--resume: the run in ${options.outDirectory} uses preset ${state.preset}, not ${options.preset}; fix --preset`,
+      );
+    ({ preset: presetName, architecture } = state);
+    settings = checkResumeOverrides(options.overrides, state.settings);
+    tokenizer = await Tokenizer.load(options.outDirectory);
+  } else {
+    if (options.preset === undefined)
+      throw new UserError('give the student preset: --preset nano|tiny|small (or a preset JSON file)');
+    if (await findLatestCheckpoint(options.outDirectory))
+      throw new UserError(
+        `${options.outDirectory} already holds a training run; pass --resume to continue it, or choose another --out (or delete it)`,
+      );
+    const preset = await loadPreset(options.preset);
+    presetName = preset.name;
+    settings = resolveSettings(preset, options.overrides);
+    if (settings.sequenceLength > preset.architecture.maxPositionEmbeddings)
+      throw new UserError(
+        `the sequence length ${settings.sequenceLength} exceeds the ${preset.name} context of ${preset.architecture.maxPositionEmbeddings}; lower it`,
+      );
+    await mkdir(options.outDirectory, { recursive: true });
+    const split = splitValidation(examples, settings.seed);
+    tokenizer = await freshTokenizer(
+      options,
+      tokenizerTexts(split.train),
+      settings,
+      preset.architecture.maxPositionEmbeddings,
+    );
+    architecture = { ...preset.architecture, vocabSize: tokenizer.vocabSize };
+  }
+  if (!(await stat(join(options.outDirectory, tokenizerFileName)).catch(() => undefined)))
+    throw new UserError(
+      `${options.outDirectory} lacks ${tokenizerFileName}; the run directory is damaged: train afresh in another --out`,
+    );
+  const split = splitValidation(examples, settings.seed);
+  const encode = (part: typeof examples) =>
+    encodeExamples(tokenizer, part, settings.sequenceLength, settings.longExamples);
+  const train = encode(split.train);
+  if (train.documents.length === 0)
+    throw new UserError(
+      `every training example of ${options.dataFile} is longer than the ${settings.sequenceLength}-token context; ` +
+        'use --long-examples truncate or a preset with a longer sequenceLength',
+    );
+  return {
+    presetName,
+    architecture,
+    settings,
+    tokenizer,
+    dataHash,
+    train,
+    validation: encode(split.validation),
+    resumeFrom,
+  };
+}

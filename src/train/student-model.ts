@@ -1,0 +1,90 @@
+/**
+ * The student as a `TrainableModel` over packed rows: the Llama forward of src/student/llama-graph.ts
+ * with a document-aware attention bias, and the masked next-token cross-entropy.
+ *
+ * Batch inputs (all (B, T)):
+ *   input_ids    int64    the packed tokens
+ *   targets      int64    the next token of the same document (0 where there is none)
+ *   loss_mask    float32  1 where the target's loss counts (assistant tokens), else 0
+ *   segment_ids  int64    which document of the row a position belongs to (0 = padding)
+ *
+ * A position attends only to earlier positions of its own document, so packed examples never see
+ * each other. Rotary positions run 0 .. T−1 over the whole row; because rotary attention depends
+ * only on the distance between a query and a key, a document placed at offset k scores exactly as
+ * it would at offset 0 (up to float rounding), i.e. as it will at inference time.
+ */
+import { type Value } from '../engine/graph-core.js';
+import { type Graph } from '../engine/graph.js';
+import { type TrainableModel } from '../engine/training-graphs.js';
+import { maskedScore } from '../student/attention-bias.js';
+import { type StudentArchitecture } from '../student/config.js';
+import { llamaForward, llamaParameterSpecs } from '../student/llama-graph.js';
+
+export const studentBatchNames = {
+  inputIds: 'input_ids',
+  targets: 'targets',
+  lossMask: 'loss_mask',
+  segmentIds: 'segment_ids',
+} as const;
+
+export interface BatchShape {
+  /** Rows per batch (B). */
+  rows: number;
+  /** Tokens per row (T). */
+  length: number;
+}
+
+/** Bias (B, 1, 1, T, T): 0 where query q may see key k (k ≤ q, same document), −1e9 elsewhere. */
+export function packedAttentionBias(g: Graph, segmentIds: Value, length: number): Value {
+  const queries = g.unsqueeze(segmentIds, [2]); // (B, T, 1)
+  const keys = g.unsqueeze(segmentIds, [1]); // (B, 1, T)
+  const sameDocument = g.cast(g.equal(queries, keys), 'float32'); // (B, T, T)
+  const lower = new Float32Array(length * length);
+  for (let row = 0; row < length; row += 1) lower.fill(1, row * length, row * length + row + 1);
+  const causal = g.constant('float32', [length, length], lower); // (T, T)
+  const allowed = g.mul(sameDocument, causal); // (B, T, T)
+  const bias = g.mul(g.sub(allowed, 1), -maskedScore); // (B, T, T): 0 or −1e9
+  return g.unsqueeze(bias, [1, 2]); // (B, 1, 1, T, T)
+}
+
+/** Declares the batch inputs and runs the forward: logits rows (B·T, V) and the batch values. */
+export function studentForward(
+  g: Graph,
+  architecture: StudentArchitecture,
+  parameters: ReadonlyMap<string, Value>,
+  shape: BatchShape,
+): { logitsRows: Value; logits: Value; targets: Value; lossMask: Value } {
+  const { rows: B, length: T } = shape;
+  const inputIds = g.input(studentBatchNames.inputIds, 'int64', [B, T]); // (B, T)
+  const segmentIds = g.input(studentBatchNames.segmentIds, 'int64', [B, T]); // (B, T)
+  const targets = g.input(studentBatchNames.targets, 'int64', [B, T]); // (B, T)
+  const lossMask = g.input(studentBatchNames.lossMask, 'float32', [B, T]); // (B, T)
+  const attentionBias = packedAttentionBias(g, segmentIds, T); // (B, 1, 1, T, T)
+  const { logitsRows, logits } = llamaForward(g, architecture, parameters, { inputIds, attentionBias }); // (B·T, V), (B, T, V)
+  return { logitsRows, logits, targets, lossMask };
+}
+
+/** The trainable student: HF-named parameters, loss = mean cross-entropy over masked targets. */
+export function studentModel(architecture: StudentArchitecture, shape: BatchShape): TrainableModel {
+  return {
+    parameters: llamaParameterSpecs(architecture),
+    buildLoss: (g, parameters) => {
+      const { logitsRows, targets, lossMask } = studentForward(g, architecture, parameters, shape);
+      return g.maskedCrossEntropy(logitsRows, g.reshape(targets, [-1]), g.reshape(lossMask, [-1])); // ()
+    },
+  };
+}
+
+/**
+ * Matrix-multiply FLOPs of one training step (forward + backward ≈ 3 × forward) for B·T tokens,
+ * counting attention over the full T × T square the kernels compute (masked entries included).
+ */
+export function studentStepFlops(architecture: StudentArchitecture, shape: BatchShape): number {
+  const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHiddenLayers: L } = architecture;
+  const head = C / architecture.numAttentionHeads;
+  const kvWidth = architecture.numKeyValueHeads * head;
+  const tokens = shape.rows * shape.length;
+  const perLayer = 2 * (2 * C * C + 2 * C * kvWidth + 3 * C * F) + 2 * 2 * shape.length * C;
+  const forward = tokens * (L * perLayer + 2 * V * C);
+  return 3 * forward;
+}

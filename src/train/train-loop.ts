@@ -1,0 +1,330 @@
+/**
+ * `dnc train`'s main loop, top to bottom:
+ *
+ *   1. prepare: data, tokenizer, split, settings (or all of it from the checkpoint on --resume)
+ *   2. pack the training documents into rows of T tokens; plan the schedule
+ *   3. build the trainer (one ONNX graph: forward + backward + AdamW) and restore its state on resume
+ *   4. loop: batch → step → log → validate every evalEvery → checkpoint every checkpointEvery,
+ *      stopping at the step budget, on early stopping, on a stop signal (with a checkpoint) or on
+ *      a diverged loss (without one: the last good checkpoint stays)
+ *   5. final validation, final checkpoint, optional export, summary
+ *
+ * Helpers live beside this file: packing.ts (rows and batches), schedule.ts (learning rate),
+ * training-checkpoint.ts (checkpoint I/O), training-log.ts (loss curve), validation.ts.
+ */
+import { join } from 'node:path';
+import { createProgress, formatDuration } from '../cli/progress.js';
+import { UserError } from '../cli/user-error.js';
+import { defaults } from '../config/defaults.js';
+import { Trainer } from '../engine/trainer.js';
+import { type CheckpointManifest } from '../export/checkpoint.js';
+import { exportBrick } from '../export/export-brick.js';
+import { countParameters } from '../student/config.js';
+import { initializeWeights } from '../student/initialize.js';
+import { learningRateAt, type Schedule } from './schedule.js';
+import { batchFeeds, epochBatches, packRows, paddingFraction, seededPermutation } from './packing.js';
+import { prepareRun, type PreparedRun, type TrainOptions } from './prepare-run.js';
+import { type BatchShape, studentModel } from './student-model.js';
+import { type TrainingState, trainingFiles, writeTrainingCheckpoint } from './training-checkpoint.js';
+import { TrainingLog } from './training-log.js';
+import { packValidation, validationLoss } from './validation.js';
+
+export type { TrainOptions } from './prepare-run.js';
+
+export type StopReason = 'max-steps' | 'early-stopping' | 'interrupted';
+
+export interface TrainSummary {
+  params: number;
+  steps: number;
+  /** Document tokens trained on (padding excluded), over the whole run. */
+  tokens: number;
+  initialLoss: number | null;
+  finalTrainLoss: number | null;
+  finalValLoss: number | null;
+  /** Document tokens per second of this invocation's training loop. */
+  tokensPerSecond: number;
+  /** Wall time of this invocation, preparation included. */
+  seconds: number;
+  out: string;
+  paddingFraction: number;
+  skippedLongExamples: number;
+  truncatedLongExamples: number;
+  trainExamples: number;
+  validationExamples: number;
+  stopReason: StopReason;
+  resumedFromStep: number | null;
+  checkpoint: string;
+  export: string | null;
+}
+
+/** A NaN or exploding loss: the run stops without writing a checkpoint of the bad state. */
+export class TrainingDivergedError extends UserError {}
+
+const round = (value: number | null, digits = 4): number | null =>
+  value === null ? null : Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** Mean of the last few step losses (the number to report as "the" training loss). */
+const recentMean = (losses: readonly number[]): number | null =>
+  losses.length === 0
+    ? null
+    : losses.slice(-10).reduce((sum, loss) => sum + loss, 0) / Math.min(10, losses.length);
+
+function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingState): CheckpointManifest {
+  const { settings } = run;
+  return {
+    role: options.role,
+    architecture: run.architecture,
+    lineage: {
+      dataHash: run.dataHash,
+      teacher: options.teacher ?? null,
+      training: { preset: run.presetName, steps: state.step, ...settings },
+    },
+    metrics: {
+      steps: state.step,
+      trainLoss: state.progress.trainLoss,
+      validationLoss: state.progress.validationLoss,
+    },
+  };
+}
+
+function divergence(
+  step: number,
+  loss: number,
+  gradientNorm: number,
+  lastCheckpoint: string | null,
+): TrainingDivergedError {
+  const kept =
+    lastCheckpoint === null
+      ? 'no checkpoint had been written yet'
+      : `the last good checkpoint is ${lastCheckpoint} (kept as it was)`;
+  return new TrainingDivergedError(
+    `training diverged at step ${step} (loss ${loss}, gradient norm ${gradientNorm}); ${kept}; ` +
+      'lower the learning rate (--learning-rate) and train again, or --resume with a lower --learning-rate',
+    { exitCode: 3 },
+  );
+}
+
+export async function trainStudent(options: TrainOptions): Promise<TrainSummary> {
+  const started = performance.now();
+  const say = options.log ?? (() => undefined);
+
+  // 1. Data, tokenizer, settings, resume point.
+  const run = await prepareRun(options);
+  const { architecture, settings, tokenizer, train, validation, resumeFrom } = run;
+  const shape: BatchShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
+  const padTokenId = tokenizer.specialTokenIds.pad;
+  const params = countParameters(architecture);
+  if (train.longExamples + validation.longExamples > 0)
+    say(
+      `${train.longExamples + validation.longExamples} examples are longer than the ${settings.sequenceLength}-token context: ` +
+        (settings.longExamples === 'skip'
+          ? 'skipped (--long-examples truncate keeps their beginning)'
+          : 'truncated'),
+    );
+
+  // 2. Packing and schedule. Rows are packed once; each epoch reorders them (seed, epoch).
+  const rows = packRows(
+    train.documents,
+    seededPermutation(train.documents.length, settings.seed, 'packing'),
+    shape.length,
+  );
+  const batchesPerEpoch = Math.ceil(rows.length / shape.rows);
+  const padding = paddingFraction(train.documents, epochBatches(rows, shape.rows, settings.seed, 0), shape);
+  const schedule: Schedule = {
+    peak: settings.learningRate,
+    minimum: settings.learningRate * defaults.train.minLearningRateFraction,
+    warmupSteps: settings.warmupSteps,
+    totalSteps: Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch),
+  };
+  const validationSet = packValidation(validation.documents, shape);
+  say(
+    `${options.role} student ${run.presetName}: ${params.toLocaleString('en-US')} parameters, vocab ${architecture.vocabSize}; ` +
+      `${train.documents.length} training / ${validation.documents.length} validation examples in ${rows.length} rows of ${shape.length} ` +
+      `(${(padding * 100).toFixed(1)}% padding), ${batchesPerEpoch} batches of ${shape.rows} per epoch, ${schedule.totalSteps} steps`,
+  );
+
+  // 3. The trainer: initial weights, or the checkpoint's weights + AdamW moments + step count.
+  const trainer = await Trainer.create({
+    model: studentModel(architecture, shape),
+    initialParameters: resumeFrom?.weights ?? initializeWeights(architecture, settings.seed),
+    optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },
+    session: options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
+  });
+  const state: TrainingState = resumeFrom?.state ?? {
+    magic: 'dnc-train-checkpoint',
+    version: 1,
+    role: options.role,
+    preset: run.presetName,
+    architecture,
+    settings,
+    dataHash: run.dataHash,
+    teacher: options.teacher ?? null,
+    step: 0,
+    data: { epoch: 0, batchCursor: 0, batchesPerEpoch },
+    random: { generator: 'xoroshiro128plus', seed: settings.seed },
+    schedule,
+    progress: {
+      tokens: 0,
+      targetTokens: 0,
+      seconds: 0,
+      initialLoss: null,
+      trainLoss: null,
+      validationLoss: null,
+      bestValidationLoss: null,
+      evaluationsWithoutImprovement: 0,
+    },
+    createdAt: '',
+  };
+  if (resumeFrom !== undefined) {
+    trainer.restore(new Map([...resumeFrom.weights, ...resumeFrom.moments]), state.step);
+    Object.assign(state, { settings, schedule });
+    say(
+      `resuming from ${resumeFrom.directory} (step ${state.step}, epoch ${state.data.epoch}, batch ${state.data.batchCursor})`,
+    );
+  }
+  const resumedFromStep = resumeFrom === undefined ? null : state.step;
+  const log = await TrainingLog.open(join(options.outDirectory, trainingFiles.log), state.step);
+  let lastCheckpoint: string | null = resumeFrom?.directory ?? null;
+  const saveCheckpoint = async (): Promise<void> => {
+    state.createdAt = new Date().toISOString();
+    const moments = new Map(
+      trainer
+        .stateNames()
+        .filter((name) => name.startsWith('adam_'))
+        .map((name) => [name, trainer.value(name)]),
+    );
+    const checkpoint = { state, weights: trainer.parameters(), moments };
+    lastCheckpoint = await writeTrainingCheckpoint(
+      options.outDirectory,
+      checkpoint,
+      manifestFor(run, options, state),
+      defaults.train.keepCheckpoints,
+    );
+  };
+  let validatedAtStep = -1;
+  const validate = async (): Promise<void> => {
+    validatedAtStep = state.step;
+    const loss = await validationLoss(trainer, validationSet, shape, padTokenId); // mean per target token
+    if (loss === null) return;
+    state.progress.validationLoss = loss;
+    await log.append({ step: state.step, validationLoss: loss });
+    const best = state.progress.bestValidationLoss;
+    if (best === null || loss < best - defaults.train.minDelta) {
+      state.progress.bestValidationLoss = loss;
+      state.progress.evaluationsWithoutImprovement = 0;
+    } else state.progress.evaluationsWithoutImprovement += 1;
+  };
+
+  // 4. The loop.
+  const drawing = options.progress ?? process.stderr.isTTY === true; // else: a log line per evaluation
+  const progress = createProgress({
+    label: 'train',
+    total: schedule.totalSteps - state.step,
+    enabled: drawing,
+  });
+  const losses: number[] = [];
+  let batches = epochBatches(rows, shape.rows, settings.seed, state.data.epoch);
+  let stopReason: StopReason = 'max-steps';
+  let loopTokens = 0;
+  const loopStarted = performance.now();
+  try {
+    while (state.step < schedule.totalSteps) {
+      if (options.signal?.aborted) {
+        stopReason = 'interrupted';
+        break;
+      }
+      if (state.data.batchCursor >= batches.length) {
+        state.data.epoch += 1;
+        state.data.batchCursor = 0;
+        batches = epochBatches(rows, shape.rows, settings.seed, state.data.epoch);
+      }
+      const packed = batchFeeds(train.documents, batches[state.data.batchCursor]!, shape, padTokenId); // (B, T) tensors
+      const learningRate = learningRateAt(state.step + 1, schedule);
+      const { loss, gradientNorm } = await trainer.step([packed.feeds], learningRate);
+      const exploded =
+        state.progress.initialLoss !== null &&
+        loss > defaults.train.explodeFactor * state.progress.initialLoss;
+      if (!Number.isFinite(loss) || !Number.isFinite(gradientNorm) || exploded)
+        throw divergence(state.step + 1, loss, gradientNorm, lastCheckpoint);
+      state.step += 1;
+      state.data.batchCursor += 1;
+      state.progress.initialLoss ??= loss;
+      state.progress.tokens += packed.tokens;
+      state.progress.targetTokens += packed.targetTokens;
+      loopTokens += packed.tokens;
+      losses.push(loss);
+      state.progress.trainLoss = recentMean(losses);
+      await log.append({ step: state.step, loss, gradientNorm, learningRate, tokens: packed.tokens });
+
+      const finished = state.step === schedule.totalSteps;
+      if (state.step % settings.evalEvery === 0 || finished) {
+        await validate();
+        if (state.progress.evaluationsWithoutImprovement >= defaults.train.patience)
+          stopReason = 'early-stopping';
+      }
+      const tokensPerSecond = loopTokens / ((performance.now() - loopStarted) / 1000);
+      progress.tick(1, {
+        loss: loss.toFixed(3),
+        val: state.progress.validationLoss?.toFixed(3) ?? '-',
+        'tok/s': Math.round(tokensPerSecond),
+      });
+      if (state.step % settings.evalEvery === 0 && !drawing) {
+        const remaining =
+          ((schedule.totalSteps - state.step) * (performance.now() - loopStarted)) / 1000 / losses.length;
+        say(
+          `step ${state.step}/${schedule.totalSteps}  loss ${state.progress.trainLoss?.toFixed(4)}  ` +
+            `val ${state.progress.validationLoss?.toFixed(4) ?? '-'}  ${Math.round(tokensPerSecond)} tok/s  eta ${formatDuration(remaining)}`,
+        );
+      }
+      if (stopReason === 'early-stopping') break;
+      if (state.step % settings.checkpointEvery === 0 && !finished) await saveCheckpoint();
+    }
+  } catch (error) {
+    await trainer.release();
+    throw error;
+  } finally {
+    await log.close();
+  }
+  progress.done();
+  const loopSeconds = (performance.now() - loopStarted) / 1000;
+  state.progress.seconds += loopSeconds;
+
+  // 5. Final validation (unless the last step had one), final checkpoint, export, summary.
+  if (stopReason !== 'interrupted' && validatedAtStep !== state.step) await validate();
+  await saveCheckpoint();
+  let exported: string | null = null;
+  if (options.exportDirectory !== undefined && stopReason !== 'interrupted') {
+    const manifest = manifestFor(run, options, state);
+    const result = await exportBrick({
+      architecture,
+      weights: trainer.parameters(),
+      tokenizerDirectory: options.outDirectory,
+      role: options.role,
+      lineage: manifest.lineage!,
+      metrics: manifest.metrics!,
+      outDirectory: options.exportDirectory,
+    });
+    exported = result.outDirectory;
+  }
+  await trainer.release();
+  return {
+    params,
+    steps: state.step,
+    tokens: state.progress.tokens,
+    initialLoss: round(state.progress.initialLoss),
+    finalTrainLoss: round(state.progress.trainLoss),
+    finalValLoss: round(state.progress.validationLoss),
+    tokensPerSecond: Math.round(loopTokens / Math.max(loopSeconds, 1e-9)),
+    seconds: round((performance.now() - started) / 1000, 2) as number,
+    out: options.outDirectory,
+    paddingFraction: round(padding) as number,
+    skippedLongExamples: train.skipped + validation.skipped,
+    truncatedLongExamples: train.truncated + validation.truncated,
+    trainExamples: train.documents.length,
+    validationExamples: validation.documents.length,
+    stopReason,
+    resumedFromStep,
+    checkpoint: lastCheckpoint ?? '',
+    export: exported,
+  };
+}
