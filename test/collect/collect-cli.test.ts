@@ -69,7 +69,7 @@ describe('dnc collect', () => {
     expect(cached.savedUsd).toBeCloseTo(summary.costUsd as number, 12);
   });
 
-  it('explains a bad teacher spec and a misplaced --second-sample', async () => {
+  it('explains a bad teacher spec', async () => {
     const badTeacher = await runCli([
       'collect',
       '--data',
@@ -83,16 +83,5 @@ describe('dnc collect', () => {
     expect(badTeacher.stderr).toContain(
       "unknown teacher 'gpt4': use reference, gold, replay:FILE or openai:MODEL",
     );
-    const sample = await runCli([
-      'collect',
-      '--data',
-      data,
-      '--teacher',
-      'gold',
-      '--out',
-      join(directory, 'x'),
-      '--second-sample',
-    ]);
-    expect(sample.stderr).toContain('--second-sample only applies with --filter correct');
   });
 });

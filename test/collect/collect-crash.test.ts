@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCollection } from '../../src/collect/run-collection.js';
+import { defaults } from '../../src/config/defaults.js';
 import type { Example } from '../../src/data/schemas.js';
+import { OpenAITeacher } from '../../src/teacher/openai-teacher.js';
 import { generateExamples } from '../../src/worlds/index.js';
 import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
 import { answerFromGold, startFakeOpenAIServer } from '../helpers/fake-openai-server.js';
@@ -113,9 +116,25 @@ describe('dnc collect killed with SIGKILL', () => {
       expect(new Set(ok.map((record) => record.exampleId)).size).toBe(examples.length);
     }
 
+    // The uninterrupted run, in process with the CLI's settings (concurrency 2, defaults otherwise).
     const cleanOut = join(directory, 'clean');
-    const clean = await runCli(args(cleanOut), { env: env() });
-    expect(clean.code, clean.stderr).toBe(0);
+    await runCollection({
+      examples,
+      teacher: new OpenAITeacher({
+        model: 'gpt-4o-mini',
+        baseURL: server.url,
+        apiKey: 'test',
+        concurrency: 2,
+      }),
+      outDir: cleanOut,
+      concurrency: 2,
+      settings: {
+        maxSubquestions: defaults.prompts.maxSubquestions,
+        maxAttempts: defaults.collect.maxAttempts,
+        filter: 'all',
+        secondSample: false,
+      },
+    });
     for (const file of ['train-decomposer.jsonl', 'train-solver.jsonl']) {
       const expected = await readFile(join(cleanOut, file));
       expect(expected.length).toBeGreaterThan(0);
