@@ -150,9 +150,16 @@ export function aggregateReport(input: AggregateInput): Report {
   return reportSchema.parse({ suite: input.suite, results });
 }
 
-/** The frontier point of a result: total cost per example against score. */
+/**
+ * The frontier point of a result: what running the chain costs per example (dollars spent plus
+ * dollars a cache saved) against score. Cache hits must not move a chain on the frontier: a rerun
+ * served from cache spends $0 on every chain, yet the chains cost what they cost.
+ */
 export function costScorePoint(result: ReportResult): { cost: number; score: number } {
-  return { cost: result.costPerExampleUsd?.total ?? result.costUsd.total / result.n, score: result.score };
+  return {
+    cost: result.n === 0 ? 0 : (result.costUsd.total + result.savedUsd) / result.n,
+    score: result.score,
+  };
 }
 
 function markParetoOptimal(results: ReportResult[]): void {

@@ -115,6 +115,34 @@ describe('aggregateReport', () => {
   });
 });
 
+describe('Pareto flags under caching', () => {
+  it('keeps the same frontier when a rerun is served entirely from cache', () => {
+    const traces = syntheticTraces(20);
+    const cachedTraces = traces.map((trace) => ({
+      ...trace,
+      cost: {
+        decompose: {
+          ...trace.cost.decompose,
+          costUsd: 0,
+          savedUsd: trace.cost.decompose.costUsd + trace.cost.decompose.savedUsd,
+        },
+        solve: {
+          ...trace.cost.solve,
+          costUsd: 0,
+          savedUsd: trace.cost.solve.costUsd + trace.cost.solve.savedUsd,
+        },
+      },
+    }));
+    const flags = (report: ReturnType<typeof aggregateReport>) =>
+      report.results.map((result) => `${result.chain}/${result.dataset}:${result.paretoOptimal === true}`);
+    const first = aggregateReport({ suite: 's', chains: syntheticChains, traces });
+    const rerun = aggregateReport({ suite: 's', chains: syntheticChains, traces: cachedTraces });
+    expect(rerun.results.every((result) => result.costUsd.total === 0)).toBe(true);
+    expect(flags(rerun)).toEqual(flags(first));
+    expect(flags(first).filter((flag) => flag.endsWith('true')).length).toBeLessThan(first.results.length);
+  });
+});
+
 describe('traceSchema', () => {
   it('accepts the synthetic traces', () => {
     for (const trace of syntheticTraces(3)) expect(traceSchema.safeParse(trace).success).toBe(true);
