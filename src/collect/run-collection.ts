@@ -125,6 +125,72 @@ function cachedRecords(
   return cached;
 }
 
+/** Final state of each example's first chain: decomposition status and solution status. */
+function statusCounts(state: CollectionState, examples: readonly Example[]) {
+  const decompositions = { ok: 0, invalid: 0, error: 0 };
+  const solutions = { ok: 0, correct: 0, invalid: 0, error: 0 };
+  for (const example of examples) {
+    decompositions[state.exampleStatus(example)] += 1;
+    const decomposition = state.decompositions.ok(state.decompositionKey(example, 0));
+    if (decomposition === undefined) continue;
+    const key = state.solutionKey(decomposition.key);
+    const solution = state.solutions.ok(key) ?? state.solutions.last(key);
+    if (solution === undefined) continue;
+    solutions[solution.status] += 1;
+    if (solution.correct === true) solutions.correct += 1;
+  }
+  return { decompositions, solutions };
+}
+
+/** Synchronous mode: every example walks its steps; the teacher bounds the requests in flight. */
+async function runSynchronously(
+  options: CollectOptions,
+  recorder: Recorder,
+  counters: RunCounters,
+  onExampleDone: () => void,
+): Promise<void> {
+  // Twice as many examples in progress as requests in flight (the teacher's own limit):
+  // while some examples wait for their journal fsync, others keep every request slot busy.
+  const limit = pLimit(options.concurrency * 2);
+  const { state } = recorder;
+  await Promise.all(
+    options.examples.map((example) =>
+      limit(async () => {
+        for (let step = state.nextStep(example); step.kind !== 'done'; step = state.nextStep(example)) {
+          await runStep(step, options.teacher, recorder, counters);
+        }
+        onExampleDone();
+      }),
+    ),
+  );
+}
+
+function recorderFor(
+  state: CollectionState,
+  journals: { decompositions: Journal<DecompositionRecord>; solutions: Journal<SolutionRecord> },
+  counters: RunCounters,
+  score: Scorer,
+): Recorder {
+  const count = (record: DecompositionRecord | SolutionRecord): void => {
+    counters.simulated ||= record.simulated === true;
+    counters.costUsd += record.costUsd;
+  };
+  return {
+    state,
+    score,
+    async addDecomposition(record) {
+      await journals.decompositions.append(record);
+      state.decompositions.add(record, true);
+      count(record);
+    },
+    async addSolution(record) {
+      await journals.solutions.append(record);
+      state.solutions.add(record, true);
+      count(record);
+    },
+  };
+}
+
 export async function runCollection(options: CollectOptions): Promise<CollectSummary> {
   const { examples, teacher, outDir, settings } = options;
   const state = new CollectionState(teacher, settings);
@@ -134,104 +200,52 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
     decomposer: join(outDir, trainingFileNames.decomposer),
     solver: join(outDir, trainingFileNames.solver),
   };
-  const decompositions: Journal<DecompositionRecord> = await openJournal(
-    files.decompositions,
-    decompositionRecordSchema,
-  );
-  const solutions: Journal<SolutionRecord> = await openJournal(files.solutions, solutionRecordSchema);
-  for (const record of decompositions.existing) state.decompositions.add(record, false);
-  for (const record of solutions.existing) state.solutions.add(record, false);
+  const journals = {
+    decompositions: await openJournal(files.decompositions, decompositionRecordSchema),
+    solutions: await openJournal(files.solutions, solutionRecordSchema),
+  };
+  for (const record of journals.decompositions.existing) state.decompositions.add(record, false);
+  for (const record of journals.solutions.existing) state.solutions.add(record, false);
   const cached = cachedRecords(state, examples);
 
   const counters: RunCounters = { calls: 0, costUsd: 0, savedUsd: 0, simulated: false };
+  const recorder = recorderFor(state, journals, counters, options.score ?? scoreAnswer);
   let finished = 0;
-  const progress = (): void =>
-    options.onProgress?.({
-      done: finished,
-      total: examples.length,
-      costUsd: counters.costUsd,
-    });
-  const recorder: Recorder = {
-    state,
-    score: options.score ?? ((prediction, example) => scoreAnswer(prediction, example)),
-    async addDecomposition(record) {
-      await decompositions.append(record);
-      state.decompositions.add(record, true);
-      counters.simulated ||= record.simulated === true;
-      counters.costUsd += record.costUsd;
-    },
-    async addSolution(record) {
-      await solutions.append(record);
-      state.solutions.add(record, true);
-      counters.simulated ||= record.simulated === true;
-      counters.costUsd += record.costUsd;
-    },
+  const exampleDone = (count = 1): void => {
+    finished += count;
+    options.onProgress?.({ done: finished, total: examples.length, costUsd: counters.costUsd });
   };
-
-  const requestsBefore = (teacher as { requestCount?: number }).requestCount;
-  let batches: number | undefined;
-  let batchRequests = 0;
+  const requestsBefore = (teacher as { requestCount?: number }).requestCount ?? 0;
+  let batched: { batches: number; requests: number } | undefined;
   try {
-    if (options.batch !== undefined) {
-      const batched = await runBatchCollection(examples, teacher, recorder, options.batch);
-      batches = batched.batches;
-      batchRequests = batched.requests;
-      finished = examples.length;
-      progress();
-    } else {
-      // Twice as many examples in progress as requests in flight (the teacher's own limit):
-      // while some examples wait for their journal fsync, others keep every request slot busy.
-      const limit = pLimit(options.concurrency * 2);
-      await Promise.all(
-        examples.map((example) =>
-          limit(async () => {
-            for (let step = state.nextStep(example); step.kind !== 'done'; step = state.nextStep(example)) {
-              await runStep(step, teacher, recorder, counters);
-            }
-            finished += 1;
-            progress();
-          }),
-        ),
-      );
+    if (options.batch === undefined) await runSynchronously(options, recorder, counters, exampleDone);
+    else {
+      batched = await runBatchCollection(examples, teacher, recorder, options.batch);
+      exampleDone(examples.length);
     }
   } finally {
-    await decompositions.close();
-    await solutions.close();
+    await journals.decompositions.close();
+    await journals.solutions.close();
   }
 
   const kept = await writeTrainingSets(outDir, state.kept(examples), settings.maxSubquestions);
-  const statuses = examples.map((example) => state.exampleStatus(example));
-  const solutionStats = { ok: 0, correct: 0, invalid: 0, error: 0 };
-  for (const example of examples) {
-    const decomposition = state.decompositions.ok(state.decompositionKey(example, 0));
-    if (decomposition === undefined) continue;
-    const key = state.solutionKey(decomposition.key);
-    const solution = state.solutions.ok(key) ?? state.solutions.last(key);
-    if (solution === undefined) continue;
-    solutionStats[solution.status] += 1;
-    if (solution.correct === true) solutionStats.correct += 1;
-  }
+  const { decompositions, solutions } = statusCounts(state, examples);
   const requestCount = (teacher as { requestCount?: number }).requestCount;
+  const requests = requestCount === undefined ? counters.calls : requestCount - requestsBefore;
   return {
     total: examples.length,
-    ok: statuses.filter((status) => status === 'ok').length,
-    invalid: statuses.filter((status) => status === 'invalid').length,
-    error: statuses.filter((status) => status === 'error').length,
+    ...decompositions,
     skippedCached: cached.length,
-    requests:
-      batchRequests +
-      (requestCount !== undefined && requestsBefore !== undefined
-        ? requestCount - requestsBefore
-        : counters.calls),
+    requests: requests + (batched?.requests ?? 0),
     costUsd: counters.costUsd,
     savedUsd:
       counters.savedUsd + cached.reduce((sum, record) => sum + record.costUsd + (record.savedUsd ?? 0), 0),
     teacher: teacher.id,
     simulated: counters.simulated || cached.some((record) => record.simulated === true),
     filter: settings.filter,
-    solutions: solutionStats,
+    solutions,
     kept,
     files,
-    ...(batches === undefined ? {} : { batches }),
+    ...(batched === undefined ? {} : { batches: batched.batches }),
   };
 }

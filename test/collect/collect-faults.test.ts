@@ -47,7 +47,7 @@ function scriptByExample(plans: Record<number, FakeBehaviour[] | 'always-500' | 
 const faults = scriptByExample({
   0: [{ kind: 'rate-limit', retryAfterMs: 50 }], // 2 requests
   1: [{ kind: 'server-error' }, { kind: 'server-error', status: 503 }], // 3 requests
-  2: [{ kind: 'slow', delayMs: 1500 }], // 2 requests (timeout, then ok)
+  2: [{ kind: 'slow', delayMs: 6000 }], // 2 requests (timeout, then ok)
   3: [{ kind: 'malformed-json' }], // 2 requests
   4: 'always-invalid', // maxAttempts (3) invalid answers
   5: 'always-500', // 1 + maxRetries (2) requests, then an error record
@@ -69,7 +69,7 @@ function teacherFor(url: string): OpenAITeacher {
     model: 'gpt-4o-mini',
     baseURL: url,
     apiKey: 'test',
-    timeoutMs: 300,
+    timeoutMs: 1500,
     retry: { maxRetries: 2, initialDelayMs: 5, maxDelayMs: 20 },
     concurrency: 4,
   });

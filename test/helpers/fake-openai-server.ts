@@ -127,6 +127,7 @@ function sendJson(
   response.end(JSON.stringify(value));
 }
 
+/** A canned reply to one chat request. */
 interface Reply {
   status: number;
   body: unknown;
@@ -135,228 +136,221 @@ interface Reply {
   delayMs?: number;
 }
 
-export async function startFakeOpenAIServer(
-  options: FakeOpenAIServerOptions = {},
-): Promise<FakeOpenAIServer> {
-  const chatRequests: FakeChatRequest[] = [];
-  const httpRequests: string[] = [];
-  const files = new Map<string, { purpose: string; content: string }>();
-  const batches = new Map<string, Record<string, unknown>>();
-  const polls = new Map<string, number>();
-  const seen = new Map<string, number>();
-  let nextId = 0;
+const errorBody = (message: string, type: string, param?: string) => ({
+  error: { message, type, ...(param === undefined ? {} : { param }) },
+});
 
-  const chatReply = (body: Record<string, unknown>, viaBatch: boolean): Reply => {
+/** The reply a scripted behaviour asks for; `answer` builds a normal completion from content. */
+function behaviourReply(
+  behaviour: FakeBehaviour,
+  answer: (content: string, finishReason?: string, delayMs?: number) => Reply,
+  normal: () => string,
+): Reply {
+  switch (behaviour.kind) {
+    case 'answer':
+      return answer(normal());
+    case 'content':
+      return answer(behaviour.content, behaviour.finishReason);
+    case 'slow':
+      return answer(normal(), 'stop', behaviour.delayMs);
+    case 'malformed-json':
+      return { status: 200, body: undefined, rawBody: '{"id": "chatcmpl-broken", "choices": [' };
+    case 'rate-limit': {
+      const headers: Record<string, string> = {};
+      if (behaviour.retryAfterSeconds !== undefined)
+        headers['retry-after'] = String(behaviour.retryAfterSeconds);
+      if (behaviour.retryAfterMs !== undefined) headers['retry-after-ms'] = String(behaviour.retryAfterMs);
+      if (behaviour.retryAfterDate !== undefined) headers['retry-after'] = behaviour.retryAfterDate;
+      return { status: 429, headers, body: errorBody('Rate limit reached', 'rate_limit_error') };
+    }
+    case 'server-error':
+      return { status: behaviour.status ?? 500, body: errorBody('The server had an error', 'server_error') };
+    case 'status':
+      return {
+        status: behaviour.status,
+        body: errorBody(behaviour.message ?? `scripted ${behaviour.status}`, 'invalid_request_error'),
+      };
+  }
+}
+
+/** The server's state and its endpoint handlers. */
+class FakeOpenAI {
+  readonly chatRequests: FakeChatRequest[] = [];
+  readonly httpRequests: string[] = [];
+  readonly files = new Map<string, { purpose: string; content: string }>();
+  readonly batches = new Map<string, Record<string, unknown>>();
+  private readonly polls = new Map<string, number>();
+  private readonly seen = new Map<string, number>();
+  private nextId = 0;
+
+  constructor(private readonly options: FakeOpenAIServerOptions) {}
+
+  private id(prefix: string): string {
+    return `${prefix}${this.nextId++}`;
+  }
+
+  private record(body: Record<string, unknown>, viaBatch: boolean): FakeChatRequest {
     const messages = (body.messages ?? []) as ChatMessage[];
-    const format = body.response_format as { type?: string } | undefined;
     const signature = JSON.stringify(messages);
-    const attempt = seen.get(signature) ?? 0;
-    seen.set(signature, attempt + 1);
+    const attempt = this.seen.get(signature) ?? 0;
+    this.seen.set(signature, attempt + 1);
     const request: FakeChatRequest = {
-      index: viaBatch ? -1 : chatRequests.length,
+      index: viaBatch ? -1 : this.chatRequests.length,
       viaBatch,
       body,
       model: String(body.model ?? ''),
       messages,
-      structured: format?.type === 'json_schema',
+      structured: (body.response_format as { type?: string } | undefined)?.type === 'json_schema',
       ...classify(messages),
       attempt,
     };
-    chatRequests.push(request);
-    if (request.structured && options.supportsStructuredOutput === false) {
-      return {
-        status: 400,
-        body: {
-          error: {
-            message: "response_format 'json_schema' is not supported by this server",
-            type: 'invalid_request_error',
-            param: 'response_format',
-          },
-        },
-      };
+    this.chatRequests.push(request);
+    return request;
+  }
+
+  chatReply(body: Record<string, unknown>, viaBatch: boolean): Reply {
+    const request = this.record(body, viaBatch);
+    if (request.structured && this.options.supportsStructuredOutput === false) {
+      const message = "response_format 'json_schema' is not supported by this server";
+      return { status: 400, body: errorBody(message, 'invalid_request_error', 'response_format') };
     }
-    const behaviour = options.script?.(request) ?? { kind: 'answer' };
+    const promptTokens = lengthOf(request.messages.map((message) => message.content).join('\n'));
     const answer = (content: string, finishReason = 'stop', delayMs = 0): Reply => ({
       status: 200,
       delayMs,
       body: {
-        id: `chatcmpl-${nextId++}`,
+        id: this.id('chatcmpl-'),
         object: 'chat.completion',
         created: 0,
         model: request.model,
         choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finishReason }],
-        usage: {
-          prompt_tokens: lengthOf(messages.map((message) => message.content).join('\n')),
-          completion_tokens: lengthOf(content),
-          total_tokens: 0,
-        },
+        usage: { prompt_tokens: promptTokens, completion_tokens: lengthOf(content), total_tokens: 0 },
       },
     });
     const normal = (): string =>
-      options.answer?.(request) ?? (request.kind === 'solve' ? 'The answer is: 0' : 'No decomposition.');
-    switch (behaviour.kind) {
-      case 'answer':
-        return answer(normal());
-      case 'content':
-        return answer(behaviour.content, behaviour.finishReason);
-      case 'slow':
-        return answer(normal(), 'stop', behaviour.delayMs);
-      case 'malformed-json':
-        return { status: 200, body: undefined, rawBody: '{"id": "chatcmpl-broken", "choices": [' };
-      case 'rate-limit': {
-        const headers: Record<string, string> = {};
-        if (behaviour.retryAfterSeconds !== undefined)
-          headers['retry-after'] = String(behaviour.retryAfterSeconds);
-        if (behaviour.retryAfterMs !== undefined) headers['retry-after-ms'] = String(behaviour.retryAfterMs);
-        if (behaviour.retryAfterDate !== undefined) headers['retry-after'] = behaviour.retryAfterDate;
-        return {
-          status: 429,
-          headers,
-          body: { error: { message: 'Rate limit reached', type: 'rate_limit_error' } },
-        };
-      }
-      case 'server-error':
-        return {
-          status: behaviour.status ?? 500,
-          body: { error: { message: 'The server had an error', type: 'server_error' } },
-        };
-      case 'status':
-        return {
-          status: behaviour.status,
-          body: {
-            error: {
-              message: behaviour.message ?? `scripted ${behaviour.status}`,
-              type: 'invalid_request_error',
-            },
-          },
-        };
-    }
-  };
+      this.options.answer?.(request) ?? (request.kind === 'solve' ? 'The answer is: 0' : 'No decomposition.');
+    return behaviourReply(this.options.script?.(request) ?? { kind: 'answer' }, answer, normal);
+  }
 
-  const runBatch = (batch: Record<string, unknown>): void => {
-    const input = files.get(String(batch.input_file_id));
+  async chat(raw: Buffer, response: ServerResponse): Promise<void> {
+    const reply = this.chatReply(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, false);
+    const wait = (this.options.latencyMs ?? 0) + (reply.delayMs ?? 0);
+    if (wait > 0) await delay(wait);
+    if (response.destroyed) return;
+    if (reply.rawBody === undefined) return sendJson(response, reply.status, reply.body, reply.headers);
+    response.writeHead(reply.status, { 'content-type': 'application/json' });
+    response.end(reply.rawBody);
+  }
+
+  async upload(request: IncomingMessage, raw: Buffer, response: ServerResponse): Promise<void> {
+    const headers = request.headers as Record<string, string>;
+    const form = await new Request('http://fake/', { method: 'POST', headers, body: raw }).formData();
+    const file = form.get('file') as File | null;
+    const id = this.id('file-');
+    const purpose = String(form.get('purpose'));
+    this.files.set(id, { purpose, content: file === null ? '' : await file.text() });
+    const filename = file?.name ?? 'upload';
+    sendJson(response, 200, {
+      id,
+      object: 'file',
+      bytes: raw.length,
+      created_at: 0,
+      filename,
+      purpose,
+      status: 'processed',
+    });
+  }
+
+  download(fileId: string, response: ServerResponse): void {
+    const file = this.files.get(fileId);
+    if (file === undefined)
+      return sendJson(response, 404, errorBody('no such file', 'invalid_request_error'));
+    response.writeHead(200, { 'content-type': 'application/octet-stream' });
+    response.end(file.content);
+  }
+
+  createBatch(raw: Buffer, response: ServerResponse): void {
+    const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
+    const id = this.id('batch_');
+    const batch = {
+      id,
+      object: 'batch',
+      endpoint: body.endpoint,
+      input_file_id: body.input_file_id,
+      completion_window: body.completion_window,
+      status: 'validating',
+      created_at: 0,
+      metadata: body.metadata ?? null,
+    };
+    this.batches.set(id, batch);
+    this.polls.set(id, 0);
+    sendJson(response, 200, batch);
+  }
+
+  retrieveBatch(batchId: string, response: ServerResponse): void {
+    const batch = this.batches.get(batchId);
+    if (batch === undefined)
+      return sendJson(response, 404, errorBody('no such batch', 'invalid_request_error'));
+    const count = (this.polls.get(batchId) ?? 0) + 1;
+    this.polls.set(batchId, count);
+    if (batch.status !== 'completed') {
+      if (count >= (this.options.batchPollsUntilComplete ?? 1)) this.runBatch(batch);
+      else batch.status = 'in_progress';
+    }
+    sendJson(response, 200, batch);
+  }
+
+  /** Answers every line of the batch's input file through `chatReply` and writes the output file. */
+  private runBatch(batch: Record<string, unknown>): void {
+    const input = this.files.get(String(batch.input_file_id));
     const lines = (input?.content ?? '').split('\n').filter((line) => line.trim() !== '');
-    const output: string[] = [];
-    for (const line of lines) {
+    const output = lines.map((line) => {
       const item = JSON.parse(line) as { custom_id: string; body: Record<string, unknown> };
-      const reply = chatReply(item.body, true);
+      const reply = this.chatReply(item.body, true);
       const body = reply.rawBody === undefined ? reply.body : reply.rawBody;
-      output.push(
-        JSON.stringify({
-          id: `batch_req_${nextId++}`,
-          custom_id: item.custom_id,
-          response: { status_code: reply.status, request_id: 'fake', body },
-          error: null,
-        }),
-      );
-    }
-    const outputId = `file-${nextId++}`;
-    files.set(outputId, {
-      purpose: 'batch_output',
-      content: output.length > 0 ? `${output.join('\n')}\n` : '',
+      const response = { status_code: reply.status, request_id: 'fake', body };
+      return JSON.stringify({ id: this.id('batch_req_'), custom_id: item.custom_id, response, error: null });
     });
-    Object.assign(batch, {
-      status: 'completed',
-      output_file_id: outputId,
-      request_counts: { total: lines.length, completed: lines.length, failed: 0 },
-    });
-  };
+    const outputId = this.id('file-');
+    const content = output.length > 0 ? `${output.join('\n')}\n` : '';
+    this.files.set(outputId, { purpose: 'batch_output', content });
+    const counts = { total: lines.length, completed: lines.length, failed: 0 };
+    Object.assign(batch, { status: 'completed', output_file_id: outputId, request_counts: counts });
+  }
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = (request.url ?? '/').split('?')[0] ?? '/';
-    httpRequests.push(`${request.method} ${path}`);
+    const route = `${request.method} ${path}`;
+    this.httpRequests.push(route);
     const raw = await readBody(request);
-    if (request.method === 'POST' && path === '/v1/chat/completions') {
-      const reply = chatReply(JSON.parse(raw.toString('utf8')) as Record<string, unknown>, false);
-      const wait = (options.latencyMs ?? 0) + (reply.delayMs ?? 0);
-      if (wait > 0) await delay(wait);
-      if (response.destroyed) return;
-      if (reply.rawBody !== undefined) {
-        response.writeHead(reply.status, { 'content-type': 'application/json' });
-        response.end(reply.rawBody);
-        return;
-      }
-      sendJson(response, reply.status, reply.body, reply.headers);
-      return;
-    }
-    if (request.method === 'POST' && path === '/v1/files') {
-      const form = await new Request('http://fake/', {
-        method: 'POST',
-        headers: request.headers as Record<string, string>,
-        body: raw,
-      }).formData();
-      const file = form.get('file') as File | null;
-      const id = `file-${nextId++}`;
-      files.set(id, {
-        purpose: String(form.get('purpose')),
-        content: file === null ? '' : await file.text(),
-      });
-      sendJson(response, 200, {
-        id,
-        object: 'file',
-        bytes: raw.length,
-        created_at: 0,
-        filename: file?.name ?? 'upload',
-        purpose: String(form.get('purpose')),
-        status: 'processed',
-      });
-      return;
-    }
-    const content = /^\/v1\/files\/([^/]+)\/content$/.exec(path);
-    if (request.method === 'GET' && content !== null) {
-      const file = files.get(content[1] ?? '');
-      if (file === undefined) return sendJson(response, 404, { error: { message: 'no such file' } });
-      response.writeHead(200, { 'content-type': 'application/octet-stream' });
-      response.end(file.content);
-      return;
-    }
-    if (request.method === 'POST' && path === '/v1/batches') {
-      const body = JSON.parse(raw.toString('utf8')) as Record<string, unknown>;
-      const id = `batch_${nextId++}`;
-      const batch = {
-        id,
-        object: 'batch',
-        endpoint: body.endpoint,
-        input_file_id: body.input_file_id,
-        completion_window: body.completion_window,
-        status: 'validating',
-        created_at: 0,
-        metadata: body.metadata ?? null,
-      };
-      batches.set(id, batch);
-      polls.set(id, 0);
-      sendJson(response, 200, batch);
-      return;
-    }
-    const batchPath = /^\/v1\/batches\/([^/]+)$/.exec(path);
-    if (request.method === 'GET' && batchPath !== null) {
-      const batch = batches.get(batchPath[1] ?? '');
-      if (batch === undefined) return sendJson(response, 404, { error: { message: 'no such batch' } });
-      const count = (polls.get(batch.id as string) ?? 0) + 1;
-      polls.set(batch.id as string, count);
-      if (batch.status !== 'completed') {
-        if (count >= (options.batchPollsUntilComplete ?? 1)) runBatch(batch);
-        else batch.status = 'in_progress';
-      }
-      sendJson(response, 200, batch);
-      return;
-    }
-    sendJson(response, 404, { error: { message: `the fake server has no ${request.method} ${path}` } });
-  };
+    const fileContent = /^GET \/v1\/files\/([^/]+)\/content$/.exec(route);
+    const batch = /^GET \/v1\/batches\/([^/]+)$/.exec(route);
+    if (route === 'POST /v1/chat/completions') return this.chat(raw, response);
+    if (route === 'POST /v1/files') return this.upload(request, raw, response);
+    if (route === 'POST /v1/batches') return this.createBatch(raw, response);
+    if (fileContent !== null) return this.download(fileContent[1] ?? '', response);
+    if (batch !== null) return this.retrieveBatch(batch[1] ?? '', response);
+    sendJson(response, 404, errorBody(`the fake server has no ${route}`, 'invalid_request_error'));
+  }
+}
 
+export async function startFakeOpenAIServer(
+  options: FakeOpenAIServerOptions = {},
+): Promise<FakeOpenAIServer> {
+  const fake = new FakeOpenAI(options);
   const server = createServer((request, response) => {
-    handle(request, response).catch((error: unknown) =>
-      sendJson(response, 500, { error: { message: String(error) } }),
-    );
+    fake
+      .handle(request, response)
+      .catch((error: unknown) => sendJson(response, 500, errorBody(String(error), 'server_error')));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/v1`,
-    chatRequests,
-    httpRequests,
-    files,
-    batches,
+    chatRequests: fake.chatRequests,
+    httpRequests: fake.httpRequests,
+    files: fake.files,
+    batches: fake.batches,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
