@@ -13,6 +13,7 @@ export interface WorkerLoadOptions {
   prices?: Record<string, { inputPerMillion: number; outputPerMillion: number }>;
   usdPerCpuHour?: number;
   cwd?: string;
+  localThreads?: number;
 }
 
 export interface BrickWorkerData {

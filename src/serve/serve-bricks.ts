@@ -51,7 +51,13 @@ function chainSpecs(chains: readonly Chain[]): string[] {
 }
 
 function workerLoadOptions(options: LoadBrickOptions): WorkerLoadOptions {
-  return { prices: options.prices, usdPerCpuHour: options.usdPerCpuHour, cwd: options.cwd ?? process.cwd() };
+  // One onnxruntime thread per worker: the pool already runs one brick call per worker thread.
+  return {
+    prices: options.prices,
+    usdPerCpuHour: options.usdPerCpuHour,
+    cwd: options.cwd ?? process.cwd(),
+    localThreads: options.localThreads ?? 1,
+  };
 }
 
 export async function loadServeBricks(

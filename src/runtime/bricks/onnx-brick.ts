@@ -39,6 +39,8 @@ import type { BrickLoader } from './registry.js';
 export interface OnnxBrickOptions {
   usdPerCpuHour?: number;
   maxNewTokens?: number;
+  /** onnxruntime intra-op threads for the decoder session. */
+  intraOpNumThreads?: number;
 }
 
 export interface Completion {
@@ -79,7 +81,7 @@ export class OnnxBrick implements Brick {
 
   static async load(directory: string, spec: string, options: OnnxBrickOptions = {}): Promise<OnnxBrick> {
     const manifest = await readBrickManifest(directory);
-    const decoder = await OnnxDecoderModel.load(directory);
+    const decoder = await OnnxDecoderModel.load(directory, { intraOpNumThreads: options.intraOpNumThreads });
     try {
       const tokenizer = await Tokenizer.load(directory);
       if (tokenizer.vocabSize > decoder.vocabSize)
@@ -197,5 +199,8 @@ export class OnnxBrick implements Brick {
 export const onnxBrickLoader: BrickLoader = {
   kind: 'onnx',
   load: async (spec, options) =>
-    OnnxBrick.load(spec.path ?? spec.spec, spec.spec, { usdPerCpuHour: options.usdPerCpuHour }),
+    OnnxBrick.load(spec.path ?? spec.spec, spec.spec, {
+      usdPerCpuHour: options.usdPerCpuHour,
+      intraOpNumThreads: options.localThreads,
+    }),
 };

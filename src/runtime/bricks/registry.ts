@@ -22,6 +22,11 @@ export interface LoadBrickOptions {
   env?: NodeJS.ProcessEnv;
   /** Directory relative brick paths resolve from (defaults to the working directory). */
   cwd?: string;
+  /**
+   * onnxruntime threads per local brick session (default: onnxruntime's own choice). A server
+   * running several local bricks in worker threads sets 1, so sessions do not fight over cores.
+   */
+  localThreads?: number;
   /** Replaces the default loaders (tests, embedders). */
   loaders?: readonly BrickLoader[];
 }
