@@ -1,0 +1,51 @@
+/**
+ * The export stage: each exported student's latest checkpoint (`train/NAME/`) becomes a brick
+ * directory `export/NAME/` in the Hugging Face ONNX layout, the directory eval chains name as
+ * `student:NAME`.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { brickDirectoryFiles } from '../../eval/brick-identity.js';
+import { readCheckpoint } from '../../export/checkpoint.js';
+import { exportBrick } from '../../export/export-brick.js';
+import { studentBrickDirectory, type ResolvedStudent } from '../load-pipeline.js';
+import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
+import { checkpointViewFiles, studentTrainDirectory } from './train-stage.js';
+
+function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
+  const trainDirectory = studentTrainDirectory(context, student.name);
+  const outDirectory = studentBrickDirectory(context.loaded.runDirectory, student.name);
+  return {
+    id: student.name,
+    settings: { role: student.role },
+    inputs: checkpointViewFiles(trainDirectory),
+    async run() {
+      const checkpoint = await readCheckpoint(trainDirectory);
+      const result = await exportBrick({ ...checkpoint, outDirectory });
+      const outputs: Record<string, string> = {};
+      for (const file of brickDirectoryFiles) {
+        const path = join(outDirectory, file);
+        if (existsSync(path)) outputs[file] = path;
+      }
+      return {
+        outputs,
+        spentUsd: 0,
+        savedUsd: 0,
+        summary: {
+          brick: outDirectory,
+          role: result.manifest.role,
+          parameters: result.manifest.parameters,
+          modelBytes: result.modelBytes,
+        },
+      };
+    },
+  };
+}
+
+export const exportStage: StageDefinition = {
+  name: 'export',
+  plan: async (context) =>
+    context.loaded.students
+      .filter((student) => context.loaded.exported.includes(student.name))
+      .map((student) => exportUnit(context, student)),
+};

@@ -1,0 +1,81 @@
+/**
+ * The train stage: one unit per student, trained by the trainer (src/train/) on the filter stage's
+ * training file of its role into `train/NAME/`. A unit whose earlier execution with the same
+ * input hash stopped (killed, failed) resumes from its newest checkpoint; any other unit that
+ * has to run starts afresh in an emptied directory.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { UserError } from '../../cli/user-error.js';
+import { checkpointFiles } from '../../export/checkpoint.js';
+import { tokenizerConfigFileName, tokenizerFileName } from '../../tokenizer/tokenizer-files.js';
+import { trainStudent } from '../../train/train-loop.js';
+import { findLatestCheckpoint } from '../../train/training-checkpoint.js';
+import type { TrainingOverrides } from '../../train/training-settings.js';
+import type { ResolvedStudent } from '../load-pipeline.js';
+import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
+import { trainingFile } from './filter-stage.js';
+import { readJsonlAll } from '../../data/jsonl.js';
+import { chatExampleSchema } from '../../data/schemas.js';
+
+/** The directory a student trains in; its top-level files are the latest checkpoint's export view. */
+export function studentTrainDirectory(context: PipelineContext, student: string): string {
+  return join(context.stageDirectory('train'), student);
+}
+
+/** The files of a train directory that export reads. */
+export function checkpointViewFiles(directory: string): Record<string, string> {
+  return {
+    weights: join(directory, checkpointFiles.weights),
+    manifest: join(directory, checkpointFiles.manifest),
+    tokenizer: join(directory, tokenizerFileName),
+    tokenizerConfig: join(directory, tokenizerConfigFileName),
+  };
+}
+
+function overridesOf(student: ResolvedStudent): TrainingOverrides {
+  const { name: _name, role: _role, preset: _preset, resolvedPreset: _resolved, ...overrides } = student;
+  return overrides;
+}
+
+function trainUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
+  const directory = studentTrainDirectory(context, student.name);
+  const dataFile = trainingFile(context.stageDirectory('filter'), student.role);
+  const { teacher } = context.loaded.pipeline;
+  return {
+    id: student.name,
+    settings: {
+      role: student.role,
+      preset: student.resolvedPreset,
+      overrides: overridesOf(student),
+      teacher,
+    },
+    inputs: { data: dataFile },
+    async run(unit) {
+      const examples = await readJsonlAll(dataFile, chatExampleSchema);
+      if (examples.length === 0)
+        throw new UserError(
+          `student "${student.name}": the filter stage kept no ${student.role} examples in ${dataFile}; ` +
+            'see collect/ for the teacher\'s answers, or use collect.filter "all"',
+        );
+      const resume = unit.resume && (await findLatestCheckpoint(directory)) !== undefined;
+      if (!resume) await rm(directory, { recursive: true, force: true });
+      const summary = await trainStudent({
+        dataFile,
+        role: student.role,
+        preset: student.preset,
+        outDirectory: directory,
+        resume,
+        overrides: overridesOf(student),
+        teacher,
+        log: unit.log,
+      });
+      return { outputs: checkpointViewFiles(directory), spentUsd: 0, savedUsd: 0, summary: { ...summary } };
+    },
+  };
+}
+
+export const trainStage: StageDefinition = {
+  name: 'train',
+  plan: async (context) => context.loaded.students.map((student) => trainUnit(context, student)),
+};
