@@ -22,7 +22,16 @@ export interface CreateTeacherOptions {
 export async function createTeacher(spec: string, options: CreateTeacherOptions = {}): Promise<Teacher> {
   if (spec === 'reference') return new ReferenceTeacher(createReferenceExpert(), options.prices);
   // The gold teacher solves a synthetic-world question through the reference expert when its gold lacks sub-answers.
-  if (spec === 'gold') return new GoldTeacher(new ReferenceTeacher(createReferenceExpert(), options.prices));
+  if (spec === 'gold') {
+    // Built on first use: a real dataset with gold sub-answers never needs the worlds' knowledge base.
+    let reference: ReferenceTeacher | undefined;
+    const solver = (): ReferenceTeacher =>
+      (reference ??= new ReferenceTeacher(createReferenceExpert(), options.prices));
+    return new GoldTeacher({
+      canSolve: (example) => solver().canSolve(example),
+      solve: (example, subquestions, solveOptions) => solver().solve(example, subquestions, solveOptions),
+    });
+  }
   if (spec.startsWith('replay:')) {
     const file = spec.slice('replay:'.length);
     if (file === '')
