@@ -164,7 +164,7 @@ export class OpenAITeacher implements Teacher {
 
   async decompose(example: Example, options: DecomposeOptions): Promise<DecomposeResult> {
     const decoding = this.decoding(options.sample ?? 0);
-    const { result, value } = await this.call(
+    const { result, value } = await this.complete(
       (structured) => buildDecomposeBody(this.model, example, options.maxSubquestions, decoding, structured),
       (content, finish, refusal, structured) =>
         interpretDecomposition(content, finish, refusal, structured, options.maxSubquestions),
@@ -179,7 +179,7 @@ export class OpenAITeacher implements Teacher {
     options: SolveOptions,
   ): Promise<SolveResult> {
     const decoding = this.decoding(0);
-    const { result, value } = await this.call(
+    const { result, value } = await this.complete(
       (structured) => buildSolveBody(this.model, example, subquestions, decoding, structured),
       (content, finish, refusal, structured) =>
         interpretSolution(content, finish, refusal, structured, subquestions.length),
@@ -226,7 +226,12 @@ export class OpenAITeacher implements Teacher {
     return { result, value: interpretation.value };
   }
 
-  private async call<T>(
+  /**
+   * One chat completion through the adapter's retrying, rate-limited path: `build` makes the body
+   * (with or without structured output), `interpret` validates the reply. Teachers and the openai
+   * brick share this so both honour the same limits, retries and price table.
+   */
+  async complete<T>(
     build: (structured: boolean) => ChatRequestBody,
     interpret: Interpreter<T>,
     signal: AbortSignal | undefined,

@@ -69,9 +69,8 @@ export class OpenAIBrick implements Brick {
   ) {
     this.model = teacher.model;
     this.spec = teacher.id;
-    // The teacher's retrying, rate-limited request path (`call`), reached by name because the
-    // adapter keeps it private; it takes a body builder and an interpreter, which is all a brick needs.
-    this.request = (teacher['call'] as TeacherRequest).bind(teacher);
+    // The teacher's retrying, rate-limited request path: a body builder and an interpreter is all a brick needs.
+    this.request = teacher.complete.bind(teacher) as TeacherRequest;
   }
 
   private body(messages: ChatRequestBody['messages']): ChatRequestBody {
