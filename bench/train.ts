@@ -18,6 +18,10 @@ import {
 import { serializeGraph } from '../src/engine/serialize.js';
 import { EngineSession, type EngineSessionOptions, type Feeds, tensor } from '../src/engine/session.js';
 import { Trainer } from '../src/engine/trainer.js';
+import { countParameters, loadPreset } from '../src/student/config.js';
+import { initializeWeights } from '../src/student/initialize.js';
+import { batchFeeds, type Document } from '../src/train/packing.js';
+import { studentModel, studentStepFlops } from '../src/train/student-model.js';
 
 interface Spread {
   median: number;
@@ -187,6 +191,70 @@ async function outputAllocationCost(
   };
 }
 
+/** A real student training step (Llama graph, packed rows of two documents each, AdamW) of a preset. */
+async function presetRunner(
+  presetName: string,
+  session: EngineSessionOptions,
+): Promise<Runner & { params: number; tokens: number }> {
+  const preset = await loadPreset(presetName);
+  const { architecture } = preset;
+  const shape = { rows: preset.training.batchSize, length: preset.training.sequenceLength }; // (B, T)
+  const half = shape.length / 2;
+  const documents: Document[] = Array.from({ length: 2 * shape.rows }, (_, index) => ({
+    inputIds: Array.from(
+      { length: half + 1 },
+      (__, position) => (index * 131 + position * 17) % architecture.vocabSize,
+    ),
+    lossMask: Array.from({ length: half + 1 }, (__, position) => (position > half / 2 ? 1 : 0)),
+  }));
+  const rows = Array.from({ length: shape.rows }, (_, row) => [2 * row, 2 * row + 1]);
+  const { feeds } = batchFeeds(documents, rows, shape, 2);
+  const trainer = await Trainer.create({
+    model: studentModel(architecture, shape),
+    initialParameters: initializeWeights(architecture, 1),
+    optimizer: { maxGradientNorm: preset.training.gradientClip, weightDecay: preset.training.weightDecay },
+    session,
+  });
+  return {
+    run: () => trainer.step([feeds], preset.training.learningRate),
+    release: () => trainer.release(),
+    flops: studentStepFlops(architecture, shape),
+    params: countParameters(architecture),
+    tokens: shape.rows * shape.length,
+  };
+}
+
+/** Each preset's params, tokens/s and MFU against a MatMul peak measured interleaved with its steps. */
+async function measurePresets(
+  presetNames: readonly string[],
+  matmulSize: number,
+  rounds: number,
+): Promise<Record<string, unknown>[]> {
+  const session: EngineSessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
+  const results: Record<string, unknown>[] = [];
+  for (const name of presetNames) {
+    const peak = await matmulRunner(matmulSize, session);
+    const step = await presetRunner(name, session);
+    const [peakBefore, stepSeconds, peakAfter] = await interleave([peak, step, peak], 1, rounds);
+    await Promise.all([peak.release(), step.release()]);
+    const peakGflops = spread([...peakBefore, ...peakAfter].map((time) => peak.flops / time / 1e9));
+    const stepGflops = spread(stepSeconds.map((time) => step.flops / time / 1e9));
+    results.push({
+      preset: name,
+      params: step.params,
+      tokensPerStep: step.tokens,
+      stepGflop: round3(step.flops / 1e9),
+      stepMs: spread(stepSeconds.map((time) => time * 1000)),
+      tokensPerSecond: spread(stepSeconds.map((time) => step.tokens / time)).median,
+      achievedGflops: stepGflops.median,
+      matmulPeakGflops: peakGflops.median,
+      mfu: round3(stepGflops.median / peakGflops.median),
+      mfuAgainstBestMatmul: round3(stepGflops.median / peakGflops.max),
+    });
+  }
+  return results;
+}
+
 export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
   const config: OneBlockTransformerConfig = options.quick
     ? { vocabulary: 512, dimension: 128, heads: 2, hidden: 352, batch: 4, time: 64 }
@@ -226,6 +294,12 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
     mfu: main.mfu,
     variants,
     outputAllocation: options.quick ? undefined : await outputAllocationCost(config, rounds),
+    // Real student training steps (src/train/student-model.ts) at each preset's batch × sequence length.
+    presets: await measurePresets(
+      options.quick ? ['nano'] : ['nano', 'tiny', 'small'],
+      matmulSize,
+      options.quick ? 2 : Math.max(3, rounds / 2),
+    ),
     note: 'MatMul and training-step runs alternate (MatMul, step, MatMul, ...) so both see the same background load; spreads are median/min/max over runs; matmulPeakGflops is the median MatMul run and mfu the median step over it (mfuAgainstBestMatmul uses the best MatMul run)',
   };
 }
