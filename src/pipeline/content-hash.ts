@@ -21,10 +21,3 @@ export async function hashFile(file: string): Promise<string | undefined> {
   }
   return hash.digest('hex');
 }
-
-/** Hashes of several files by path; a missing file maps to null. */
-export async function hashFiles(files: readonly string[]): Promise<Record<string, string | null>> {
-  const hashes: Record<string, string | null> = {};
-  for (const file of files) hashes[file] = (await hashFile(file)) ?? null;
-  return hashes;
-}
