@@ -279,7 +279,13 @@ class PipelineRunner {
     });
     const entry = this.manifest.stages[stage];
     const previousUnits = entry.units;
-    entry.units = {};
+    // Units no longer in the pipeline are dropped; the others keep their entries until they run,
+    // so a failure in one unit does not make the next run redo the units after it.
+    entry.units = Object.fromEntries(
+      plans.flatMap((plan) =>
+        previousUnits[plan.id] === undefined ? [] : [[plan.id, previousUnits[plan.id]!]],
+      ),
+    );
     const units: Record<string, UnitResult> = {};
     for (const plan of plans) units[plan.id] = await this.runUnit(stage, plan, previousUnits[plan.id]);
     const results = Object.values(units);
