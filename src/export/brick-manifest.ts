@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { formatZodError } from '../data/zod-format.js';
-import { PROMPT_FORMAT_VERSION, promptHash } from '../prompts/index.js';
+import { PROMPT_FORMAT_VERSION, promptHash, promptStyleSchema, type PromptStyle } from '../prompts/index.js';
 
 export const brickManifestFileName = 'brick.json';
 
@@ -28,6 +28,11 @@ export const promptFormatSchema = z.strictObject({
   /** The chat layout the brick was trained on (the tokenizer's chat template renders it). */
   chat: z.literal('dnc-chat'),
   version: z.number().int().positive(),
+  /**
+   * How the brick's prompts are rendered: `instruct` (system message + user message) or `compact`
+   * (user message only). Bricks exported before styles existed are `instruct`.
+   */
+  style: promptStyleSchema.default('instruct'),
   /** Hashes of the prompt templates (src/prompts) in force at export time. */
   hashes: z.strictObject({ decompose: z.string(), solve: z.string(), 'next-subquestion': z.string() }),
 });
@@ -47,17 +52,34 @@ export type BrickRole = z.infer<typeof brickRoleSchema>;
 export type Lineage = z.infer<typeof lineageSchema>;
 export type BrickManifest = z.infer<typeof brickManifestSchema>;
 
-/** The prompt format of the prompts module as it is now. */
-export function currentPromptFormat(): BrickManifest['promptFormat'] {
+/** The prompt format of the prompts module as it is now, in a style. */
+export function currentPromptFormat(style: PromptStyle = 'instruct'): BrickManifest['promptFormat'] {
   return {
     chat: 'dnc-chat',
     version: PROMPT_FORMAT_VERSION,
+    style,
     hashes: {
-      decompose: promptHash('decompose'),
-      solve: promptHash('solve'),
-      'next-subquestion': promptHash('next-subquestion'),
+      decompose: promptHash('decompose', style),
+      solve: promptHash('solve', style),
+      'next-subquestion': promptHash('next-subquestion', style),
     },
   };
+}
+
+/**
+ * The prompt style a student was trained with, as its lineage records it (the trainer's
+ * `promptFormat` setting); `instruct` when the lineage predates the setting.
+ */
+export function lineagePromptStyle(lineage: Lineage): PromptStyle {
+  const recorded = lineage.training.promptFormat;
+  if (recorded === undefined) return 'instruct';
+  const parsed = promptStyleSchema.safeParse(recorded);
+  if (!parsed.success)
+    throw new Error(
+      `the checkpoint's lineage records the prompt format ${JSON.stringify(recorded)}, which is neither ` +
+        "'instruct' nor 'compact'; fix training.promptFormat in its student.json",
+    );
+  return parsed.data;
 }
 
 /** Reads and validates `brick.json`; errors name the file and say how to fix it. */

@@ -16,6 +16,7 @@ import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokeniz
 import {
   brickManifestSchema,
   currentPromptFormat,
+  lineagePromptStyle,
   type BrickManifest,
   type BrickRole,
   type Lineage,
@@ -76,7 +77,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     specificationVersion: 'v1',
     role,
     kind: 'onnx',
-    promptFormat: currentPromptFormat(),
+    promptFormat: currentPromptFormat(lineagePromptStyle(lineage)),
     parameters: countParameters(architecture),
     lineage,
     metrics,

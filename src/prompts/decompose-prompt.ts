@@ -3,6 +3,7 @@
  * sub-questions out, one a line; `No decomposition.` for a one-step question.
  */
 import type { ChatMessage } from '../data/schemas.js';
+import { applyPromptStyle, type PromptStyle } from './prompt-style.js';
 import {
   cleanItem,
   flattenLine,
@@ -31,11 +32,18 @@ export function decomposeSystemPrompt(maxSubquestions: number): string {
   ].join('\n');
 }
 
-export function renderDecomposePrompt(input: DecomposePromptInput): ChatMessage[] {
-  return [
-    { role: 'system', content: decomposeSystemPrompt(input.maxSubquestions) },
-    { role: 'user', content: renderQuestionBlock(input.question, input.context) },
-  ];
+/** `compact` style: the question block only (no system message). */
+export function renderDecomposePrompt(
+  input: DecomposePromptInput,
+  style: PromptStyle = 'instruct',
+): ChatMessage[] {
+  return applyPromptStyle(
+    [
+      { role: 'system', content: decomposeSystemPrompt(input.maxSubquestions) },
+      { role: 'user', content: renderQuestionBlock(input.question, input.context) },
+    ],
+    style,
+  );
 }
 
 /** The assistant target: `1. ...\n2. ...`, or `No decomposition.` for an empty list. */

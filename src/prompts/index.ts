@@ -3,4 +3,5 @@ export * from './decompose-prompt.js';
 export * from './solve-prompt.js';
 export * from './next-subquestion-prompt.js';
 export * from './prompt-hash.js';
+export * from './prompt-style.js';
 export { renderQuestionBlock } from './prompt-text.js';

@@ -3,6 +3,7 @@
  * so far and proposes the next one (`Next: ...`) or stops (`Done.`).
  */
 import type { ChatMessage } from '../data/schemas.js';
+import { applyPromptStyle, type PromptStyle } from './prompt-style.js';
 import { cleanItem, flattenLine, renderQuestionBlock } from './prompt-text.js';
 import type { AnsweredSubquestion } from './solve-prompt.js';
 
@@ -27,7 +28,11 @@ export function nextSubquestionSystemPrompt(maxSubquestions: number): string {
   ].join('\n');
 }
 
-export function renderNextSubquestionPrompt(input: NextSubquestionPromptInput): ChatMessage[] {
+/** `compact` style: the user message only (no system message). */
+export function renderNextSubquestionPrompt(
+  input: NextSubquestionPromptInput,
+  style: PromptStyle = 'instruct',
+): ChatMessage[] {
   const answered =
     input.previous.length === 0
       ? 'Answered so far: none'
@@ -37,10 +42,13 @@ export function renderNextSubquestionPrompt(input: NextSubquestionPromptInput): 
               `${index + 1}. ${flattenLine(entry.subquestion)} = ${flattenLine(entry.answer)}`,
           )
           .join('\n')}`;
-  return [
-    { role: 'system', content: nextSubquestionSystemPrompt(input.maxSubquestions) },
-    { role: 'user', content: `${renderQuestionBlock(input.question, input.context)}\n\n${answered}` },
-  ];
+  return applyPromptStyle(
+    [
+      { role: 'system', content: nextSubquestionSystemPrompt(input.maxSubquestions) },
+      { role: 'user', content: `${renderQuestionBlock(input.question, input.context)}\n\n${answered}` },
+    ],
+    style,
+  );
 }
 
 /** The assistant target: `Next: ...`, or `Done.` when `subquestion` is null. */

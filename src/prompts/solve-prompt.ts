@@ -4,6 +4,7 @@
  */
 import { extractFinalAnswer } from '../data/metrics/index.js';
 import type { ChatMessage } from '../data/schemas.js';
+import { applyPromptStyle, type PromptStyle } from './prompt-style.js';
 import { flattenLine, readItems, renderNumbered, renderQuestionBlock } from './prompt-text.js';
 
 export const ANSWER_PREFIX = 'The answer is:';
@@ -29,7 +30,8 @@ export const solveSystemPrompt = [
   'If there are no sub-questions, answer the question directly on that last line.',
 ].join('\n');
 
-export function renderSolvePrompt(input: SolvePromptInput): ChatMessage[] {
+/** `compact` style: the user message only (no system message). */
+export function renderSolvePrompt(input: SolvePromptInput, style: PromptStyle = 'instruct'): ChatMessage[] {
   const parts = [renderQuestionBlock(input.question, input.context)];
   if (input.previous !== undefined && input.previous.length > 0) {
     const answered = input.previous.map(
@@ -42,10 +44,13 @@ export function renderSolvePrompt(input: SolvePromptInput): ChatMessage[] {
       ? 'Sub-questions: none'
       : `Sub-questions:\n${renderNumbered(input.subquestions)}`,
   );
-  return [
-    { role: 'system', content: solveSystemPrompt },
-    { role: 'user', content: parts.join('\n\n') },
-  ];
+  return applyPromptStyle(
+    [
+      { role: 'system', content: solveSystemPrompt },
+      { role: 'user', content: parts.join('\n\n') },
+    ],
+    style,
+  );
 }
 
 /** The assistant target: `1. a\n2. b\nThe answer is: X`. */

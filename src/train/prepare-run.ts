@@ -9,6 +9,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { UserError } from '../cli/user-error.js';
 import { type BrickRole } from '../export/brick-manifest.js';
+import { type ChatExample } from '../data/schemas.js';
+import { applyPromptStyleToExample, detectPromptStyle } from '../prompts/index.js';
 import { loadPreset, type StudentArchitecture } from '../student/config.js';
 import { trainBpe } from '../tokenizer/bpe-trainer.js';
 import { tokenizerFileName, writeTokenizerFiles } from '../tokenizer/tokenizer-files.js';
@@ -110,8 +112,26 @@ async function freshTokenizer(
   return Tokenizer.load(options.outDirectory);
 }
 
+/**
+ * The examples in the run's prompt style: `compact` drops the system messages (so an instruct
+ * training file trains a compact student); `instruct` needs data that has them.
+ */
+function styleExamples(
+  examples: readonly ChatExample[],
+  settings: TrainingSettings,
+  dataFile: string,
+): ChatExample[] {
+  if (settings.promptFormat === 'instruct' && detectPromptStyle(examples) === 'compact')
+    throw new UserError(
+      `--prompt-format instruct: ${dataFile} has no system messages, so the student would never see the ` +
+        'instructions its prompts start with; train with --prompt-format compact (or give instruct data)',
+    );
+  return examples.map((example) => applyPromptStyleToExample(example, settings.promptFormat));
+}
+
 export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
-  const { examples, dataHash } = await readChatData(options.dataFile);
+  const { examples: written, dataHash } = await readChatData(options.dataFile);
+  const dataStyle = detectPromptStyle(written);
   let resumeFrom: TrainingCheckpoint | undefined;
   let presetName: string;
   let architecture: StudentArchitecture;
@@ -137,13 +157,13 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
       );
     const preset = await loadPreset(options.preset);
     presetName = preset.name;
-    settings = resolveSettings(preset, options.overrides);
+    settings = resolveSettings(preset, options.overrides, dataStyle === 'compact' ? 'compact' : 'instruct');
     if (settings.sequenceLength > preset.architecture.maxPositionEmbeddings)
       throw new UserError(
         `the sequence length ${settings.sequenceLength} exceeds the ${preset.name} context of ${preset.architecture.maxPositionEmbeddings}; lower it`,
       );
     await mkdir(options.outDirectory, { recursive: true });
-    const split = splitValidation(examples, settings.seed);
+    const split = splitValidation(styleExamples(written, settings, options.dataFile), settings.seed);
     tokenizer = await freshTokenizer(
       options,
       tokenizerTexts(split.train),
@@ -156,6 +176,7 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
     throw new UserError(
       `${options.outDirectory} lacks ${tokenizerFileName}; the run directory is damaged: train afresh in another --out`,
     );
+  const examples = styleExamples(written, settings, options.dataFile);
   const split = splitValidation(examples, settings.seed);
   const encode = (part: typeof examples) =>
     encodeExamples(tokenizer, part, settings.sequenceLength, settings.longExamples);

@@ -4,6 +4,7 @@
  * takes them from there (only the stopping point — max steps, epochs — may change on resume).
  */
 import { z } from 'zod';
+import { promptStyleSchema, type PromptStyle } from '../prompts/index.js';
 import { trainingDefaultsSchema, type StudentPreset } from '../student/config.js';
 
 export const longExamplePolicySchema = z.enum(['truncate', 'skip'], {
@@ -15,6 +16,12 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
   longExamples: longExamplePolicySchema,
   /** The vocabulary size asked of the BPE trainer (the model gets what the tokenizer has). */
   requestedVocabSize: z.number().int().positive(),
+  /**
+   * The prompt style the student learns (`compact`: no system message; see src/prompts/prompt-style.ts).
+   * Recorded in the lineage, so the exported brick renders its prompts the same way. Checkpoints
+   * written before the setting existed trained on `instruct`.
+   */
+  promptFormat: promptStyleSchema.default('instruct'),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -32,18 +39,26 @@ export interface TrainingOverrides {
   checkpointEvery?: number;
   warmupSteps?: number;
   longExamples?: 'truncate' | 'skip';
+  /** Prompt style to train in (default: the style the data is written in). */
+  promptFormat?: PromptStyle;
 }
 
 function defined<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
-export function resolveSettings(preset: StudentPreset, overrides: TrainingOverrides): TrainingSettings {
-  const { vocabSize, longExamples, ...training } = overrides;
+/** `dataStyle`: the style the training data is written in, used when no prompt format is asked for. */
+export function resolveSettings(
+  preset: StudentPreset,
+  overrides: TrainingOverrides,
+  dataStyle: PromptStyle = 'instruct',
+): TrainingSettings {
+  const { vocabSize, longExamples, promptFormat, ...training } = overrides;
   return trainingSettingsSchema.parse({
     ...preset.training,
     ...defined(training),
     longExamples: longExamples ?? 'skip',
     requestedVocabSize: vocabSize ?? preset.architecture.vocabSize,
+    promptFormat: promptFormat ?? dataStyle,
   });
 }

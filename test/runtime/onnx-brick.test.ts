@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadBrick } from '../../src/runtime/bricks/registry.js';
 import type { Brick } from '../../src/runtime/bricks/brick.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
+import { renderDecomposePrompt, renderNextSubquestionPrompt } from '../../src/prompts/index.js';
 import { runChain } from '../../src/runtime/chain.js';
 import { runCli } from '../helpers/cli.js';
 import { makeNanoBrick, type BrickFixture } from '../export/brick-fixture.js';
@@ -38,6 +39,43 @@ describe('the onnx brick', () => {
     expect(result.cpuMs).toBeGreaterThan(0);
     expect(result.costUsd).toBeCloseTo((result.cpuMs! / 3_600_000) * 36, 12);
     expect(['subquestions', 'no-decomposition', 'failed']).toContain(result.kind);
+  });
+
+  it('renders its prompts in the style its brick.json names: compact leaves out the system message', async () => {
+    const instruct = decomposer as OnnxBrick;
+    expect(instruct.manifest.promptFormat.style).toBe('instruct');
+    const manifest = {
+      ...instruct.manifest,
+      promptFormat: { ...instruct.manifest.promptFormat, style: 'compact' as const },
+    };
+    const compact = new OnnxBrick(fixture.brickDirectory, manifest, instruct.tokenizer, instruct.decoder);
+    const input = { question, maxSubquestions: 3 };
+    const promptTokens = (style: 'instruct' | 'compact') =>
+      instruct.tokenizer.encode(
+        instruct.tokenizer.applyChatTemplate(renderDecomposePrompt(input, style), {
+          addGenerationPrompt: true,
+        }),
+        { addSpecialTokens: false },
+      ).length;
+    for (const [brick, style] of [
+      [instruct, 'instruct'],
+      [compact, 'compact'],
+    ] as const) {
+      expect((await brick.decompose!(input)).usage.inputTokens).toBe(promptTokens(style));
+      const next = await brick.nextSubquestion!({ ...input, previous: [] });
+      expect(next.usage.inputTokens).toBe(
+        instruct.tokenizer.encode(
+          instruct.tokenizer.applyChatTemplate(
+            renderNextSubquestionPrompt({ ...input, previous: [] }, style),
+            {
+              addGenerationPrompt: true,
+            },
+          ),
+          { addSpecialTokens: false },
+        ).length,
+      );
+    }
+    expect(promptTokens('compact')).toBeLessThan(promptTokens('instruct') - 40);
   });
 
   it('runs in static and dynamic chains in front of the reference solver', async () => {

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickRoleSchema } from '../../export/brick-manifest.js';
+import { promptStyleSchema } from '../../prompts/index.js';
 import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
 import { longExamplePolicySchema } from '../../train/training-settings.js';
 import { log, printJson, printText } from '../output.js';
@@ -38,6 +39,7 @@ const trainFlagsSchema = z.strictObject({
   checkpointEvery: count('--checkpoint-every'),
   warmupSteps: count('--warmup-steps', 0),
   longExamples: longExamplePolicySchema.optional(),
+  promptFormat: promptStyleSchema.optional(),
   teacher: z.string().min(1).optional(),
   export: z.string().min(1).optional(),
   threads: count('--threads'),
@@ -103,6 +105,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         checkpointEvery: flags.checkpointEvery,
         warmupSteps: flags.warmupSteps,
         longExamples: flags.longExamples,
+        promptFormat: flags.promptFormat,
       },
       teacher: flags.teacher,
       exportDirectory: flags.export,
@@ -145,6 +148,10 @@ export function register(program: Command): void {
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: the preset)')
     .option('--warmup-steps <n>', 'learning-rate warmup steps (default: the preset)')
     .option('--long-examples <policy>', 'examples longer than the context: skip (default) or truncate')
+    .option(
+      '--prompt-format <style>',
+      'compact (no system message: best for small students) or instruct (default: as the data is written)',
+    )
     .option('--teacher <name>', 'the teacher the data came from, recorded in the lineage')
     .option('--export <dir>', 'export the trained student as a brick directory when done')
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')

@@ -1,6 +1,7 @@
 /**
  * The `onnx` brick: a student exported by `dnc export` (or any brick directory in the same
- * layout), run locally. It renders the runtime's prompts with the tokenizer's chat template,
+ * layout), run locally. It renders the runtime's prompts in the style its brick.json names
+ * (`promptFormat.style`: `instruct` or `compact`, as it was trained) with the tokenizer's chat template,
  * generates greedily until `<|end|>` (the generation config's end ids), parses the text with the
  * prompts module's tolerant parsers, and reports usage, latency, FLOPs (≈ 2 × parameters ×
  * tokens), CPU time and dollars at the configured $/CPU-hour. Everything is checked at load time:
@@ -149,7 +150,10 @@ export class OnnxBrick implements Brick {
   }
 
   private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
-    const { text, report } = await this.complete(renderDecomposePrompt(input), input.signal);
+    const { text, report } = await this.complete(
+      renderDecomposePrompt(input, this.manifest.promptFormat.style),
+      input.signal,
+    );
     const parsed = parseSubquestions(text, input.maxSubquestions);
     const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
     return {
@@ -161,7 +165,10 @@ export class OnnxBrick implements Brick {
   }
 
   private async proposeNext(input: NextSubquestionInput): Promise<BrickResult<NextSubquestionOutput>> {
-    const { text, report } = await this.complete(renderNextSubquestionPrompt(input), input.signal);
+    const { text, report } = await this.complete(
+      renderNextSubquestionPrompt(input, this.manifest.promptFormat.style),
+      input.signal,
+    );
     const parsed = parseNextSubquestion(text);
     return {
       subquestion: parsed.subquestion,
@@ -172,7 +179,10 @@ export class OnnxBrick implements Brick {
   }
 
   private async solveQuestion(input: SolveInput): Promise<BrickResult<SolveOutput>> {
-    const { text, report } = await this.complete(renderSolvePrompt(input), input.signal);
+    const { text, report } = await this.complete(
+      renderSolvePrompt(input, this.manifest.promptFormat.style),
+      input.signal,
+    );
     const parsed = parseSolution(text, input.subquestions.length);
     const solved: BrickResult<SolveOutput> = {
       subanswers: parsed.subanswers,
