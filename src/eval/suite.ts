@@ -4,7 +4,7 @@
  * synthetic world split to generate (`{ name, world, split, n, seed }`). Every object is
  * strict, and every error names the suite file and the key that is wrong.
  */
-import { readFile } from 'node:fs/promises';
+import { readJsonFile } from '../data/json-file.js';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
 import { chainSchema, type Chain } from '../data/schemas.js';
@@ -114,23 +114,10 @@ export function parseSuite(value: unknown, source: string): Suite {
 
 /** Reads and validates a suite file. */
 export async function loadSuite(file: string): Promise<Suite> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `suite file not found: ${file} (check --suite; paths resolve from ${process.cwd()})`
-        : `cannot read suite file ${file}: ${(error as Error).message}`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`suite ${file}: invalid JSON (${(error as Error).message})`);
-  }
+  const value = await readJsonFile(file, {
+    what: 'suite file',
+    missingHint: `check --suite; paths resolve from ${process.cwd()}`,
+  });
   return parseSuite(value, file);
 }
 

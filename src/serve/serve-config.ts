@@ -3,7 +3,7 @@
  * limits?, workers? }`. Strict: an unknown key is an error naming the key and the file, so a
  * typo never silently falls back to a default. `resolveServeConfig` fills in `defaults.serve`.
  */
-import { readFileSync } from 'node:fs';
+import { readJsonFileSync } from '../data/json-file.js';
 import { z } from 'zod';
 import { defaults } from '../config/defaults.js';
 import { chainSchema, type Chain } from '../data/schemas.js';
@@ -124,19 +124,10 @@ function stripUndefined<T extends object>(value: T): Partial<T> {
 
 /** Reads and validates a serve config file (JSON). */
 export function loadServeConfig(file: string): ServeConfig {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (error) {
-    throw new ServeConfigError(
-      `cannot read serve config ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)} (check the path given to --config)`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ServeConfigError(`${file} is not valid JSON: ${(error as Error).message}`);
-  }
+  const value = readJsonFileSync(file, {
+    what: 'serve config',
+    missingHint: 'check the path given to --config',
+    error: (message) => new ServeConfigError(message),
+  });
   return resolveServeConfig(value, file);
 }

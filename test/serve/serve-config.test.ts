@@ -48,10 +48,10 @@ describe('serve config', () => {
     ).toThrow(/chains\.0\.decomposer/);
     expect(() => resolveServeConfig({ chains: [] })).toThrow(/at least one chain/);
     expect(() => loadServeConfig(writeConfig('bad.json', '{ "chains": ['))).toThrow(
-      /bad\.json is not valid JSON/,
+      /serve config .*bad\.json: invalid JSON/,
     );
     expect(() => loadServeConfig(join(directory, 'absent.json'))).toThrow(
-      /cannot read serve config .*absent\.json: ENOENT/,
+      /serve config not found: .*absent\.json \(check the path given to --config\)/,
     );
   });
 
