@@ -102,7 +102,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     );
     await writeFile(
       join(staged, brickFiles.generationConfig),
-      json(buildGenerationConfig(tokenizer.specialTokenIds)),
+      json(buildGenerationConfig(tokenizer.specialTokenIds, metrics.longestAnswerTokens)),
     );
     await copyFile(join(input.tokenizerDirectory, tokenizerFileName), join(staged, brickFiles.tokenizer));
     await copyFile(

@@ -23,11 +23,17 @@ export function buildModelConfig(architecture: StudentArchitecture, ids: Special
   };
 }
 
-export function buildGenerationConfig(ids: SpecialTokenIds) {
+/**
+ * `max_new_tokens` is 1.5 × the longest answer the student was trained on (plus a margin), so an
+ * under-trained student that never writes its end token stops at a plausible length instead of
+ * filling the context on every call.
+ */
+export function buildGenerationConfig(ids: SpecialTokenIds, longestAnswerTokens?: number | null) {
   return {
     bos_token_id: ids.bos,
     eos_token_id: [ids.eos, ids.end],
     pad_token_id: ids.pad,
     do_sample: false,
+    ...(longestAnswerTokens ? { max_new_tokens: Math.ceil(longestAnswerTokens * 1.5) + 8 } : {}),
   };
 }

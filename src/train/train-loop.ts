@@ -69,6 +69,17 @@ const recentMean = (losses: readonly number[]): number | null =>
     ? null
     : losses.slice(-10).reduce((sum, loss) => sum + loss, 0) / Math.min(10, losses.length);
 
+/** The most loss-masked tokens (assistant text + its end token) of one training document. */
+function longestAnswerTokens(run: PreparedRun): number {
+  let longest = 0;
+  for (const document of run.train.documents) {
+    let count = 0;
+    for (const flag of document.lossMask) count += flag;
+    longest = Math.max(longest, count);
+  }
+  return longest;
+}
+
 function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingState): CheckpointManifest {
   const { settings } = run;
   return {
@@ -83,6 +94,7 @@ function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingSta
       steps: state.step,
       trainLoss: state.progress.trainLoss,
       validationLoss: state.progress.validationLoss,
+      longestAnswerTokens: longestAnswerTokens(run),
     },
   };
 }

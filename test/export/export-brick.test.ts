@@ -5,6 +5,8 @@ import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
 import { brickManifestSchema } from '../../src/export/brick-manifest.js';
 import { readCheckpoint } from '../../src/export/checkpoint.js';
+import { exportBrick } from '../../src/export/export-brick.js';
+import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
 import { loadBrick } from '../../src/runtime/bricks/registry.js';
 import { countParameters } from '../../src/student/config.js';
 import { writeSafetensors } from '../../src/student/safetensors.js';
@@ -63,6 +65,32 @@ describe('exportBrick', () => {
       await readFile(join(fixture.brickDirectory, 'tokenizer_config.json'), 'utf8'),
     );
     expect(template.chat_template).toContain('<|assistant|>');
+  });
+
+  it('caps generation at 1.5x the longest trained answer (generation_config max_new_tokens)', async () => {
+    const capped = join(fixture.root, 'capped');
+    await exportBrick({
+      architecture: fixture.architecture,
+      weights: fixture.weights,
+      tokenizerDirectory: fixture.tokenizerDirectory,
+      role: 'decomposer',
+      lineage: { dataHash: 'sha256:test', teacher: 'reference', training: { preset: 'nano', steps: 0 } },
+      metrics: { longestAnswerTokens: 10 },
+      outDirectory: capped,
+    });
+    const generation = JSON.parse(await readFile(join(capped, 'generation_config.json'), 'utf8'));
+    expect(generation.max_new_tokens).toBe(23);
+    const prompt = [{ role: 'user' as const, content: 'How many cities are there?' }];
+    const free = await OnnxBrick.load(fixture.brickDirectory, fixture.brickDirectory);
+    const limited = await OnnxBrick.load(capped, capped);
+    try {
+      // Random weights rarely write the end token: uncapped, the answer runs past the cap.
+      expect((await free.complete(prompt)).tokens.length).toBeGreaterThan(23);
+      expect((await limited.complete(prompt)).tokens.length).toBe(23);
+    } finally {
+      await free.close();
+      await limited.close();
+    }
   });
 
   it('refuses a manifest with an unknown role', () => {

@@ -113,7 +113,11 @@ export class OnnxBrick implements Brick {
       },
     );
     const warnings: string[] = [];
-    let budget = maxNewTokens ?? this.options.maxNewTokens ?? defaults.runtime.maxNewTokens;
+    let budget =
+      maxNewTokens ??
+      this.options.maxNewTokens ??
+      this.decoder.config.maxNewTokens ??
+      defaults.runtime.maxNewTokens;
     const context = this.decoder.config.maxPositions;
     if (context !== undefined && prompt.length + budget > context) {
       budget = Math.max(1, context - prompt.length);

@@ -27,6 +27,7 @@ const modelConfigSchema = z.looseObject({
 const generationConfigSchema = z.looseObject({
   eos_token_id: tokenIds,
   pad_token_id: z.number().int().nonnegative().nullish(),
+  max_new_tokens: z.number().int().positive().nullish(),
 });
 
 export interface DecoderConfig {
@@ -38,6 +39,8 @@ export interface DecoderConfig {
   maxPositions: number | undefined;
   eosTokenIds: number[];
   padTokenId: number | undefined;
+  /** The model's own generation budget (`generation_config.json` `max_new_tokens`), if it has one. */
+  maxNewTokens: number | undefined;
 }
 
 async function readJson(file: string, required: boolean): Promise<unknown> {
@@ -92,5 +95,6 @@ export async function readDecoderConfig(directory: string): Promise<DecoderConfi
     maxPositions: config.max_position_embeddings,
     eosTokenIds,
     padTokenId: generation?.data.pad_token_id ?? config.pad_token_id ?? undefined,
+    maxNewTokens: generation?.data.max_new_tokens ?? undefined,
   };
 }
