@@ -55,7 +55,8 @@ export const defaults = {
    * `dnc eval`: examples in flight at once (a suite's `concurrency` overrides it), worker threads
    * for local bricks, and the seed and resamples of the bootstrap 95% intervals.
    */
-  eval: { concurrency: 8, localThreads: 1, bootstrapSeed: 0, bootstrapResamples: 1000 },
+  /** `dnc eval`: local (ONNX) bricks run in `localThreads` worker threads, one per core here. */
+  eval: { concurrency: 8, localThreads: 2, bootstrapSeed: 0, bootstrapResamples: 1000 },
   /**
    * `dnc train`: the validation split (fraction, with a floor; sets smaller than
    * `validationMinimumSet` get none), early stopping after `patience` evaluations without a

@@ -84,6 +84,8 @@ export async function loadEvalBricks(
             prices: options.loadOptions.prices,
             usdPerCpuHour: options.loadOptions.usdPerCpuHour,
             cwd: options.loadOptions.cwd ?? process.cwd(),
+            // Several workers each running a brick call: one onnxruntime thread apiece.
+            ...(options.localThreads > 1 ? { localThreads: 1 } : {}),
           },
         });
   const loaded = new Map<string, LoadedBrick>();
