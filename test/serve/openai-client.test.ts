@@ -1,10 +1,18 @@
 /**
  * The official `openai` client, pointed at a dnc server on 127.0.0.1, gets correct answers
  * from decomposer → solver chains, non-streaming and streaming. The chain's bricks are a
- * parameter: add the local `nano` decomposer brick directory to `variants` once export lands.
+ * parameter: the reference expert on the main thread and in workers, and a local `nano`
+ * decomposer brick (trained here on these questions' decompositions, run in worker threads).
  */
+import { mkdtempSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderDecomposePrompt, renderDecomposition } from '../../src/prompts/index.js';
+import { trainStudent } from '../../src/train/train-loop.js';
+import { createReferenceExpert } from '../../src/worlds/index.js';
 import { scoreAnswer } from '../../src/data/metrics/index.js';
 import type { Example } from '../../src/data/schemas.js';
 import type { ServeConfigInput } from '../../src/serve/serve-config.js';
@@ -18,6 +26,9 @@ interface Variant {
   workers?: ServeConfigInput['workers'];
 }
 
+const nanoRoot = mkdtempSync(join(tmpdir(), 'dnc-serve-nano-'));
+const nanoBrick = join(nanoRoot, 'brick');
+
 const variants: Variant[] = [
   {
     title: 'reference decomposer and solver on the main thread',
@@ -30,12 +41,50 @@ const variants: Variant[] = [
     solver: 'reference',
     workers: { placement: 'always', threads: 2 },
   },
+  {
+    title: 'local nano decomposer (worker threads) and reference solver',
+    decomposer: nanoBrick,
+    solver: 'reference',
+  },
 ];
 
 const examples: Example[] = [
   ...generateExamples({ world: 'hops', n: 4, seed: 21, split: 'test' }),
   ...generateExamples({ world: 'math', n: 4, seed: 22, split: 'test' }),
 ];
+
+/** Trains the nano decomposer on these questions (compact prompts, the brick's own style) and exports it. */
+beforeAll(async () => {
+  const expert = createReferenceExpert();
+  const chats = examples.map((example) => ({
+    messages: [
+      ...renderDecomposePrompt({ question: example.question, maxSubquestions: 8 }, 'compact'),
+      { role: 'assistant' as const, content: renderDecomposition(expert.decompose(example.question) ?? []) },
+    ],
+  }));
+  const dataFile = join(nanoRoot, 'train.jsonl');
+  await writeFile(dataFile, chats.map((chat) => `${JSON.stringify(chat)}\n`).join(''));
+  const summary = await trainStudent({
+    dataFile,
+    role: 'decomposer',
+    preset: 'nano',
+    outDirectory: join(nanoRoot, 'run'),
+    resume: false,
+    overrides: {
+      maxSteps: 200,
+      epochs: 1000,
+      evalEvery: 100,
+      checkpointEvery: 1000,
+      warmupSteps: 10,
+      learningRate: 1e-2,
+      batchSize: 4,
+      promptFormat: 'compact',
+    },
+    exportDirectory: nanoBrick,
+    threads: 1,
+  });
+  expect(summary.finalTrainLoss).toBeLessThan(0.05);
+}, 120_000);
 
 describe.each(variants)('openai client against a $title chain', (variant) => {
   let server: TestServer;
