@@ -124,6 +124,7 @@ async function resolveStudent(
     preset: _preset,
     vocabSize: _vocab,
     longExamples: _long,
+    promptFormat: _promptFormat,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

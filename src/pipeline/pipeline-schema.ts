@@ -9,6 +9,7 @@
  * student as `student:NAME`; `load-pipeline.ts` resolves it to the student's exported brick directory.
  */
 import { z } from 'zod';
+import { promptStyleSchema } from '../prompts/prompt-style.js';
 import { chainSchema } from '../data/schemas.js';
 import { formatNames } from '../data/convert/index.js';
 import { fileDatasetSchema, worldDatasetSchema } from '../eval/suite.js';
@@ -78,7 +79,9 @@ export type PipelineCollectSettings = z.infer<typeof collectSettingsSchema>;
 export const studentSchema = z.strictObject({
   name: nameSchema('a student'),
   role: z.enum(['decomposer', 'solver']),
-  preset: z.string().min(1, '`preset` is a student preset name (nano, tiny, small) or a preset JSON path'),
+  preset: z
+    .string()
+    .min(1, '`preset` is a student preset name (nano, micro, tiny, small) or a preset JSON path'),
   maxSteps: positiveInteger.optional(),
   epochs: positiveInteger.optional(),
   learningRate: z.number().positive().optional(),
@@ -92,6 +95,8 @@ export const studentSchema = z.strictObject({
   vocabSize: z.number().int().min(263).optional(),
   /** Examples longer than the sequence length: `skip` (default) or `truncate`. */
   longExamples: z.enum(['skip', 'truncate']).optional(),
+  /** Prompt style to train in: `compact` (no system message; best for small students) or `instruct`. */
+  promptFormat: promptStyleSchema.optional(),
 });
 export type PipelineStudent = z.infer<typeof studentSchema>;
 

@@ -7,7 +7,8 @@ import { countParameters, loadPreset, toHuggingFaceConfig } from '../../src/stud
 describe('student presets', () => {
   it.each([
     ['nano', 50_000, 1_000_000],
-    ['tiny', 500_000, 5_000_000],
+    ['micro', 500_000, 1_000_000],
+    ['tiny', 2_000_000, 5_000_000],
     ['small', 15_000_000, 30_000_000],
   ])('%s has a parameter count within its size class', async (name, low, high) => {
     const preset = await loadPreset(name);
@@ -26,7 +27,7 @@ describe('student presets', () => {
 
   it('lists the known presets when the name is unknown', async () => {
     await expect(loadPreset('huge')).rejects.toThrow(
-      /unknown student preset "huge".*use one of: nano, small, tiny/,
+      /unknown student preset "huge".*use one of: micro, nano, small, tiny/,
     );
   });
 
@@ -53,11 +54,11 @@ describe('student presets', () => {
     expect(config).toMatchObject({
       model_type: 'llama',
       architectures: ['LlamaForCausalLM'],
-      hidden_size: 128,
+      hidden_size: 256,
       num_attention_heads: 4,
       num_key_value_heads: 2,
-      head_dim: 32,
-      vocab_size: 1024,
+      head_dim: 64,
+      vocab_size: 2048,
       tie_word_embeddings: true,
       hidden_act: 'silu',
       torch_dtype: 'float32',

@@ -131,7 +131,7 @@ export function register(program: Command): void {
     .description('train a student (decomposer or solver) on chat JSONL, with checkpoints and --resume')
     .option('--data <file>', 'training set: chat JSONL ({"messages": [...]} per line)')
     .option('--role <role>', 'decomposer or solver')
-    .option('--preset <name>', 'student preset: nano, tiny, small, or a preset JSON file')
+    .option('--preset <name>', 'student preset: nano, micro, tiny, small, or a preset JSON file')
     .option(
       '--out <dir>',
       'run directory: checkpoints, tokenizer, train-log.jsonl (export it with `dnc export DIR`)',
