@@ -5,7 +5,8 @@
  * (resolved to the student's exported brick directory), and the environment a remote teacher or
  * brick needs. Every problem is a UserError naming the pipeline file and the key or file.
  */
-import { access, readFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
+import { readJsonFile } from '../data/json-file.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../cli/user-error.js';
 import type { Chain } from '../data/schemas.js';
@@ -68,23 +69,8 @@ export function studentBrickDirectory(runDirectory: string, student: string): st
   return join(runDirectory, 'export', student);
 }
 
-async function readPipelineJson(file: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new UserError(
-      code === 'ENOENT'
-        ? `pipeline file not found: ${file} (try pipelines/quickstart.json)`
-        : `cannot read pipeline file ${file}: ${(error as Error).message}`,
-    );
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UserError(`pipeline ${file}: invalid JSON (${(error as Error).message})`);
-  }
+function readPipelineJson(file: string): Promise<unknown> {
+  return readJsonFile(file, { what: 'pipeline file', missingHint: 'try pipelines/quickstart.json' });
 }
 
 async function checkDatasetFiles(
@@ -198,17 +184,11 @@ async function readSuiteFile(
   cwd: string,
   fail: (message: string) => never,
 ): Promise<InlineSuite> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(resolve(cwd, file), 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    fail(
-      code === 'ENOENT'
-        ? `eval: suite file not found: ${file} (paths resolve from ${cwd})`
-        : `eval: cannot read suite ${file}: ${(error as Error).message}`,
-    );
-  }
+  const value = await readJsonFile(resolve(cwd, file), {
+    what: 'suite file',
+    missingHint: `paths resolve from ${cwd}`,
+    error: (message) => fail(`eval: ${message}`),
+  });
   const parsed = inlineSuiteSchema.safeParse(value);
   if (!parsed.success) fail(`eval: suite ${file}: ${formatZodError(parsed.error)}`);
   return parsed.data as InlineSuite;
