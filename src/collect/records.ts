@@ -7,6 +7,26 @@ import type { Step } from './collection-state.js';
 type DecomposeStep = Extract<Step, { kind: 'decompose' }>;
 type SolveStep = Extract<Step, { kind: 'solve' }>;
 
+const batchField = (extra: { batchId?: string }) =>
+  extra.batchId === undefined ? {} : { batchId: extra.batchId };
+
+/** The fields that name a decomposition record: its key, example, teacher and prompt template. */
+function decompositionIdentity(step: DecomposeStep, teacher: string) {
+  return { key: step.key, exampleId: step.example.id, teacher, promptHash: promptHash('decompose') };
+}
+
+/** The fields that name a solution record, with the decomposition it solved from. */
+function solutionIdentity(step: SolveStep, teacher: string) {
+  return {
+    key: step.key,
+    decompositionKey: step.decomposition.key,
+    exampleId: step.example.id,
+    teacher,
+    promptHash: promptHash('solve'),
+    subquestions: step.decomposition.subquestions,
+  };
+}
+
 function common(result: TeacherCallResult, attempt: number, extra: { batchId?: string }) {
   return {
     raw: result.raw,
@@ -21,7 +41,7 @@ function common(result: TeacherCallResult, attempt: number, extra: { batchId?: s
     createdAt: new Date().toISOString(),
     ...(result.savedUsd > 0 ? { savedUsd: result.savedUsd } : {}),
     ...(result.simulated ? { simulated: true } : {}),
-    ...(extra.batchId === undefined ? {} : { batchId: extra.batchId }),
+    ...batchField(extra),
   };
 }
 
@@ -32,10 +52,7 @@ export function decompositionRecord(
   extra: { batchId?: string } = {},
 ): DecompositionRecord {
   return {
-    key: step.key,
-    exampleId: step.example.id,
-    teacher,
-    promptHash: promptHash('decompose'),
+    ...decompositionIdentity(step, teacher),
     subquestions: result.status === 'ok' ? result.subquestions : [],
     ...common(result, step.attempt, extra),
     sample: step.sample,
@@ -52,12 +69,7 @@ export function solutionRecord(
   const scored =
     result.status === 'ok' && result.answer !== undefined ? score(result.answer, step.example) : undefined;
   return {
-    key: step.key,
-    decompositionKey: step.decomposition.key,
-    exampleId: step.example.id,
-    teacher,
-    promptHash: promptHash('solve'),
-    subquestions: step.decomposition.subquestions,
+    ...solutionIdentity(step, teacher),
     subanswers: result.subanswers,
     ...(result.answer === undefined ? {} : { answer: result.answer }),
     ...(scored === undefined ? {} : { correct: scored.correct, score: scored.score }),
@@ -65,7 +77,8 @@ export function solutionRecord(
   };
 }
 
-function failure(error: unknown) {
+/** A request that failed after its retries: nothing paid, the reason kept, asked again next run. */
+function failure(error: unknown, attempt: number, extra: { batchId?: string }) {
   return {
     raw: '',
     usage: { inputTokens: 0, outputTokens: 0 },
@@ -74,6 +87,8 @@ function failure(error: unknown) {
     status: 'error' as const,
     error: error instanceof Error ? error.message : String(error),
     createdAt: new Date().toISOString(),
+    attempt,
+    ...batchField(extra),
   };
 }
 
@@ -84,15 +99,10 @@ export function decompositionFailure(
   extra: { batchId?: string } = {},
 ): DecompositionRecord {
   return {
-    key: step.key,
-    exampleId: step.example.id,
-    teacher,
-    promptHash: promptHash('decompose'),
+    ...decompositionIdentity(step, teacher),
     subquestions: [],
-    ...failure(error),
-    attempt: step.attempt,
+    ...failure(error, step.attempt, extra),
     sample: step.sample,
-    ...(extra.batchId === undefined ? {} : { batchId: extra.batchId }),
   };
 }
 
@@ -102,16 +112,5 @@ export function solutionFailure(
   error: unknown,
   extra: { batchId?: string } = {},
 ): SolutionRecord {
-  return {
-    key: step.key,
-    decompositionKey: step.decomposition.key,
-    exampleId: step.example.id,
-    teacher,
-    promptHash: promptHash('solve'),
-    subquestions: step.decomposition.subquestions,
-    subanswers: [],
-    ...failure(error),
-    attempt: step.attempt,
-    ...(extra.batchId === undefined ? {} : { batchId: extra.batchId }),
-  };
+  return { ...solutionIdentity(step, teacher), subanswers: [], ...failure(error, step.attempt, extra) };
 }
