@@ -75,6 +75,17 @@ export const defaults = {
     keepCheckpoints: 2,
   },
   /**
+   * `dnc export`: the decoding settings written into a brick's brick.json, by role. A decomposer
+   * re-types names and numbers from the question, so it decodes with a copy bias (see
+   * src/runtime/generation/copy-bias.ts); a solver answers from what it learned and gets none.
+   */
+  export: {
+    decoding: {
+      decomposer: { copyBias: 8, copyScope: 'word' as 'word' | 'any' },
+      solver: {},
+    },
+  },
+  /**
    * `dnc serve`: listen address, request limits (body bytes, `max_tokens` cap, sub-question cap,
    * per-request timeout, chains running at once and waiting), main-thread concurrency per remote
    * brick, worker threads for local bricks, and the shutdown deadline for requests in flight.

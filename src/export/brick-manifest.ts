@@ -37,6 +37,18 @@ export const promptFormatSchema = z.strictObject({
   hashes: z.strictObject({ decompose: z.string(), solve: z.string(), 'next-subquestion': z.string() }),
 });
 
+/** Decoding defaults the brick is run with (options of the runtime's generation loop). */
+export const brickDecodingSchema = z.strictObject({
+  /** Score added to tokens that continue copying a span of the prompt (0 or absent: off). */
+  copyBias: z.number().nonnegative().optional(),
+  /** The fewest tokens of the prompt the output must repeat before the copy bias applies. */
+  copyMinMatch: z.number().int().positive().optional(),
+  /** `word` (default): only tokens that continue a word gain the bias; `any`: every token. */
+  copyScope: z.enum(['word', 'any']).optional(),
+  /** Capitalized words spelled with two or more tokens must be words of the prompt (names are copied). */
+  copyConstraint: z.boolean().optional(),
+});
+
 export const brickManifestSchema = z.strictObject({
   specificationVersion: z.literal('v1', { error: "specificationVersion must be 'v1'" }),
   role: brickRoleSchema,
@@ -46,11 +58,13 @@ export const brickManifestSchema = z.strictObject({
   parameters: z.number().int().positive(),
   lineage: lineageSchema,
   metrics: z.record(z.string(), z.number().nullable()),
+  decoding: brickDecodingSchema.optional(),
 });
 
 export type BrickRole = z.infer<typeof brickRoleSchema>;
 export type Lineage = z.infer<typeof lineageSchema>;
 export type BrickManifest = z.infer<typeof brickManifestSchema>;
+export type BrickDecoding = z.infer<typeof brickDecodingSchema>;
 
 /** The prompt format of the prompts module as it is now, in a style. */
 export function currentPromptFormat(style: PromptStyle = 'instruct'): BrickManifest['promptFormat'] {

@@ -6,6 +6,7 @@
  */
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { defaults } from '../config/defaults.js';
 import { serializeGraph } from '../engine/serialize.js';
 import { countParameters, type StudentArchitecture } from '../student/config.js';
 import { studentWeightShapes } from '../student/initialize.js';
@@ -17,6 +18,7 @@ import {
   brickManifestSchema,
   currentPromptFormat,
   lineagePromptStyle,
+  type BrickDecoding,
   type BrickManifest,
   type BrickRole,
   type Lineage,
@@ -33,6 +35,8 @@ export interface ExportBrickInput {
   lineage: Lineage;
   metrics: Record<string, number | null>;
   outDirectory: string;
+  /** Decoding settings for brick.json (default: the role's in `defaults.export.decoding`). */
+  decoding?: BrickDecoding;
 }
 
 export interface ExportBrickResult {
@@ -71,6 +75,7 @@ async function moveIntoPlace(staged: string, target: string): Promise<void> {
 
 export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
   const { architecture, weights, role, lineage, metrics } = input;
+  const decoding: BrickDecoding = input.decoding ?? defaults.export.decoding[role];
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
   const manifest = brickManifestSchema.parse({
@@ -81,6 +86,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     parameters: countParameters(architecture),
     lineage,
     metrics,
+    ...(Object.keys(decoding).length > 0 ? { decoding } : {}),
   });
   const model = serializeGraph(buildLlamaDecoderGraph(architecture, weights), `dnc ${role} student`);
   const tensors = new Map(

@@ -10,7 +10,7 @@
 import { basename, join } from 'node:path';
 import { defaults } from '../../config/defaults.js';
 import type { ChatMessage } from '../../data/schemas.js';
-import { readBrickManifest, type BrickManifest } from '../../export/brick-manifest.js';
+import { readBrickManifest, type BrickDecoding, type BrickManifest } from '../../export/brick-manifest.js';
 import {
   parseNextSubquestion,
   parseSolution,
@@ -21,6 +21,9 @@ import {
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
+import { CopyBiasProcessor } from '../generation/copy-bias.js';
+import { CopyConstraintProcessor } from '../generation/copy-constraint.js';
+import type { LogitsProcessor } from '../generation/logits-processors.js';
 import { generate } from '../generation/generate.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
@@ -42,12 +45,35 @@ export interface OnnxBrickOptions {
   maxNewTokens?: number;
   /** onnxruntime intra-op threads for the decoder session. */
   intraOpNumThreads?: number;
+  /** Overrides the decoding defaults of the brick's manifest. */
+  decoding?: BrickDecoding;
 }
 
 export interface Completion {
   text: string;
   tokens: number[];
   report: BrickCallReport;
+}
+
+/** The brick's copy-bias processor from its decoding settings (none when the bias is 0 or unset). */
+function copyBiasProcessor(decoding: BrickDecoding, tokenTexts: string[]): CopyBiasProcessor | undefined {
+  const { copyBias = 0, copyMinMatch, copyScope = 'word' } = decoding;
+  if (copyBias === 0) return undefined;
+  const eligibleTokens = copyScope === 'word' ? wordPieceTokens(tokenTexts) : undefined;
+  return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch, eligibleTokens });
+}
+
+/**
+ * Tokens that may continue a copied span: pieces inside a word, and the start of a capitalized
+ * word or a number (the next word of a name, a quantity). Punctuation and lower-case words after
+ * a space stay the model's choice, so a copy does not run on past where the output turns.
+ */
+function wordPieceTokens(tokenTexts: string[]): Set<number> {
+  const pieces = new Set<number>();
+  tokenTexts.forEach((text, token) => {
+    if (/^ ?[\p{Lu}\p{N}]|^[\p{L}\p{N}]/u.test(text)) pieces.add(token);
+  });
+  return pieces;
 }
 
 function cpuMilliseconds(): number {
@@ -63,6 +89,10 @@ export class OnnxBrick implements Brick {
   decompose?: (input: DecomposeInput) => Promise<BrickResult<DecomposeOutput>>;
   nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
   solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
+  private readonly decoding: BrickDecoding;
+  /** The text of each token alone (what the copy processors read). */
+  private readonly tokenTexts: string[];
+  private readonly copyBias: CopyBiasProcessor | undefined;
 
   constructor(
     readonly spec: string,
@@ -73,6 +103,9 @@ export class OnnxBrick implements Brick {
   ) {
     this.role = manifest.role;
     this.model = `onnx:${basename(spec)}`;
+    this.decoding = { ...manifest.decoding, ...options.decoding };
+    this.tokenTexts = Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]));
+    this.copyBias = copyBiasProcessor(this.decoding, this.tokenTexts);
     // A brick offers exactly the methods of its role, so a chain can tell a decomposer from a solver.
     if (this.role === 'decomposer') {
       this.decompose = (input) => this.decomposeQuestion(input);
@@ -96,6 +129,14 @@ export class OnnxBrick implements Brick {
       await decoder.close();
       throw error;
     }
+  }
+
+  /** Fresh copy processors for one call (the constraint keeps per-prompt state). */
+  private copyProcessors(): LogitsProcessor[] {
+    const processors: LogitsProcessor[] = [];
+    if (this.decoding.copyConstraint === true) processors.push(new CopyConstraintProcessor(this.tokenTexts));
+    if (this.copyBias !== undefined) processors.push(this.copyBias);
+    return processors;
   }
 
   /** Greedy completion of a chat (rendered with the chat template, assistant turn opened). */
@@ -129,6 +170,7 @@ export class OnnxBrick implements Brick {
     }
     const [result] = await generate(this.decoder, [prompt], {
       maxNewTokens: budget,
+      logitsProcessors: this.copyProcessors(),
       decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
       signal,
     });

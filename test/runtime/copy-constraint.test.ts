@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { CopyConstraintProcessor } from '../../src/runtime/generation/copy-constraint.js';
+
+// A toy vocabulary: what each token id reads as alone.
+const texts = [' Kr', 'ai', 'hund', 'kund', ' born', '?', ' Which', ' Vel', 'h', ' the', 'nd'];
+const id = (text: string) => texts.indexOf(text);
+const prompt = [' Which', ' Kr', 'ai', 'hund', ' Vel', ' born', '?'].map(id);
+
+/** The tokens the processor leaves open after `generated` (texts, in id order). */
+function allowedAfter(generated: string[]): string[] {
+  const logits = new Float32Array(texts.length);
+  const tokens = [...prompt, ...generated.map(id)];
+  new CopyConstraintProcessor(texts).process(logits, { tokens, generatedCount: generated.length });
+  return texts.filter((_, token) => logits[token] !== -Infinity);
+}
+
+describe('copy constraint', () => {
+  it('lets a name started from the prompt go on only as the prompt spells it', () => {
+    const open = allowedAfter([' Which', ' Kr', 'ai']);
+    expect(open).toContain('hund');
+    expect(open).not.toContain('kund');
+    // "Krai" is not a word of the prompt, so nothing may end it yet.
+    expect(open).not.toContain('?');
+    expect(open).not.toContain(' born');
+  });
+
+  it('lets a name end once it is a whole word of the prompt', () => {
+    const open = allowedAfter([' Kr', 'ai', 'hund']);
+    expect(open).toEqual(expect.arrayContaining([' born', '?', ' Vel']));
+    expect(open).not.toContain('h');
+  });
+
+  it('never constrains a capitalized word written as one token, nor lower-case words', () => {
+    expect(allowedAfter([' Which'])).toEqual(
+      texts.filter(
+        (text) => text !== 'h' && text !== 'ai' && text !== 'hund' && text !== 'kund' && text !== 'nd',
+      ),
+    );
+    expect(allowedAfter([' the'])).toEqual(texts);
+    expect(allowedAfter([])).toEqual(texts);
+  });
+
+  it('leaves already masked tokens masked and reads each row its own prompt', () => {
+    const logits = new Float32Array(texts.length);
+    logits[id('hund')] = -Infinity;
+    const processor = new CopyConstraintProcessor(texts);
+    processor.process(logits, { tokens: [...prompt, id(' Kr'), id('ai')], generatedCount: 2 });
+    expect(logits[id('hund')]).toBe(-Infinity);
+    // Another prompt without "Kraihund": the same output may no longer continue that way.
+    const other = new Float32Array(texts.length);
+    processor.process(other, { tokens: [id(' Vel'), id(' Kr'), id('ai')], generatedCount: 2 });
+    expect(other[id('hund')]).toBe(-Infinity);
+  });
+});
