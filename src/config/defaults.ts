@@ -76,12 +76,12 @@ export const defaults = {
   },
   /**
    * `dnc export`: the decoding settings written into a brick's brick.json, by role. A decomposer
-   * re-types names and numbers from the question, so it decodes with a copy bias (see
-   * src/runtime/generation/copy-bias.ts); a solver answers from what it learned and gets none.
+   * re-types names and numbers from the question, so it decodes with the copy constraint and a
+   * copy bias (src/runtime/generation/copy-*.ts); a solver answers from what it learned and gets none.
    */
   export: {
     decoding: {
-      decomposer: { copyBias: 8, copyScope: 'word' as 'word' | 'any' },
+      decomposer: { copyConstraint: true, copyBias: 8, copyScope: 'word' as 'word' | 'any' },
       solver: {},
     },
   },

@@ -5,6 +5,8 @@
  * a few failed examples. Every number comes from the `Report` object that is `report.json`,
  * formatted by the helpers below (which `report-html.ts` shares).
  */
+import { basename } from 'node:path';
+import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { averageAcrossGroups, paretoFrontier } from './pareto.js';
 import { costScorePoint, simulatedBrickSpec } from './aggregate.js';
 import type { Report, ReportResult } from './report-schema.js';
@@ -57,7 +59,14 @@ export function chainLabel(result: ReportResult): string {
 }
 
 export function decomposerSolver(result: ReportResult): string {
-  return `${result.decomposer ?? '—'} / ${result.solver}`;
+  const decomposer = result.decomposer === null ? '—' : brickLabel(result.decomposer);
+  return `${decomposer} / ${brickLabel(result.solver)}`;
+}
+
+/** A brick spec as the tables show it: a brick directory as `onnx:NAME` (its last path part). */
+export function brickLabel(spec: string): string {
+  if (parseBrickSpec(spec).kind !== 'onnx') return spec;
+  return `onnx:${basename(spec.replace(/[\\/]+$/, ''))}`;
 }
 
 function escapeCell(text: string): string {

@@ -111,6 +111,7 @@ async function resolveStudent(
     vocabSize: _vocab,
     longExamples: _long,
     promptFormat: _promptFormat,
+    decoding: _decoding,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

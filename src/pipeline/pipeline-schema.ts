@@ -9,6 +9,7 @@
  * student as `student:NAME`; `load-pipeline.ts` resolves it to the student's exported brick directory.
  */
 import { z } from 'zod';
+import { brickDecodingSchema } from '../export/brick-manifest.js';
 import { promptStyleSchema } from '../prompts/prompt-style.js';
 import { chainSchema } from '../data/schemas.js';
 import { formatNames } from '../data/convert/index.js';
@@ -97,6 +98,8 @@ export const studentSchema = z.strictObject({
   longExamples: z.enum(['skip', 'truncate']).optional(),
   /** Prompt style to train in: `compact` (no system message; best for small students) or `instruct`. */
   promptFormat: promptStyleSchema.optional(),
+  /** Decoding settings written into the exported brick.json (default: the role's, see `dnc export --help`). */
+  decoding: brickDecodingSchema.optional(),
 });
 export type PipelineStudent = z.infer<typeof studentSchema>;
 

@@ -1,6 +1,7 @@
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { defaults } from '../../src/config/defaults.js';
 import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
 import { brickManifestSchema } from '../../src/export/brick-manifest.js';
@@ -93,6 +94,12 @@ describe('exportBrick', () => {
     }
   });
 
+  it("writes the role's decoding defaults into brick.json: copy decoding for a decomposer", async () => {
+    const manifest = JSON.parse(await readFile(join(fixture.brickDirectory, 'brick.json'), 'utf8'));
+    expect(manifest.decoding).toEqual(defaults.export.decoding.decomposer);
+    expect(manifest.decoding.copyConstraint).toBe(true);
+  });
+
   it('refuses a manifest with an unknown role', () => {
     const parsed = brickManifestSchema.safeParse({
       specificationVersion: 'v1',
@@ -136,6 +143,27 @@ describe('dnc export', () => {
       parameters: countParameters(fixture.architecture),
     });
     expect(await readdir(out)).not.toContain('stale.txt');
+    // A solver answers from what it learned: no copy decoding unless asked for.
+    expect(JSON.parse(await readFile(join(out, 'brick.json'), 'utf8')).decoding).toBeUndefined();
+    const tuned = join(fixture.root, 'tuned');
+    const flagged = await runCli([
+      'export',
+      checkpoint,
+      '--out',
+      tuned,
+      '--copy-bias',
+      '3',
+      '--copy-scope',
+      'any',
+    ]);
+    expect(flagged.code).toBe(0);
+    expect(JSON.parse(await readFile(join(tuned, 'brick.json'), 'utf8')).decoding).toEqual({
+      copyBias: 3,
+      copyScope: 'any',
+    });
+    const bad = await runCli(['export', checkpoint, '--out', tuned, '--copy-bias', '-1']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/invalid decoding flags: copyBias: .*--copy-bias takes a number ≥ 0/);
     const brick = await loadBrick(out);
     expect(brick.kind).toBe('onnx');
     expect(brick.solve).toBeDefined();

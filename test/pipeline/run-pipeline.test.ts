@@ -98,6 +98,20 @@ describe('dnc run on a nano pipeline', () => {
     expect(changed.stages.eval.action).toBe('skipped');
   }, 30_000);
 
+  it("a student's decoding settings re-export its brick without retraining it", async () => {
+    const pipeline = nanoPipeline('nano-end-to-end');
+    (pipeline.collect as Record<string, unknown>).filter = 'all';
+    (pipeline.students as Record<string, unknown>[])[0]!.decoding = { copyBias: 2, copyConstraint: false };
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(file, JSON.stringify(pipeline));
+    const changed = await runPipeline({ file, runsDirectory: runs, ...quiet });
+    expect(changed.stages.train.action).toBe('skipped');
+    expect(changed.stages.export.action).toBe('ran');
+    expect(changed.stages.eval.action).toBe('ran');
+    const manifest = JSON.parse(await readFile(join(first.run, 'export/decomposer/brick.json'), 'utf8'));
+    expect(manifest.decoding).toEqual({ copyBias: 2, copyConstraint: false });
+  }, 30_000);
+
   it('reruns a stage whose output was damaged, and --from reruns that stage and the later ones', async () => {
     await rm(join(first.run, 'eval/report.json'));
     const repaired = await runPipeline({ file, runsDirectory: runs, ...quiet });

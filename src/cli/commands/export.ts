@@ -3,21 +3,45 @@
  * brick directory in the Hugging Face ONNX layout (see src/export/).
  */
 import type { Command } from 'commander';
+import { defaults } from '../../config/defaults.js';
+import { formatZodError } from '../../data/zod-format.js';
+import { brickDecodingSchema, type BrickDecoding, type BrickRole } from '../../export/brick-manifest.js';
 import { readCheckpoint } from '../../export/checkpoint.js';
 import { exportBrick } from '../../export/export-brick.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
 
-async function runExport(
-  checkpointDirectory: string,
-  options: { out?: string; json?: boolean },
-): Promise<void> {
+interface ExportOptions {
+  out?: string;
+  json?: boolean;
+  copyBias?: string;
+  copyScope?: string;
+  copyConstraint?: boolean;
+}
+
+/** The role's default decoding settings with the flags applied, checked like brick.json. */
+function decodingOf(role: BrickRole, options: ExportOptions): BrickDecoding {
+  const flags: Record<string, unknown> = {};
+  if (options.copyBias !== undefined) flags.copyBias = Number(options.copyBias);
+  if (options.copyScope !== undefined) flags.copyScope = options.copyScope;
+  if (options.copyConstraint === false) flags.copyConstraint = false;
+  const parsed = brickDecodingSchema.safeParse({ ...defaults.export.decoding[role], ...flags });
+  if (!parsed.success)
+    throw new UserError(
+      `invalid decoding flags: ${formatZodError(parsed.error)}; --copy-bias takes a number ≥ 0 ` +
+        '(0 turns it off) and --copy-scope `word` or `any`',
+    );
+  return parsed.data;
+}
+
+async function runExport(checkpointDirectory: string, options: ExportOptions): Promise<void> {
   if (options.out === undefined || options.out.trim() === '')
     throw new UserError('give the brick directory to write: --out BRICK_DIR');
   const checkpoint = await readCheckpoint(checkpointDirectory);
+  const decoding = decodingOf(checkpoint.role, options);
   let result;
   try {
-    result = await exportBrick({ ...checkpoint, outDirectory: options.out });
+    result = await exportBrick({ ...checkpoint, outDirectory: options.out, decoding });
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`export of ${checkpointDirectory} failed: ${(error as Error).message}`, {
@@ -43,6 +67,12 @@ export function register(program: Command): void {
     .description('export a trained student checkpoint as a brick directory (Hugging Face ONNX layout)')
     .argument('<checkpoint>', 'checkpoint directory (model.safetensors, student.json, tokenizer files)')
     .option('--out <dir>', 'brick directory to write (replaced atomically)')
+    .option(
+      '--copy-bias <x>',
+      `score added to tokens that continue copying the prompt (decomposer default ${defaults.export.decoding.decomposer.copyBias}, 0: off)`,
+    )
+    .option('--copy-scope <scope>', 'tokens the copy bias may raise: word (default) or any')
+    .option('--no-copy-constraint', 'let the brick spell capitalized words that are not in the prompt')
     .option('--json', 'print one JSON object on stdout')
     .action(runExport);
 }

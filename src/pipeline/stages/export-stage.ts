@@ -5,6 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { defaults } from '../../config/defaults.js';
 import { brickDirectoryFiles } from '../../eval/brick-identity.js';
 import { readCheckpoint } from '../../export/checkpoint.js';
 import { exportBrick } from '../../export/export-brick.js';
@@ -15,13 +16,14 @@ import { checkpointViewFiles, studentTrainDirectory } from './train-stage.js';
 function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
   const trainDirectory = studentTrainDirectory(context, student.name);
   const outDirectory = studentBrickDirectory(context.loaded.runDirectory, student.name);
+  const decoding = student.decoding ?? defaults.export.decoding[student.role];
   return {
     id: student.name,
-    settings: { role: student.role },
+    settings: { role: student.role, decoding },
     inputs: checkpointViewFiles(trainDirectory),
     async run() {
       const checkpoint = await readCheckpoint(trainDirectory);
-      const result = await exportBrick({ ...checkpoint, outDirectory });
+      const result = await exportBrick({ ...checkpoint, outDirectory, decoding });
       const outputs: Record<string, string> = {};
       for (const file of brickDirectoryFiles) {
         const path = join(outDirectory, file);

@@ -34,7 +34,15 @@ export function checkpointViewFiles(directory: string): Record<string, string> {
 }
 
 function overridesOf(student: ResolvedStudent): TrainingOverrides {
-  const { name: _name, role: _role, preset: _preset, resolvedPreset: _resolved, ...overrides } = student;
+  // Decoding settings belong to the export: changing them must not retrain the student.
+  const {
+    name: _name,
+    role: _role,
+    preset: _preset,
+    resolvedPreset: _resolved,
+    decoding: _decoding,
+    ...overrides
+  } = student;
   return overrides;
 }
 
