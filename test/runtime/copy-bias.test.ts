@@ -11,21 +11,21 @@ const row = (prompt: number[], generated: number[]) => ({
 describe('copy bias', () => {
   it('finds the prompt continuations of the longest generated suffix the prompt contains', () => {
     // prompt: 5 6 7 | 9 6 8 ; output ends with "5 6": only "5 6 → 7" matches at length 2.
-    expect([...copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 5, 6]), 1, 8)]).toEqual([7]);
+    expect(copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 5, 6]), 1, 8)).toEqual({ tokens: new Set([7]), length: 2 });
     // Output ends with "6" alone: both continuations of 6 count.
-    expect([...copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 6]), 1, 8)].sort()).toEqual([7, 8]);
+    expect([...copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 6]), 1, 8).tokens].sort()).toEqual([7, 8]);
   });
 
   it('finds nothing before the output shares enough tokens with the prompt', () => {
-    expect(copyCandidates(row([5, 6, 7], []), 1, 8).size).toBe(0);
-    expect(copyCandidates(row([5, 6, 7], [4]), 1, 8).size).toBe(0);
-    expect(copyCandidates(row([5, 6, 7], [6]), 2, 8).size).toBe(0);
-    expect([...copyCandidates(row([5, 6, 7], [5, 6]), 2, 8)]).toEqual([7]);
+    expect(copyCandidates(row([5, 6, 7], []), 1, 8).tokens.size).toBe(0);
+    expect(copyCandidates(row([5, 6, 7], [4]), 1, 8).tokens.size).toBe(0);
+    expect(copyCandidates(row([5, 6, 7], [6]), 2, 8).tokens.size).toBe(0);
+    expect([...copyCandidates(row([5, 6, 7], [5, 6]), 2, 8).tokens]).toEqual([7]);
   });
 
   it('never proposes a token the prompt does not hold after the match', () => {
     // The prompt's last token has no continuation inside the prompt.
-    expect(copyCandidates(row([5, 6, 7], [7]), 1, 8).size).toBe(0);
+    expect(copyCandidates(row([5, 6, 7], [7]), 1, 8).tokens.size).toBe(0);
   });
 
   it('turns a near tie toward the copy but leaves a confident choice alone', () => {
@@ -42,6 +42,21 @@ describe('copy bias', () => {
     const logits = new Float32Array(5);
     new CopyBiasProcessor({ bias: 3, eligibleTokens: new Set([4]) }).process(logits, row([2, 3, 2, 4], [2]));
     expect(Array.from(logits)).toEqual([0, 0, 0, 0, 3]);
+  });
+
+  it('biases long-match tokens only after a match of at least longMatch tokens', () => {
+    const processor = new CopyBiasProcessor({
+      bias: 3,
+      eligibleTokens: new Set(),
+      longMatchTokens: new Set([4]),
+      longMatch: 2,
+    });
+    const short = new Float32Array(5);
+    processor.process(short, row([1, 2, 4], [2])); // match "2" (1 token) → 4: too short
+    expect(short[4]).toBe(0);
+    const long = new Float32Array(5);
+    processor.process(long, row([1, 2, 4], [1, 2])); // match "1 2" (2 tokens) → 4
+    expect(long[4]).toBe(3);
   });
 
   it('rejects a negative bias and a bad match range with the value named', () => {

@@ -59,21 +59,17 @@ export interface Completion {
 function copyBiasProcessor(decoding: BrickDecoding, tokenTexts: string[]): CopyBiasProcessor | undefined {
   const { copyBias = 0, copyMinMatch, copyScope = 'word' } = decoding;
   if (copyBias === 0) return undefined;
-  const eligibleTokens = copyScope === 'word' ? wordPieceTokens(tokenTexts) : undefined;
-  return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch, eligibleTokens });
-}
-
-/**
- * Tokens that may continue a copied span: pieces inside a word, and the start of a capitalized
- * word or a number (the next word of a name, a quantity). Punctuation and lower-case words after
- * a space stay the model's choice, so a copy does not run on past where the output turns.
- */
-function wordPieceTokens(tokenTexts: string[]): Set<number> {
-  const pieces = new Set<number>();
+  if (copyScope === 'any') return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch });
+  // `word`: pieces inside a word always; the start of a capitalized word or a number (the next
+  // word of a name) only after a long match. Punctuation and lower-case words stay the model's
+  // choice, so a copy does not run on past where the output turns away from the prompt.
+  const eligibleTokens = new Set<number>();
+  const longMatchTokens = new Set<number>();
   tokenTexts.forEach((text, token) => {
-    if (/^ ?[\p{Lu}\p{N}]|^[\p{L}\p{N}]/u.test(text)) pieces.add(token);
+    if (/^[\p{L}\p{N}]/u.test(text)) eligibleTokens.add(token);
+    else if (/^ [\p{Lu}\p{N}]/u.test(text)) longMatchTokens.add(token);
   });
-  return pieces;
+  return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch, eligibleTokens, longMatchTokens });
 }
 
 function cpuMilliseconds(): number {

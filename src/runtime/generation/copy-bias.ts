@@ -25,6 +25,13 @@ export interface CopyBiasOptions {
    * finished within the word but the model alone decides where the phrase goes next); all when absent.
    */
   eligibleTokens?: ReadonlySet<number>;
+  /**
+   * Tokens that gain the bias only after a match of at least `longMatch` tokens (e.g. the next
+   * word of a name: " Vel" after "Kraihund" is a copy, " Vel" after " of" is a guess).
+   */
+  longMatchTokens?: ReadonlySet<number>;
+  /** The match length `longMatchTokens` need (default 3). */
+  longMatch?: number;
 }
 
 export class CopyBiasProcessor implements LogitsProcessor {
@@ -33,9 +40,11 @@ export class CopyBiasProcessor implements LogitsProcessor {
   private readonly minMatch: number;
   private readonly maxMatch: number;
   private readonly eligibleTokens: ReadonlySet<number> | undefined;
+  private readonly longMatchTokens: ReadonlySet<number> | undefined;
+  private readonly longMatch: number;
 
   constructor(options: CopyBiasOptions) {
-    const { bias, minMatch = 1, maxMatch = 8, eligibleTokens } = options;
+    const { bias, minMatch = 1, maxMatch = 8, eligibleTokens, longMatchTokens, longMatch = 3 } = options;
     if (!Number.isFinite(bias) || bias < 0) throw new Error(`copy bias must be a number ≥ 0, got ${bias}`);
     if (!Number.isInteger(minMatch) || minMatch < 1)
       throw new Error(`copy bias minMatch must be a positive integer, got ${minMatch}`);
@@ -45,21 +54,33 @@ export class CopyBiasProcessor implements LogitsProcessor {
     this.minMatch = minMatch;
     this.maxMatch = maxMatch;
     this.eligibleTokens = eligibleTokens;
+    this.longMatchTokens = longMatchTokens;
+    this.longMatch = longMatch;
   }
 
   process(logits: Float32Array, context: ProcessorContext): void {
     if (this.bias === 0) return;
-    for (const token of copyCandidates(context, this.minMatch, this.maxMatch))
-      if (token >= 0 && token < logits.length && (this.eligibleTokens?.has(token) ?? true))
-        logits[token] += this.bias;
+    const { tokens, length } = copyCandidates(context, this.minMatch, this.maxMatch);
+    for (const token of tokens)
+      if (token >= 0 && token < logits.length && this.eligible(token, length)) logits[token] += this.bias;
+  }
+
+  private eligible(token: number, matchLength: number): boolean {
+    if (this.eligibleTokens === undefined || this.eligibleTokens.has(token)) return true;
+    return matchLength >= this.longMatch && (this.longMatchTokens?.has(token) ?? false);
   }
 }
 
 /**
  * The tokens that follow, in the prompt, the longest suffix of the generated tokens (between
- * minMatch and maxMatch long) that the prompt contains; empty when no such suffix occurs.
+ * minMatch and maxMatch long) that the prompt contains, and that suffix's length; no tokens
+ * (length 0) when no such suffix occurs.
  */
-export function copyCandidates(context: ProcessorContext, minMatch: number, maxMatch: number): Set<number> {
+export function copyCandidates(
+  context: ProcessorContext,
+  minMatch: number,
+  maxMatch: number,
+): { tokens: Set<number>; length: number } {
   const { tokens, generatedCount } = context;
   const promptLength = tokens.length - generatedCount;
   const longest = Math.min(maxMatch, generatedCount, promptLength - 1);
@@ -68,9 +89,9 @@ export function copyCandidates(context: ProcessorContext, minMatch: number, maxM
     // A match ends at prompt position `end` (exclusive) and the candidate is tokens[end].
     for (let end = length; end < promptLength; end += 1)
       if (matchesSuffix(tokens, end, length)) found.add(tokens[end]);
-    if (found.size > 0) return found;
+    if (found.size > 0) return { tokens: found, length };
   }
-  return new Set();
+  return { tokens: new Set(), length: 0 };
 }
 
 /** Whether tokens[end - length, end) equals the last `length` tokens of the row. */
