@@ -11,7 +11,10 @@ const row = (prompt: number[], generated: number[]) => ({
 describe('copy bias', () => {
   it('finds the prompt continuations of the longest generated suffix the prompt contains', () => {
     // prompt: 5 6 7 | 9 6 8 ; output ends with "5 6": only "5 6 → 7" matches at length 2.
-    expect(copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 5, 6]), 1, 8)).toEqual({ tokens: new Set([7]), length: 2 });
+    expect(copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 5, 6]), 1, 8)).toEqual({
+      tokens: new Set([7]),
+      length: 2,
+    });
     // Output ends with "6" alone: both continuations of 6 count.
     expect([...copyCandidates(row([5, 6, 7, 9, 6, 8], [1, 6]), 1, 8).tokens].sort()).toEqual([7, 8]);
   });
