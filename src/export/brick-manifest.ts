@@ -47,6 +47,11 @@ export const brickDecodingSchema = z.strictObject({
   copyScope: z.enum(['word', 'any']).optional(),
   /** Capitalized words spelled with two or more tokens must be words of the prompt (names are copied). */
   copyConstraint: z.boolean().optional(),
+  /**
+   * Decomposers: when the greedy decomposition leaves out a name of the question, sample this many
+   * more in one batch and keep the first that mentions every name (0 or absent: off).
+   */
+  coverageSamples: z.number().int().nonnegative().optional(),
 });
 
 export const brickManifestSchema = z.strictObject({

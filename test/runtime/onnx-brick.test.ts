@@ -41,6 +41,29 @@ describe('the onnx brick', () => {
     expect(['subquestions', 'no-decomposition', 'failed']).toContain(result.kind);
   });
 
+  it('samples more decompositions when the greedy one leaves a name out, and reports what all cost', async () => {
+    const named = { question: 'Are Kreniport and Karzom in the same country?', maxSubquestions: 3 };
+    const greedyOnly = await OnnxBrick.load(fixture.brickDirectory, 'greedy', {
+      decoding: { coverageSamples: 0 },
+    });
+    const sampling = await OnnxBrick.load(fixture.brickDirectory, 'sampling', {
+      decoding: { coverageSamples: 3 },
+    });
+    try {
+      const greedy = await greedyOnly.decompose!(named);
+      const checked = await sampling.decompose!(named);
+      // Random weights never write both names, so the samples were drawn (and paid for).
+      expect(greedy.subquestions.join(' ')).not.toMatch(/Kreniport[\s\S]*Karzom|Karzom[\s\S]*Kreniport/);
+      expect(checked.usage.inputTokens).toBe(4 * greedy.usage.inputTokens);
+      expect(checked.usage.outputTokens).toBeGreaterThan(greedy.usage.outputTokens);
+      expect(checked.warnings.join('\n')).toMatch(/leaves out a name of the question and none of 3 samples/);
+      expect(await sampling.decompose!(named)).toMatchObject({ subquestions: checked.subquestions });
+    } finally {
+      await greedyOnly.close();
+      await sampling.close();
+    }
+  });
+
   it('renders its prompts in the style its brick.json names: compact leaves out the system message', async () => {
     const instruct = decomposer as OnnxBrick;
     expect(instruct.manifest.promptFormat.style).toBe('instruct');

@@ -21,10 +21,11 @@ import {
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
+import { coversNames, questionNames } from './decomposition-coverage.js';
 import { CopyBiasProcessor } from '../generation/copy-bias.js';
 import { CopyConstraintProcessor } from '../generation/copy-constraint.js';
 import type { LogitsProcessor } from '../generation/logits-processors.js';
-import { generate } from '../generation/generate.js';
+import { generate, type GenerationResult } from '../generation/generate.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
   Brick,
@@ -70,6 +71,28 @@ function copyBiasProcessor(decoding: BrickDecoding, tokenTexts: string[]): CopyB
     else if (/^ [\p{Lu}\p{N}]/u.test(text)) longMatchTokens.add(token);
   });
   return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch, eligibleTokens, longMatchTokens });
+}
+
+/** Two calls reported as one: usage, time and dollars add up; `raw` is the text that was kept. */
+function combineReports(
+  first: BrickCallReport,
+  second: BrickCallReport,
+  raw: string,
+  warning: string,
+): BrickCallReport {
+  return {
+    ...first,
+    usage: {
+      inputTokens: first.usage.inputTokens + second.usage.inputTokens,
+      outputTokens: first.usage.outputTokens + second.usage.outputTokens,
+    },
+    latencyMs: first.latencyMs + second.latencyMs,
+    costUsd: first.costUsd + second.costUsd,
+    flops: (first.flops ?? 0) + (second.flops ?? 0),
+    cpuMs: (first.cpuMs ?? 0) + (second.cpuMs ?? 0),
+    raw,
+    warnings: [...first.warnings, ...second.warnings, warning],
+  };
 }
 
 function cpuMilliseconds(): number {
@@ -141,13 +164,33 @@ export class OnnxBrick implements Brick {
     signal?: AbortSignal,
     maxNewTokens?: number,
   ): Promise<Completion> {
+    const { results, report } = await this.generateRows(messages, 1, false, signal, maxNewTokens);
+    return { text: results[0]?.text ?? '', tokens: results[0]?.tokens ?? [], report };
+  }
+
+  /** `count` sampled completions of one chat in one batch (seeded, so a rerun gives the same). */
+  async sample(
+    messages: readonly ChatMessage[],
+    count: number,
+    signal?: AbortSignal,
+  ): Promise<{ texts: string[]; report: BrickCallReport }> {
+    const { results, report } = await this.generateRows(messages, count, true, signal);
+    return { texts: results.map((result) => result.text ?? ''), report };
+  }
+
+  /** Runs the chat (rendered with the chat template, assistant turn opened) as `count` rows. */
+  private async generateRows(
+    messages: readonly ChatMessage[],
+    count: number,
+    doSample: boolean,
+    signal?: AbortSignal,
+    maxNewTokens?: number,
+  ): Promise<{ results: GenerationResult[]; report: BrickCallReport }> {
     const started = performance.now();
     const cpuStarted = cpuMilliseconds();
     const prompt = this.tokenizer.encode(
       this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }),
-      {
-        addSpecialTokens: false,
-      },
+      { addSpecialTokens: false },
     );
     const warnings: string[] = [];
     let budget =
@@ -164,39 +207,57 @@ export class OnnxBrick implements Brick {
           : `the prompt (${prompt.length} tokens) leaves ${budget} of the ${context}-token context for the answer`,
       );
     }
-    const [result] = await generate(this.decoder, [prompt], {
-      maxNewTokens: budget,
-      logitsProcessors: this.copyProcessors(),
-      decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
-      signal,
-    });
-    const cpuMs = cpuMilliseconds() - cpuStarted;
-    const usage = { inputTokens: result.promptTokenCount, outputTokens: result.generatedTokenCount };
-    const usdPerCpuHour = this.options.usdPerCpuHour ?? defaults.localCost.usdPerCpuHour;
-    const text = result.text ?? '';
-    return {
-      text,
-      tokens: result.tokens,
-      report: {
-        usage,
-        latencyMs: performance.now() - started,
-        costUsd: cpuCostUsd(cpuMs, usdPerCpuHour),
-        flops: estimateFlops(this.manifest.parameters, usage.inputTokens + usage.outputTokens),
-        cpuMs,
-        raw: text,
-        warnings,
-        finishReason: result.finishReason === 'length' ? 'length' : 'stop',
-        rawFinishReason: result.finishReason,
+    const results = await generate(
+      this.decoder,
+      Array.from({ length: count }, () => prompt),
+      {
+        maxNewTokens: budget,
+        doSample,
+        logitsProcessors: this.copyProcessors(),
+        decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+        signal,
       },
+    );
+    const cpuMs = cpuMilliseconds() - cpuStarted;
+    const usage = {
+      inputTokens: results.reduce((sum, result) => sum + result.promptTokenCount, 0),
+      outputTokens: results.reduce((sum, result) => sum + result.generatedTokenCount, 0),
     };
+    const usdPerCpuHour = this.options.usdPerCpuHour ?? defaults.localCost.usdPerCpuHour;
+    const first = results[0]!;
+    const report: BrickCallReport = {
+      usage,
+      latencyMs: performance.now() - started,
+      costUsd: cpuCostUsd(cpuMs, usdPerCpuHour),
+      flops: estimateFlops(this.manifest.parameters, usage.inputTokens + usage.outputTokens),
+      cpuMs,
+      raw: first.text ?? '',
+      warnings,
+      finishReason: first.finishReason === 'length' ? 'length' : 'stop',
+      rawFinishReason: first.finishReason,
+    };
+    return { results, report };
   }
 
   private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
-    const { text, report } = await this.complete(
-      renderDecomposePrompt(input, this.manifest.promptFormat.style),
-      input.signal,
-    );
-    const parsed = parseSubquestions(text, input.maxSubquestions);
+    const messages = renderDecomposePrompt(input, this.manifest.promptFormat.style);
+    let { report } = await this.complete(messages, input.signal);
+    let parsed = parseSubquestions(report.raw, input.maxSubquestions);
+    const samples = this.decoding.coverageSamples ?? 0;
+    const names = samples > 0 ? questionNames(input.question, this.tokenCount) : [];
+    if (samples > 0 && !coversNames(parsed, names)) {
+      // Rejection sampling against coverage: the greedy answer left a name of the question out.
+      const sampled = await this.sample(messages, samples, input.signal);
+      const covering = sampled.texts
+        .map((text) => ({ text, parsed: parseSubquestions(text, input.maxSubquestions) }))
+        .find((candidate) => coversNames(candidate.parsed, names));
+      const note =
+        covering === undefined
+          ? `the decomposition leaves out a name of the question and none of ${samples} samples covers every name`
+          : `the greedy decomposition left out a name of the question; a sample that covers every name replaced it`;
+      report = combineReports(report, sampled.report, covering?.text ?? report.raw, note);
+      if (covering !== undefined) parsed = covering.parsed;
+    }
     const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
     return {
       subquestions: parsed.subquestions,
@@ -205,6 +266,9 @@ export class OnnxBrick implements Brick {
       warnings: [...report.warnings, ...parsed.warnings],
     };
   }
+
+  private readonly tokenCount = (text: string): number =>
+    this.tokenizer.encode(text, { addSpecialTokens: false }).length;
 
   private async proposeNext(input: NextSubquestionInput): Promise<BrickResult<NextSubquestionOutput>> {
     const { text, report } = await this.complete(
