@@ -77,11 +77,17 @@ export const defaults = {
   /**
    * `dnc export`: the decoding settings written into a brick's brick.json, by role. A decomposer
    * re-types names and numbers from the question, so it decodes with the copy constraint and a
-   * copy bias (src/runtime/generation/copy-*.ts); a solver answers from what it learned and gets none.
+   * copy bias (src/runtime/generation/copy-*.ts), and samples again when its answer leaves a name
+   * of the question out (src/runtime/bricks/decomposition-coverage.ts); a solver gets none of it.
    */
   export: {
     decoding: {
-      decomposer: { copyConstraint: true, copyBias: 8, copyScope: 'word' as 'word' | 'any' },
+      decomposer: {
+        copyConstraint: true,
+        copyBias: 8,
+        copyScope: 'word' as 'word' | 'any',
+        coverageSamples: 8,
+      },
       solver: {},
     },
   },
