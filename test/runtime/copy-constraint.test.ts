@@ -52,3 +52,30 @@ describe('copy constraint', () => {
     expect(other[id('hund')]).toBe(-Infinity);
   });
 });
+
+describe('copy constraint on numbers', () => {
+  const numberTexts = [' than', ' 82', ',', '000', '?', ' 8', '2', '00', '0', ' #', '1', ' have'];
+  const at = (text: string) => numberTexts.indexOf(text);
+  const numberPrompt = [' than', ' 82', ',', '000', '?'].map(at); // " than 82,000?"
+
+  function openAfter(generated: string[]): string[] {
+    const logits = new Float32Array(numberTexts.length);
+    const tokens = [...numberPrompt, ...generated.map(at)];
+    new CopyConstraintProcessor(numberTexts).process(logits, { tokens, generatedCount: generated.length });
+    return numberTexts.filter((_, token) => logits[token] !== -Infinity);
+  }
+
+  it('lets a number grow only into a prompt number, read without its thousands commas', () => {
+    const open = openAfter([' than', ' 8', '2', '00']);
+    expect(open).toContain('0');
+    expect(open).not.toContain('00');
+    expect(open).not.toContain('?');
+    expect(openAfter([' than', ' 8', '2', '00', '0'])).toContain('?');
+  });
+
+  it('lets a number written as one token end (the 1 of #1), but not grow out of the prompt', () => {
+    const open = openAfter([' #', '1']);
+    expect(open).toEqual(expect.arrayContaining([' have', '?', ' than']));
+    expect(open).not.toContain('2');
+  });
+});

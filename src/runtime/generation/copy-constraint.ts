@@ -1,107 +1,132 @@
 /**
- * Copy constraint: capitalized words the output spells with two or more tokens must be words of
- * the prompt.
+ * Copy constraint: the names and numbers an output spells with two or more tokens must be names
+ * and numbers of the prompt.
  *
- * A decomposer's names come from the question ("Where was Kraihund Vel born?"), but a small
- * student that starts a name right often drifts in its later pieces ("Kraikund"), and a strict
- * solver then knows nothing about it. This processor is constrained decoding in the manner of
- * GENRE's prefix trie, with the prompt's words as the trie: while the output is inside a
- * capitalized word, a token that continues the word is allowed only if the word stays a prefix
- * of a capitalized prompt word, and a token that ends the word only if the word is complete.
- * The model still chooses which name to write (its first piece is free), and a capitalized word
- * the tokenizer spells as one token ("Which", "How") is never constrained, so the template's
- * own words pass. Lower-case words are left to the model.
+ * A decomposer's names and numbers come from the question ("Does Kraihund Vel have more than
+ * 82,000,000 employees?"), but a small student that starts one right often drifts in its later
+ * pieces ("Kraikund", "8200000"), and a strict solver then cannot answer. This processor is
+ * constrained decoding in the manner of GENRE's prefix trie, with the prompt's terms as the trie.
+ * A term is a capitalized word or a run of digits (the prompt's numbers are read without their
+ * thousands commas, as sub-questions write them). While the output is inside a term, a token
+ * that continues it is allowed only if the term stays a prefix of a prompt term, and a token
+ * that ends it only if the term is complete. The model still chooses which term to write (its
+ * first piece is free), and a term the tokenizer spells as one token ("Which", "How", the "1" of
+ * "#1") is never constrained, so the template's own words pass. Lower-case words are left alone.
  *
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
 
-const letter = /\p{L}/u;
-const upper = /^\p{Lu}/u;
-const wordsOf = (text: string): string[] => text.match(/\p{Lu}\p{L}*/gu) ?? [];
+type RunKind = 'letters' | 'digits';
+
+const kindOf = (character: string): RunKind | undefined =>
+  /\p{L}/u.test(character) ? 'letters' : /\p{Nd}/u.test(character) ? 'digits' : undefined;
+
+/** The prompt's terms: capitalized words, and digit runs with thousands commas removed. */
+function termsOf(text: string): string[] {
+  const words = text.match(/\p{Lu}\p{L}*/gu) ?? [];
+  const numbers = text.replace(/(?<=\d),(?=\d{3})/g, '').match(/\p{Nd}+/gu) ?? [];
+  return [...words, ...numbers];
+}
+
+/** A token's leading run of letters or of digits: its kind and length (0 when it starts otherwise). */
+interface LeadingRun {
+  kind: RunKind | undefined;
+  length: number;
+}
 
 export class CopyConstraintProcessor implements LogitsProcessor {
   readonly name = 'copy-constraint';
-  /** For each token: its text, and the length of its leading run of letters. */
   private readonly texts: readonly string[];
-  private readonly leadingLetters: Int32Array;
+  private readonly runs: readonly LeadingRun[];
   private promptTokens: readonly number[] | undefined;
-  private promptWords = new Set<string>();
+  private promptTerms = new Set<string>();
   private promptPrefixes = new Set<string>();
 
   /** `tokenTexts[id]` is the decoded text of token `id` alone. */
   constructor(tokenTexts: readonly string[]) {
     this.texts = tokenTexts;
-    this.leadingLetters = Int32Array.from(tokenTexts, (text) => leadingLetterCount(text));
+    this.runs = tokenTexts.map(leadingRun);
   }
 
   process(logits: Float32Array, context: ProcessorContext): void {
     const promptLength = context.tokens.length - context.generatedCount;
     this.indexPrompt(context.tokens, promptLength);
-    const word = this.currentWord(context.tokens, promptLength);
-    if (word === undefined) return;
-    const ending = word.pieces === 1 || this.promptWords.has(word.text);
+    const term = this.currentTerm(context.tokens, promptLength);
+    if (term === undefined) return;
+    const canEnd = term.pieces === 1 || this.promptTerms.has(term.text);
     for (let token = 0; token < logits.length; token += 1) {
       if (logits[token] === -Infinity) continue;
       const text = this.texts[token] ?? '';
-      const letters = this.leadingLetters[token] ?? 0;
+      const run = this.runs[token]!;
       let allowed: boolean;
-      if (letters === 0) allowed = ending;
-      else {
-        const grown = word.text + text.slice(0, letters);
-        allowed = letters === text.length ? this.promptPrefixes.has(grown) : this.promptWords.has(grown);
-      }
+      if (run.kind === term.kind && run.length > 0) {
+        const grown = term.text + text.slice(0, run.length);
+        allowed = run.length === text.length ? this.promptPrefixes.has(grown) : this.promptTerms.has(grown);
+      } else allowed = canEnd;
       if (!allowed) logits[token] = -Infinity;
     }
   }
 
-  /** Reads the prompt's capitalized words once per prompt (rows of a batch may differ). */
+  /** Reads the prompt's terms once per prompt (rows of a batch may differ). */
   private indexPrompt(tokens: readonly number[], promptLength: number): void {
     if (this.promptTokens !== undefined && samePrefix(this.promptTokens, tokens, promptLength)) return;
     this.promptTokens = tokens.slice(0, promptLength);
     const text = this.promptTokens.map((token) => this.texts[token] ?? '').join('');
-    this.promptWords = new Set(wordsOf(text));
+    this.promptTerms = new Set(termsOf(text));
     this.promptPrefixes = new Set();
-    for (const word of this.promptWords)
-      for (let length = 1; length <= word.length; length += 1) this.promptPrefixes.add(word.slice(0, length));
+    for (const term of this.promptTerms)
+      for (let length = 1; length <= term.length; length += 1) this.promptPrefixes.add(term.slice(0, length));
   }
 
   /**
-   * The capitalized word the output is in the middle of (its text so far and how many tokens
-   * spelled it), or undefined when the output does not end inside one.
+   * The term the output is in the middle of (a capitalized word or a number: its text so far,
+   * its kind and how many tokens spelled it), or undefined when the output does not end in one.
    */
-  private currentWord(
+  private currentTerm(
     tokens: readonly number[],
     promptLength: number,
-  ): { text: string; pieces: number } | undefined {
+  ): { text: string; kind: RunKind; pieces: number } | undefined {
+    const last = promptLength < tokens.length ? (this.texts[tokens[tokens.length - 1]!] ?? '') : '';
+    const kind = kindOf(last.slice(-1));
+    if (kind === undefined) return undefined;
     let text = '';
     let pieces = 0;
     for (let index = tokens.length - 1; index >= promptLength; index -= 1) {
-      const piece = this.texts[tokens[index]] ?? '';
-      const letters = this.leadingLetters[tokens[index]] ?? 0;
-      if (letters > 0 && letters === piece.length) {
-        text = piece + text; // a piece inside the word ("ai" in " Kr|ai|hund")
+      const piece = this.texts[tokens[index]!] ?? '';
+      const run = this.runs[tokens[index]!]!;
+      if (run.kind === kind && run.length === piece.length) {
+        text = piece + text; // a piece inside the term ("ai" in " Kr|ai|hund")
         pieces += 1;
         continue;
       }
-      const tail = /\p{L}+$/u.exec(piece); // the word's first piece (" Kr"), or none
-      if (tail !== null) {
-        text = tail[0] + text;
+      const tail = trailingRun(piece, kind); // the term's first piece (" Kr"), or none
+      if (tail !== '') {
+        text = tail + text;
         pieces += 1;
       }
       break;
     }
-    return pieces > 0 && upper.test(text) ? { text, pieces } : undefined;
+    if (kind === 'letters' && !/^\p{Lu}/u.test(text)) return undefined;
+    return { text, kind, pieces };
   }
 }
 
-function leadingLetterCount(text: string): number {
-  let count = 0;
+function leadingRun(text: string): LeadingRun {
+  const kind = kindOf(text.charAt(0));
+  if (kind === undefined) return { kind, length: 0 };
+  let length = 0;
   for (const character of text) {
-    if (!letter.test(character)) break;
-    count += character.length;
+    if (kindOf(character) !== kind) break;
+    length += character.length;
   }
-  return count;
+  return { kind, length };
+}
+
+function trailingRun(text: string, kind: RunKind): string {
+  let start = text.length;
+  while (start > 0 && kindOf(text.charAt(start - 1)) === kind) start -= 1;
+  return text.slice(start);
 }
 
 function samePrefix(prompt: readonly number[], tokens: readonly number[], length: number): boolean {
