@@ -11,6 +11,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { promptHash } from '../prompts/prompt-hash.js';
+import { localDecodingVersion } from '../runtime/generation/decoding-version.js';
 
 /** The files of a brick directory that decide its outputs (those present are hashed). */
 export const brickDirectoryFiles = [
@@ -55,6 +56,8 @@ export async function brickIdentity(spec: string, options: { cwd?: string } = {}
     spec: files === undefined ? parsed.spec : undefined,
     files,
     prompts,
+    // A local brick's outputs also depend on how dnc decodes it (logits processors, sampling).
+    decoding: files === undefined ? undefined : localDecodingVersion,
   };
   return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 32);
 }
