@@ -48,6 +48,11 @@ export const brickDecodingSchema = z.strictObject({
   /** Capitalized words spelled with two or more tokens must be words of the prompt (names are copied). */
   copyConstraint: z.boolean().optional(),
   /**
+   * Terms the brick writes on its own (found in many training answers): the copy constraint lets
+   * them pass like the prompt's own names and numbers.
+   */
+  knownTerms: z.array(z.string().min(1)).optional(),
+  /**
    * Decomposers: when the greedy decomposition leaves out a name of the question, sample this many
    * more in one batch and keep the first that mentions every name (0 or absent: off).
    */

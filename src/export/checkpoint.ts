@@ -24,6 +24,8 @@ export const checkpointManifestSchema = z.strictObject({
   architecture: studentArchitectureSchema,
   lineage: lineageSchema.optional(),
   metrics: z.record(z.string(), z.number().nullable()).optional(),
+  /** Capitalized words found in many training answers (what the copy constraint lets pass). */
+  answerTerms: z.array(z.string().min(1)).optional(),
 });
 
 export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;
@@ -34,6 +36,8 @@ export interface Checkpoint {
   weights: Map<string, Float32Array>;
   lineage: Lineage;
   metrics: Record<string, number | null>;
+  /** Capitalized words found in many training answers (empty when not recorded). */
+  answerTerms: string[];
   /** The directory holding the tokenizer files. */
   tokenizerDirectory: string;
 }
@@ -85,6 +89,7 @@ export async function readCheckpoint(directory: string): Promise<Checkpoint> {
     weights: checkStudentWeights(manifest.architecture, tensors, weightsFile),
     lineage: manifest.lineage ?? { dataHash: null, teacher: null, training: {} },
     metrics: manifest.metrics ?? {},
+    answerTerms: manifest.answerTerms ?? [],
     tokenizerDirectory: directory,
   };
 }

@@ -37,6 +37,8 @@ export interface ExportBrickInput {
   outDirectory: string;
   /** Decoding settings for brick.json (default: the role's in `defaults.export.decoding`). */
   decoding?: BrickDecoding;
+  /** Terms found in many training answers: with the copy constraint they become its `knownTerms`. */
+  answerTerms?: readonly string[];
 }
 
 export interface ExportBrickResult {
@@ -75,7 +77,9 @@ async function moveIntoPlace(staged: string, target: string): Promise<void> {
 
 export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
   const { architecture, weights, role, lineage, metrics } = input;
-  const decoding: BrickDecoding = input.decoding ?? defaults.export.decoding[role];
+  const decoding: BrickDecoding = { ...(input.decoding ?? defaults.export.decoding[role]) };
+  if (decoding.copyConstraint === true && decoding.knownTerms === undefined && input.answerTerms?.length)
+    decoding.knownTerms = [...input.answerTerms];
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
   const manifest = brickManifestSchema.parse({

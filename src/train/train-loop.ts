@@ -12,6 +12,7 @@
  * Helpers live beside this file: packing.ts (rows and batches), schedule.ts (learning rate),
  * training-checkpoint.ts (checkpoint I/O), training-log.ts (loss curve), validation.ts.
  */
+import { frequentAnswerTerms } from './answer-terms.js';
 import { join } from 'node:path';
 import { createProgress, formatDuration } from '../cli/progress.js';
 import { UserError } from '../cli/user-error.js';
@@ -96,6 +97,7 @@ function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingSta
       validationLoss: state.progress.validationLoss,
       longestAnswerTokens: longestAnswerTokens(run),
     },
+    answerTerms: frequentAnswerTerms(run.train.documents, run.tokenizer),
   };
 }
 
@@ -314,6 +316,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
       role: options.role,
       lineage: manifest.lineage!,
       metrics: manifest.metrics!,
+      answerTerms: manifest.answerTerms,
       outDirectory: options.exportDirectory,
     });
     exported = result.outDirectory;

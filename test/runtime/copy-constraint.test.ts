@@ -79,3 +79,19 @@ describe('copy constraint on numbers', () => {
     expect(open).not.toContain('2');
   });
 });
+
+describe('copy constraint with known terms', () => {
+  const wordTexts = [' W', 'hat', ' is', '?'];
+  const prompt = [' is', '?'].map((text) => wordTexts.indexOf(text));
+  const open = (knownTerms?: string[]) => {
+    const logits = new Float32Array(wordTexts.length);
+    const tokens = [...prompt, wordTexts.indexOf(' W')];
+    new CopyConstraintProcessor(wordTexts, knownTerms).process(logits, { tokens, generatedCount: 1 });
+    return logits[wordTexts.indexOf('hat')] !== -Infinity;
+  };
+
+  it('lets the brick spell its own template words that the prompt lacks ("What" as W|hat)', () => {
+    expect(open()).toBe(false);
+    expect(open(['What'])).toBe(true);
+  });
+});

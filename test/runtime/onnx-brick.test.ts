@@ -65,13 +65,22 @@ describe('the onnx brick', () => {
   });
 
   it('renders its prompts in the style its brick.json names: compact leaves out the system message', async () => {
-    const instruct = decomposer as OnnxBrick;
-    expect(instruct.manifest.promptFormat.style).toBe('instruct');
+    const loaded = decomposer as OnnxBrick;
+    expect(loaded.manifest.promptFormat.style).toBe('instruct');
+    // One call each (no coverage samples), so usage counts exactly one prompt.
+    const once = { decoding: { coverageSamples: 0 } };
+    const instruct = new OnnxBrick(
+      fixture.brickDirectory,
+      loaded.manifest,
+      loaded.tokenizer,
+      loaded.decoder,
+      once,
+    );
     const manifest = {
-      ...instruct.manifest,
-      promptFormat: { ...instruct.manifest.promptFormat, style: 'compact' as const },
+      ...loaded.manifest,
+      promptFormat: { ...loaded.manifest.promptFormat, style: 'compact' as const },
     };
-    const compact = new OnnxBrick(fixture.brickDirectory, manifest, instruct.tokenizer, instruct.decoder);
+    const compact = new OnnxBrick(fixture.brickDirectory, manifest, loaded.tokenizer, loaded.decoder, once);
     const input = { question, maxSubquestions: 3 };
     const promptTokens = (style: 'instruct' | 'compact') =>
       instruct.tokenizer.encode(

@@ -153,7 +153,8 @@ export class OnnxBrick implements Brick {
   /** Fresh copy processors for one call (the constraint keeps per-prompt state). */
   private copyProcessors(): LogitsProcessor[] {
     const processors: LogitsProcessor[] = [];
-    if (this.decoding.copyConstraint === true) processors.push(new CopyConstraintProcessor(this.tokenTexts));
+    if (this.decoding.copyConstraint === true)
+      processors.push(new CopyConstraintProcessor(this.tokenTexts, this.decoding.knownTerms));
     if (this.copyBias !== undefined) processors.push(this.copyBias);
     return processors;
   }

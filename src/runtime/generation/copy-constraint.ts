@@ -39,14 +39,19 @@ export class CopyConstraintProcessor implements LogitsProcessor {
   readonly name = 'copy-constraint';
   private readonly texts: readonly string[];
   private readonly runs: readonly LeadingRun[];
+  private readonly knownTerms: readonly string[];
   private promptTokens: readonly number[] | undefined;
   private promptTerms = new Set<string>();
   private promptPrefixes = new Set<string>();
 
-  /** `tokenTexts[id]` is the decoded text of token `id` alone. */
-  constructor(tokenTexts: readonly string[]) {
+  /**
+   * `tokenTexts[id]` is the decoded text of token `id` alone; `knownTerms` are terms the brick
+   * may write although the prompt lacks them (its template's own words, e.g. "What").
+   */
+  constructor(tokenTexts: readonly string[], knownTerms: readonly string[] = []) {
     this.texts = tokenTexts;
     this.runs = tokenTexts.map(leadingRun);
+    this.knownTerms = knownTerms;
   }
 
   process(logits: Float32Array, context: ProcessorContext): void {
@@ -68,12 +73,12 @@ export class CopyConstraintProcessor implements LogitsProcessor {
     }
   }
 
-  /** Reads the prompt's terms once per prompt (rows of a batch may differ). */
+  /** Reads the prompt's terms (and adds the known ones) once per prompt (rows of a batch may differ). */
   private indexPrompt(tokens: readonly number[], promptLength: number): void {
     if (this.promptTokens !== undefined && samePrefix(this.promptTokens, tokens, promptLength)) return;
     this.promptTokens = tokens.slice(0, promptLength);
     const text = this.promptTokens.map((token) => this.texts[token] ?? '').join('');
-    this.promptTerms = new Set(termsOf(text));
+    this.promptTerms = new Set([...termsOf(text), ...this.knownTerms]);
     this.promptPrefixes = new Set();
     for (const term of this.promptTerms)
       for (let length = 1; length <= term.length; length += 1) this.promptPrefixes.add(term.slice(0, length));

@@ -2,6 +2,6 @@
  * The version of how dnc decodes a local brick: its logits processors (the copy constraint and
  * copy bias), the coverage resampling and the sampler. Brick-call caches key local calls by it,
  * so a change here that alters outputs must bump it, or an eval would serve answers decoded the
- * old way. 2: the copy constraint covers numbers.
+ * old way. 2: the copy constraint covers numbers. 3: it lets a brick's known terms pass.
  */
-export const localDecodingVersion = 2;
+export const localDecodingVersion = 3;

@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { frequentAnswerTerms } from '../../src/train/answer-terms.js';
+import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+
+// Documents whose token ids are char codes, with a stand-in tokenizer that decodes them back.
+const tokenizer = {
+  decode: (ids: readonly number[]) => String.fromCharCode(...ids),
+} as unknown as Tokenizer;
+
+function document(prompt: string, answer: string) {
+  const text = prompt + answer;
+  return {
+    inputIds: [...text].map((character) => character.charCodeAt(0)),
+    lossMask: [...text].map((_, index) => (index >= prompt.length ? 1 : 0)),
+  };
+}
+
+describe('frequent answer terms', () => {
+  it('keeps the capitalized words of at least 1% of the answers, never the prompts or numbers', () => {
+    const letters = (index: number) => String.fromCharCode(97 + (index % 26), 97 + Math.floor(index / 26));
+    const documents = Array.from({ length: 300 }, (_, index) =>
+      document(
+        `Question: Where is Zed${letters(index)}?`,
+        `1. What is the Capital of Na${letters(index % 150)}? 42`,
+      ),
+    );
+    // "What" and "Capital" are in every answer; each "Na…" name in 2 of 300 (< 1%); "Zed…" only in prompts.
+    expect(frequentAnswerTerms(documents, tokenizer)).toEqual(['Capital', 'What']);
+  });
+
+  it('keeps every capitalized answer word of a set under 100 answers', () => {
+    const documents = [document('Q: x', 'Where was Kraihund born?'), document('Q: y', 'No decomposition.')];
+    expect(frequentAnswerTerms(documents, tokenizer)).toEqual(['Kraihund', 'No', 'Where']);
+  });
+});
