@@ -81,7 +81,25 @@ function longestAnswerTokens(run: PreparedRun): number {
   return longest;
 }
 
-function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingState): CheckpointManifest {
+/** What the checkpoint manifest records about the training answers (read once per run). */
+interface AnswerFacts {
+  longestAnswerTokens: number;
+  answerTerms: string[];
+}
+
+function answerFacts(run: PreparedRun): AnswerFacts {
+  return {
+    longestAnswerTokens: longestAnswerTokens(run),
+    answerTerms: frequentAnswerTerms(run.train.documents, run.tokenizer),
+  };
+}
+
+function manifestFor(
+  run: PreparedRun,
+  options: TrainOptions,
+  state: TrainingState,
+  answers: AnswerFacts,
+): CheckpointManifest {
   const { settings } = run;
   return {
     role: options.role,
@@ -95,9 +113,9 @@ function manifestFor(run: PreparedRun, options: TrainOptions, state: TrainingSta
       steps: state.step,
       trainLoss: state.progress.trainLoss,
       validationLoss: state.progress.validationLoss,
-      longestAnswerTokens: longestAnswerTokens(run),
+      longestAnswerTokens: answers.longestAnswerTokens,
     },
-    answerTerms: frequentAnswerTerms(run.train.documents, run.tokenizer),
+    answerTerms: answers.answerTerms,
   };
 }
 
@@ -125,6 +143,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   // 1. Data, tokenizer, settings, resume point.
   const run = await prepareRun(options);
   const { architecture, settings, tokenizer, train, validation, resumeFrom } = run;
+  const answers = answerFacts(run);
   const shape: BatchShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
   const padTokenId = tokenizer.specialTokenIds.pad;
   const params = countParameters(architecture);
@@ -211,7 +230,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     lastCheckpoint = await writeTrainingCheckpoint(
       options.outDirectory,
       checkpoint,
-      manifestFor(run, options, state),
+      manifestFor(run, options, state, answers),
       defaults.train.keepCheckpoints,
     );
   };
@@ -308,7 +327,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   await saveCheckpoint();
   let exported: string | null = null;
   if (options.exportDirectory !== undefined && stopReason !== 'interrupted') {
-    const manifest = manifestFor(run, options, state);
+    const manifest = manifestFor(run, options, state, answers);
     const result = await exportBrick({
       architecture,
       weights: trainer.parameters(),
