@@ -4,16 +4,12 @@
  * these and asks every other multi-token name (and every multi-token number) to come from the
  * prompt. Numbers are never taken as known: a decomposition's numbers come from its question.
  */
+import { capitalizedWords } from '../runtime/generation/copy-constraint.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Document } from './packing.js';
 
 /** Share of the answers a term must appear in (in a set under 100 answers, one answer is enough). */
 const minimumShare = 0.01;
-
-/** The capitalized words of a text. */
-export function capitalizedWords(text: string): string[] {
-  return text.match(/\p{Lu}\p{L}*/gu) ?? [];
-}
 
 /** The answer text of each document: its loss-masked tokens, decoded. */
 function answerTexts(documents: readonly Document[], tokenizer: Tokenizer): string[] {

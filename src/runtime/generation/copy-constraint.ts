@@ -22,9 +22,14 @@ type RunKind = 'letters' | 'digits';
 const kindOf = (character: string): RunKind | undefined =>
   /\p{L}/u.test(character) ? 'letters' : /\p{Nd}/u.test(character) ? 'digits' : undefined;
 
+/** The capitalized words of a text (the word half of what the constraint calls terms). */
+export function capitalizedWords(text: string): string[] {
+  return text.match(/\p{Lu}\p{L}*/gu) ?? [];
+}
+
 /** The prompt's terms: capitalized words, and digit runs with thousands commas removed. */
 function termsOf(text: string): string[] {
-  const words = text.match(/\p{Lu}\p{L}*/gu) ?? [];
+  const words = capitalizedWords(text);
   const numbers = text.replace(/(?<=\d),(?=\d{3})/g, '').match(/\p{Nd}+/gu) ?? [];
   return [...words, ...numbers];
 }
