@@ -109,7 +109,7 @@ export class OnnxBrick implements Brick {
   nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
   solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
   private readonly decoding: BrickDecoding;
-  /** The text of each token alone (what the copy processors read). */
+  /** The text of each token alone (what the copy processors read; empty when they are off). */
   private readonly tokenTexts: string[];
   private readonly copyBias: CopyBiasProcessor | undefined;
 
@@ -123,7 +123,11 @@ export class OnnxBrick implements Brick {
     this.role = manifest.role;
     this.model = `onnx:${basename(spec)}`;
     this.decoding = { ...manifest.decoding, ...options.decoding };
-    this.tokenTexts = Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]));
+    // Every token's text, read only for a brick that decodes with the copy processors.
+    const copies = this.decoding.copyConstraint === true || (this.decoding.copyBias ?? 0) > 0;
+    this.tokenTexts = copies
+      ? Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]))
+      : [];
     this.copyBias = copyBiasProcessor(this.decoding, this.tokenTexts);
     // A brick offers exactly the methods of its role, so a chain can tell a decomposer from a solver.
     if (this.role === 'decomposer') {
