@@ -1,4 +1,4 @@
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runPipeline, type PipelineResult } from '../../src/pipeline/run-pipeline.js';
@@ -83,14 +83,19 @@ describe('dnc run on a nano pipeline', () => {
     expect(manifestAfter.dollars).toEqual(manifestBefore.dollars);
   }, 30_000);
 
+  /** Reruns the pipeline with `collect.filter: "all"` and `edit` applied to its file. */
+  async function rerunWith(edit: (pipeline: Record<string, unknown>) => void): Promise<PipelineResult> {
+    const pipeline = nanoPipeline('nano-end-to-end');
+    (pipeline.collect as Record<string, unknown>).filter = 'all';
+    edit(pipeline);
+    await writeFile(file, JSON.stringify(pipeline));
+    return runPipeline({ file, runsDirectory: runs, ...quiet });
+  }
+
   it('reruns only what a changed setting reaches, by content hash', async () => {
     // With the reference teacher every chain is correct, so `all` keeps the same training files:
     // the filter stage reruns, and training sees unchanged inputs and is skipped.
-    const pipeline = nanoPipeline('nano-end-to-end');
-    (pipeline.collect as Record<string, unknown>).filter = 'all';
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(file, JSON.stringify(pipeline));
-    const changed = await runPipeline({ file, runsDirectory: runs, ...quiet });
+    const changed = await rerunWith(() => undefined);
     expect(changed.stages.data.action).toBe('skipped');
     expect(changed.stages.collect.action).toBe('skipped');
     expect(changed.stages.filter.action).toBe('ran');
@@ -99,12 +104,9 @@ describe('dnc run on a nano pipeline', () => {
   }, 30_000);
 
   it("a student's decoding settings re-export its brick without retraining it", async () => {
-    const pipeline = nanoPipeline('nano-end-to-end');
-    (pipeline.collect as Record<string, unknown>).filter = 'all';
-    (pipeline.students as Record<string, unknown>[])[0]!.decoding = { copyBias: 2, copyConstraint: false };
-    const { writeFile } = await import('node:fs/promises');
-    await writeFile(file, JSON.stringify(pipeline));
-    const changed = await runPipeline({ file, runsDirectory: runs, ...quiet });
+    const changed = await rerunWith((pipeline) => {
+      (pipeline.students as Record<string, unknown>[])[0]!.decoding = { copyBias: 2, copyConstraint: false };
+    });
     expect(changed.stages.train.action).toBe('skipped');
     expect(changed.stages.export.action).toBe('ran');
     expect(changed.stages.eval.action).toBe('ran');

@@ -4,15 +4,29 @@ import { CopyConstraintProcessor } from '../../src/runtime/generation/copy-const
 // A toy vocabulary: what each token id reads as alone.
 const texts = [' Kr', 'ai', 'hund', 'kund', ' born', '?', ' Which', ' Vel', 'h', ' the', 'nd'];
 const id = (text: string) => texts.indexOf(text);
-const prompt = [' Which', ' Kr', 'ai', 'hund', ' Vel', ' born', '?'].map(id);
+const promptTexts = [' Which', ' Kr', 'ai', 'hund', ' Vel', ' born', '?'];
+const prompt = promptTexts.map(id);
 
-/** The tokens the processor leaves open after `generated` (texts, in id order). */
-function allowedAfter(generated: string[]): string[] {
-  const logits = new Float32Array(texts.length);
-  const tokens = [...prompt, ...generated.map(id)];
-  new CopyConstraintProcessor(texts).process(logits, { tokens, generatedCount: generated.length });
-  return texts.filter((_, token) => logits[token] !== -Infinity);
+/**
+ * The tokens (texts, in id order) the processor leaves open over the toy vocabulary `vocabulary`
+ * after `prompt` then `generated`, all written as token texts.
+ */
+function openTokens(
+  vocabulary: string[],
+  prompt: string[],
+  generated: string[],
+  knownTerms?: string[],
+): string[] {
+  const logits = new Float32Array(vocabulary.length);
+  const tokens = [...prompt, ...generated].map((text) => vocabulary.indexOf(text));
+  new CopyConstraintProcessor(vocabulary, knownTerms).process(logits, {
+    tokens,
+    generatedCount: generated.length,
+  });
+  return vocabulary.filter((_, token) => logits[token] !== -Infinity);
 }
+
+const allowedAfter = (generated: string[]) => openTokens(texts, promptTexts, generated);
 
 describe('copy constraint', () => {
   it('lets a name started from the prompt go on only as the prompt spells it', () => {
@@ -55,15 +69,8 @@ describe('copy constraint', () => {
 
 describe('copy constraint on numbers', () => {
   const numberTexts = [' than', ' 82', ',', '000', '?', ' 8', '2', '00', '0', ' #', '1', ' have'];
-  const at = (text: string) => numberTexts.indexOf(text);
-  const numberPrompt = [' than', ' 82', ',', '000', '?'].map(at); // " than 82,000?"
-
-  function openAfter(generated: string[]): string[] {
-    const logits = new Float32Array(numberTexts.length);
-    const tokens = [...numberPrompt, ...generated.map(at)];
-    new CopyConstraintProcessor(numberTexts).process(logits, { tokens, generatedCount: generated.length });
-    return numberTexts.filter((_, token) => logits[token] !== -Infinity);
-  }
+  const openAfter = (generated: string[]) =>
+    openTokens(numberTexts, [' than', ' 82', ',', '000', '?'], generated); // " than 82,000?"
 
   it('lets a number grow only into a prompt number, read without its thousands commas', () => {
     const open = openAfter([' than', ' 8', '2', '00']);
@@ -82,13 +89,8 @@ describe('copy constraint on numbers', () => {
 
 describe('copy constraint with known terms', () => {
   const wordTexts = [' W', 'hat', ' is', '?'];
-  const prompt = [' is', '?'].map((text) => wordTexts.indexOf(text));
-  const open = (knownTerms?: string[]) => {
-    const logits = new Float32Array(wordTexts.length);
-    const tokens = [...prompt, wordTexts.indexOf(' W')];
-    new CopyConstraintProcessor(wordTexts, knownTerms).process(logits, { tokens, generatedCount: 1 });
-    return logits[wordTexts.indexOf('hat')] !== -Infinity;
-  };
+  const open = (knownTerms?: string[]) =>
+    openTokens(wordTexts, [' is', '?'], [' W'], knownTerms).includes('hat');
 
   it('lets the brick spell its own template words that the prompt lacks ("What" as W|hat)', () => {
     expect(open()).toBe(false);
