@@ -7,13 +7,17 @@
  * into the given tensor's buffer (checked by test/engine/session.test.ts), which lets the trainer
  * double-buffer parameters and moments instead of allocating fresh arrays every step.
  */
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { type DataType, type TensorData } from './data-type.js';
 
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface EngineSessionOptions {
-  /** Threads inside one op (default: onnxruntime's choice, all cores). */
+  /**
+   * Threads inside one op. Default: one per core (`os.availableParallelism()`), set explicitly:
+   * leaving it to onnxruntime made a micro training step 229 ms instead of 187 ms on two cores.
+   */
   intraOpNumThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
   executionMode?: 'sequential' | 'parallel';
@@ -51,7 +55,7 @@ export class EngineSession {
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       executionMode: options.executionMode ?? 'sequential',
     };
-    if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+    sessionOptions.intraOpNumThreads = options.intraOpNumThreads ?? availableParallelism();
     try {
       return new EngineSession(await ort.InferenceSession.create(model, sessionOptions), label);
     } catch (error) {

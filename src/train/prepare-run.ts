@@ -46,7 +46,7 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Draw progress lines even when stderr is not a terminal. */
   progress?: boolean;
-  /** onnxruntime intra-op threads (default: all cores). */
+  /** onnxruntime intra-op threads (default: one per core). */
   threads?: number;
   /** Receives human-readable log lines (default: none). */
   log?: (line: string) => void;

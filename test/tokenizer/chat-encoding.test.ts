@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { trainBpe } from '../../src/tokenizer/bpe-trainer.js';
 import { encodeChatForTraining } from '../../src/tokenizer/chat-encoding.js';
+import { buildTokenizerConfig, buildTokenizerJson } from '../../src/tokenizer/tokenizer-files.js';
 import { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 import { randomTexts, sampleCorpus } from './random-text.js';
 
@@ -44,5 +45,34 @@ describe('encodeChatForTraining', () => {
       );
       expect(endCount.length).toBeGreaterThanOrEqual(2);
     }
+  });
+
+  it('gives the same ids from its content cache, and the cache holds each content once', () => {
+    const cache = new Map<string, number[]>();
+    const system = { role: 'system' as const, content: 'Decompose the question.' };
+    const examples = ['How many apples?', 'How many pears?'].map((question) => [
+      system,
+      { role: 'user' as const, content: question },
+      { role: 'assistant' as const, content: `Count: ${question}` },
+    ]);
+    for (const messages of examples)
+      expect(encodeChatForTraining(tokenizer, messages, { cache })).toEqual(
+        encodeChatForTraining(tokenizer, messages),
+      );
+    expect(cache.size).toBe(5);
+  });
+
+  it('checks the chat template only when asked to verify', () => {
+    const model = trainBpe(sampleCorpus(200, 3), { vocabSize: 300 });
+    const config = buildTokenizerConfig(model, { modelMaxLength: 64 });
+    const skewed = new Tokenizer(buildTokenizerJson(model), {
+      ...config,
+      chat_template: `{{ "Note: " }}${config.chat_template}`,
+    });
+    const messages = [{ role: 'user' as const, content: 'How many apples?' }];
+    expect(() => encodeChatForTraining(skewed, messages)).toThrow(/does not render messages as dnc trains/);
+    expect(encodeChatForTraining(skewed, messages, { verify: false }).inputIds).toHaveLength(
+      skewed.encode('How many apples?', { addSpecialTokens: false }).length + 3,
+    );
   });
 });
