@@ -84,6 +84,7 @@ export const defaults = {
     decoding: {
       decomposer: {
         copyConstraint: true,
+        nameOrder: true,
         copyBias: 8,
         copyScope: 'word' as 'word' | 'any',
         coverageSamples: 8,

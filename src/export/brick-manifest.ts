@@ -48,13 +48,19 @@ export const brickDecodingSchema = z.strictObject({
   /** Capitalized words spelled with two or more tokens must be words of the prompt (names are copied). */
   copyConstraint: z.boolean().optional(),
   /**
+   * Capitalized words follow each other as in the prompt: a name starts where a prompt name
+   * starts, goes on as it does there, and does not stop short (runtime/generation/name-order-constraint.ts).
+   */
+  nameOrder: z.boolean().optional(),
+  /**
    * Terms the brick writes on its own (found in many training answers): the copy constraint lets
    * them pass like the prompt's own names and numbers.
    */
   knownTerms: z.array(z.string().min(1)).optional(),
   /**
-   * Decomposers: when the greedy decomposition leaves out a name of the question, sample this many
-   * more in one batch and keep the first that mentions every name (0 or absent: off).
+   * Decomposers: when the greedy decomposition has a fault (leaves out a name of the question,
+   * asks a sub-question twice, refers to a later step), sample this many more in one batch and keep
+   * the first without one (0 or absent: off). See runtime/bricks/decomposition-coverage.ts.
    */
   coverageSamples: z.number().int().nonnegative().optional(),
 });

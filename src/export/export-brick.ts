@@ -78,7 +78,8 @@ async function moveIntoPlace(staged: string, target: string): Promise<void> {
 export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
   const { architecture, weights, role, lineage, metrics } = input;
   const decoding: BrickDecoding = { ...(input.decoding ?? defaults.export.decoding[role]) };
-  if (decoding.copyConstraint === true && decoding.knownTerms === undefined && input.answerTerms?.length)
+  const usesTerms = decoding.copyConstraint === true || decoding.nameOrder === true;
+  if (usesTerms && decoding.knownTerms === undefined && input.answerTerms?.length)
     decoding.knownTerms = [...input.answerTerms];
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);

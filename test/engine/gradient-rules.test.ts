@@ -45,7 +45,11 @@ const cases: Case[] = [
     build: (g, [a, b]) => g.pow(a, b),
   },
   { name: 'Pow with a constant exponent', inputs: [p('a', [4])], build: (g, [a]) => g.pow(a, 2) },
-  { name: 'Pow with a constant fractional exponent', inputs: [p('a', [4])], build: (g, [a]) => g.pow(a, -1.5) },
+  {
+    name: 'Pow with a constant fractional exponent',
+    inputs: [p('a', [4])],
+    build: (g, [a]) => g.pow(a, -1.5),
+  },
   {
     name: 'Max (elementwise, broadcast)',
     inputs: [s('a', [2, 3]), s('b', [3])],

@@ -98,6 +98,7 @@ describe('exportBrick', () => {
     const manifest = JSON.parse(await readFile(join(fixture.brickDirectory, 'brick.json'), 'utf8'));
     expect(manifest.decoding).toEqual(defaults.export.decoding.decomposer);
     expect(manifest.decoding.copyConstraint).toBe(true);
+    expect(manifest.decoding.nameOrder).toBe(true);
   });
 
   it('refuses a manifest with an unknown role', () => {
@@ -155,11 +156,13 @@ describe('dnc export', () => {
       '3',
       '--copy-scope',
       'any',
+      '--no-name-order',
     ]);
     expect(flagged.code).toBe(0);
     expect(JSON.parse(await readFile(join(tuned, 'brick.json'), 'utf8')).decoding).toEqual({
       copyBias: 3,
       copyScope: 'any',
+      nameOrder: false,
     });
     const bad = await runCli(['export', checkpoint, '--out', tuned, '--copy-bias', '-1']);
     expect(bad.code).toBe(1);

@@ -192,6 +192,28 @@ describe('generate (sampling)', () => {
     expect(sampled[0].tokens).toEqual(greedy[0].tokens);
   });
 
+  it('sums the log-probability of each chosen token under the distribution it was drawn from', async () => {
+    // Logits: 5 for the counting token, 2 for the one after, −10 for the other 8 of 10.
+    const logSoftmax = (score: number) => score - Math.log(Math.exp(5) + Math.exp(2) + 8 * Math.exp(-10));
+    const [greedy] = await generate(new CountingModel(), [[3]], { maxNewTokens: 4 });
+    expect(greedy.logProbability).toBeCloseTo(4 * logSoftmax(5), 5);
+    const [sampled] = await generate(new CountingModel(), [[3]], {
+      maxNewTokens: 6,
+      doSample: true,
+      temperature: 3,
+      seed: 4,
+    });
+    const hot = (score: number) =>
+      score / 3 - Math.log(Math.exp(5 / 3) + Math.exp(2 / 3) + 8 * Math.exp(-10 / 3));
+    let expected = 0;
+    let previous = 3;
+    for (const token of sampled.tokens) {
+      expected += hot(token === (previous + 1) % 10 ? 5 : token === (previous + 2) % 10 ? 2 : -10);
+      previous = token;
+    }
+    expect(sampled.logProbability).toBeCloseTo(expected, 5);
+  });
+
   it('draws tokens with the softmax frequencies', () => {
     const sampler = new MultinomialSampler(123);
     const logits = Float32Array.from([Math.log(0.7), Math.log(0.2), Math.log(0.1), -Infinity]);

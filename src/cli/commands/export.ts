@@ -17,6 +17,7 @@ interface ExportOptions {
   copyBias?: string;
   copyScope?: string;
   copyConstraint?: boolean;
+  nameOrder?: boolean;
 }
 
 /** The role's default decoding settings with the flags applied, checked like brick.json. */
@@ -25,6 +26,7 @@ function decodingOf(role: BrickRole, options: ExportOptions): BrickDecoding {
   if (options.copyBias !== undefined) flags.copyBias = Number(options.copyBias);
   if (options.copyScope !== undefined) flags.copyScope = options.copyScope;
   if (options.copyConstraint === false) flags.copyConstraint = false;
+  if (options.nameOrder === false) flags.nameOrder = false;
   const parsed = brickDecodingSchema.safeParse({ ...defaults.export.decoding[role], ...flags });
   if (!parsed.success)
     throw new UserError(
@@ -73,6 +75,7 @@ export function register(program: Command): void {
     )
     .option('--copy-scope <scope>', 'tokens the copy bias may raise: word (default) or any')
     .option('--no-copy-constraint', 'let the brick spell capitalized words that are not in the prompt')
+    .option('--no-name-order', 'let the brick order, shorten and start names unlike the prompt')
     .option('--json', 'print one JSON object on stdout')
     .action(runExport);
 }

@@ -1,5 +1,7 @@
 /**
- * Coverage: does a decomposition mention every name of its question?
+ * Checks a decomposition can fail before any solver sees it: coverage (does it mention every name
+ * of its question?) and well-formedness (no sub-question asked twice, no `#k` that points at
+ * itself or a later step).
  *
  * A sub-question chain that answers a question about two entities has to ask about both, so a
  * decomposition that writes one name twice and leaves the other out ("In which country is
@@ -25,13 +27,35 @@ export function questionNames(question: string, tokenCount: (word: string) => nu
   });
 }
 
+/** `#k` references in a sub-question. */
+function references(subquestion: string): number[] {
+  return [...subquestion.matchAll(/#(\d+)/g)].map((match) => Number(match[1]));
+}
+
 /**
- * Whether a parsed decomposition mentions every name (as a whole word). "No decomposition" has
- * nothing to check and passes; an unparseable answer fails.
+ * What is wrong with a decomposition, in words (empty when nothing is). Each fault makes the chain
+ * fail whatever the solver does:
+ * - a name of the question is left out (as a whole word): a chain about two entities that asks
+ *   about one of them twice never learns the other's facts;
+ * - a sub-question is asked twice: the second copy adds no fact, so some step the question needs
+ *   is missing (typically the same entity asked about where the question names two);
+ * - a `#k` in sub-question i with k ≥ i points at an answer not known yet.
+ * "No decomposition." has no faults; an unparseable answer is one.
  */
-export function coversNames(parsed: ParsedSubquestions, names: readonly string[]): boolean {
-  if (parsed.kind === 'no-decomposition') return true;
-  if (parsed.kind !== 'subquestions') return false;
+export function decompositionFaults(parsed: ParsedSubquestions, names: readonly string[]): string[] {
+  if (parsed.kind === 'no-decomposition') return [];
+  if (parsed.kind !== 'subquestions') return ['no numbered sub-questions'];
+  const faults: string[] = [];
   const mentioned = new Set(parsed.subquestions.join('\n').match(/\p{L}+/gu) ?? []);
-  return names.every((name) => mentioned.has(name));
+  for (const name of names) if (!mentioned.has(name)) faults.push(`leaves out ${name}`);
+  const seen = new Set<string>();
+  parsed.subquestions.forEach((subquestion, index) => {
+    const key = subquestion.trim().toLowerCase();
+    if (seen.has(key)) faults.push(`asks "${subquestion}" twice`);
+    seen.add(key);
+    for (const step of references(subquestion))
+      if (step < 1 || step > index)
+        faults.push(`#${step} in sub-question ${index + 1} refers to no earlier step`);
+  });
+  return faults;
 }

@@ -21,11 +21,12 @@ import {
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
-import { coversNames, questionNames } from './decomposition-coverage.js';
+import { decompositionFaults, questionNames } from './decomposition-coverage.js';
 import { CopyBiasProcessor } from '../generation/copy-bias.js';
 import { CopyConstraintProcessor } from '../generation/copy-constraint.js';
 import type { LogitsProcessor } from '../generation/logits-processors.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
+import { NameOrderProcessor } from '../generation/name-order-constraint.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
   Brick,
@@ -40,6 +41,12 @@ import type {
   SolveOutput,
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
+
+/** A sampled completion and how likely the brick found it (mean log-probability per token). */
+export interface SampledText {
+  text: string;
+  meanLogProbability: number;
+}
 
 export interface OnnxBrickOptions {
   usdPerCpuHour?: number;
@@ -124,7 +131,10 @@ export class OnnxBrick implements Brick {
     this.model = `onnx:${basename(spec)}`;
     this.decoding = { ...manifest.decoding, ...options.decoding };
     // Every token's text, read only for a brick that decodes with the copy processors.
-    const copies = this.decoding.copyConstraint === true || (this.decoding.copyBias ?? 0) > 0;
+    const copies =
+      this.decoding.copyConstraint === true ||
+      this.decoding.nameOrder === true ||
+      (this.decoding.copyBias ?? 0) > 0;
     this.tokenTexts = copies
       ? Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]))
       : [];
@@ -159,6 +169,8 @@ export class OnnxBrick implements Brick {
     const processors: LogitsProcessor[] = [];
     if (this.decoding.copyConstraint === true)
       processors.push(new CopyConstraintProcessor(this.tokenTexts, this.decoding.knownTerms));
+    if (this.decoding.nameOrder === true)
+      processors.push(new NameOrderProcessor(this.tokenTexts, this.decoding.knownTerms));
     if (this.copyBias !== undefined) processors.push(this.copyBias);
     return processors;
   }
@@ -178,9 +190,13 @@ export class OnnxBrick implements Brick {
     messages: readonly ChatMessage[],
     count: number,
     signal?: AbortSignal,
-  ): Promise<{ texts: string[]; report: BrickCallReport }> {
+  ): Promise<{ samples: SampledText[]; report: BrickCallReport }> {
     const { results, report } = await this.generateRows(messages, count, true, signal);
-    return { texts: results.map((result) => result.text ?? ''), report };
+    const samples = results.map((result) => ({
+      text: result.text ?? '',
+      meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
+    }));
+    return { samples, report };
   }
 
   /** Runs the chat (rendered with the chat template, assistant turn opened) as `count` rows. */
@@ -250,18 +266,23 @@ export class OnnxBrick implements Brick {
     let parsed = parseSubquestions(report.raw, input.maxSubquestions);
     const samples = this.decoding.coverageSamples ?? 0;
     const names = samples > 0 ? questionNames(input.question, this.tokenCount) : [];
-    if (samples > 0 && !coversNames(parsed, names)) {
-      // Rejection sampling against coverage: the greedy answer left a name of the question out.
+    const faults = samples > 0 ? decompositionFaults(parsed, names) : [];
+    if (faults.length > 0) {
+      // Rejection sampling: the greedy answer has a fault no solver can repair (a name left out,
+      // a sub-question asked twice, a reference forward); keep the first sample without one.
       const sampled = await this.sample(messages, samples, input.signal);
-      const covering = sampled.texts
-        .map((text) => ({ text, parsed: parseSubquestions(text, input.maxSubquestions) }))
-        .find((candidate) => coversNames(candidate.parsed, names));
+      // The most likely sample (mean log-probability per token) among those without a fault: at
+      // temperature 1 some samples are garbled text that happens to pass the checks.
+      const sound = sampled.samples
+        .map((sample) => ({ ...sample, parsed: parseSubquestions(sample.text, input.maxSubquestions) }))
+        .filter((candidate) => decompositionFaults(candidate.parsed, names).length === 0)
+        .sort((left, right) => right.meanLogProbability - left.meanLogProbability)[0];
       const note =
-        covering === undefined
-          ? `the decomposition leaves out a name of the question and none of ${samples} samples covers every name`
-          : `the greedy decomposition left out a name of the question; a sample that covers every name replaced it`;
-      report = combineReports(report, sampled.report, covering?.text ?? report.raw, note);
-      if (covering !== undefined) parsed = covering.parsed;
+        sound === undefined
+          ? `the decomposition ${faults.join('; ')}, and so did all ${samples} samples drawn to replace it`
+          : `the greedy decomposition ${faults.join('; ')}; a sample without faults replaced it`;
+      report = combineReports(report, sampled.report, sound?.text ?? report.raw, note);
+      if (sound !== undefined) parsed = sound.parsed;
     }
     const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
     return {

@@ -3,5 +3,7 @@
  * copy bias), the coverage resampling and the sampler. Brick-call caches key local calls by it,
  * so a change here that alters outputs must bump it, or an eval would serve answers decoded the
  * old way. 2: the copy constraint covers numbers. 3: it lets a brick's known terms pass.
+ * 4: resampling also replaces decompositions that repeat a sub-question or refer forward, keeps
+ * the most likely sound sample, and the name-order constraint exists.
  */
-export const localDecodingVersion = 3;
+export const localDecodingVersion = 4;

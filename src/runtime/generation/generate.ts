@@ -23,6 +23,12 @@ export interface GenerationResult {
   stopString?: string;
   /** The decoded completion, cut before the stop string; present when `decode` was given. */
   text?: string;
+  /**
+   * Sum of the log-probabilities of the generated tokens (end token included) under the
+   * distribution each was chosen from: the logits after every processor (temperature, copy bias,
+   * constraints). Candidates drawn with the same settings can be ranked by it.
+   */
+  logProbability: number;
 }
 
 interface Row {
@@ -30,6 +36,7 @@ interface Row {
   /** Prompt and generated tokens (no padding). */
   tokens: number[];
   generated: number[];
+  logProbability: number;
   /** Mask of every position fed so far, padding included. */
   mask: number[];
   stop: StopDecision | null;
@@ -46,6 +53,7 @@ export async function generate<Cache>(
     prompt,
     tokens: [...prompt],
     generated: [],
+    logProbability: 0,
     mask: [],
     stop: null,
   }));
@@ -81,6 +89,7 @@ function advanceRow(
   const context = { tokens: row.tokens, generatedCount: row.generated.length };
   for (const processor of parts.processors) processor.process(logits, context);
   const token = parts.sampler.sample(logits);
+  row.logProbability += logProbabilityOf(logits, token);
   row.tokens.push(token);
   row.generated.push(token);
   options.onToken?.({ row: index, token });
@@ -88,6 +97,15 @@ function advanceRow(
     row.stop = criterion.check({ generated: row.generated });
     if (row.stop !== null) return;
   }
+}
+
+/** log softmax(logits)[token], computed stably (−Infinity for a masked-out token). */
+function logProbabilityOf(logits: Float32Array, token: number): number {
+  let max = -Infinity;
+  for (const value of logits) if (value > max) max = value;
+  let sum = 0;
+  for (const value of logits) sum += Math.exp(value - max);
+  return logits[token] - max - Math.log(sum);
 }
 
 /** The first step: every prompt left-padded to the longest, positions counted from the first real token. */
@@ -153,6 +171,7 @@ function toResult(row: Row, decode?: (tokens: readonly number[]) => string): Gen
     generatedTokenCount: row.generated.length,
     promptTokenCount: row.prompt.length,
     finishReason: stop.reason,
+    logProbability: row.logProbability,
   };
   if (stop.stopString !== undefined) result.stopString = stop.stopString;
   if (decode !== undefined) {
