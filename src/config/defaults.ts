@@ -50,7 +50,15 @@ export const defaults = {
    * Chains and local generation. `staticSolve`: `stepwise` solves static sub-questions one call
    * each (earlier answers given, `#k` substituted); `one-call` sends them all in one solve call.
    */
-  runtime: { staticSolve: 'stepwise' as 'stepwise' | 'one-call', maxNewTokens: 256 },
+  /**
+   * Chains and local bricks: how a static chain solves, the generation budget, and the score a
+   * decomposer's resamples add to the first pieces of the names its greedy answer left out.
+   */
+  runtime: {
+    staticSolve: 'stepwise' as 'stepwise' | 'one-call',
+    maxNewTokens: 256,
+    missingNameBias: 4,
+  },
   /**
    * `dnc eval`: examples in flight at once (a suite's `concurrency` overrides it), worker threads
    * for local bricks, and the seed and resamples of the bootstrap 95% intervals.
@@ -85,6 +93,7 @@ export const defaults = {
       decomposer: {
         copyConstraint: true,
         nameOrder: true,
+        promptWordBias: 2,
         copyBias: 8,
         copyScope: 'word' as 'word' | 'any',
         coverageSamples: 8,

@@ -52,6 +52,8 @@ export const brickDecodingSchema = z.strictObject({
    * starts, goes on as it does there, and does not stop short (runtime/generation/name-order-constraint.ts).
    */
   nameOrder: z.boolean().optional(),
+  /** Score added to tokens that start a lower-case word of the prompt (0 or absent: off). */
+  promptWordBias: z.number().nonnegative().optional(),
   /**
    * Terms the brick writes on its own (found in many training answers): the copy constraint lets
    * them pass like the prompt's own names and numbers.

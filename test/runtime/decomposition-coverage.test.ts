@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseSubquestions } from '../../src/prompts/index.js';
-import { decompositionFaults, questionNames } from '../../src/runtime/bricks/decomposition-coverage.js';
+import {
+  decompositionFaults,
+  missingNames,
+  questionNames,
+} from '../../src/runtime/bricks/decomposition-coverage.js';
 
 // A stand-in tokenizer: words it knows are one token, anything else one token per 3 characters.
 const known = new Set(['Which', ' Which', 'which', ' which', 'Were', ' were', ' Are', ' the']);
@@ -73,5 +77,14 @@ describe('decomposition coverage', () => {
   it('matches whole words only', () => {
     const parsed = parseSubquestions('1. Where was Kreniportia founded?', 6);
     expect(decompositionFaults(parsed, ['Kreniport'])).toEqual(['leaves out Kreniport']);
+  });
+
+  it('lists the names no sub-question mentions', () => {
+    const parsed = parseSubquestions(
+      '1. In which country is Kreniport located?\n2. Are #1 and #1 the same?',
+      6,
+    );
+    expect(missingNames(parsed, ['Kreniport', 'Karzom'])).toEqual(['Karzom']);
+    expect(missingNames(parseSubquestions('No decomposition.', 6), ['Karzom'])).toEqual([]);
   });
 });

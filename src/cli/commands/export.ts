@@ -18,6 +18,7 @@ interface ExportOptions {
   copyScope?: string;
   copyConstraint?: boolean;
   nameOrder?: boolean;
+  promptWordBias?: string;
 }
 
 /** The role's default decoding settings with the flags applied, checked like brick.json. */
@@ -27,11 +28,12 @@ function decodingOf(role: BrickRole, options: ExportOptions): BrickDecoding {
   if (options.copyScope !== undefined) flags.copyScope = options.copyScope;
   if (options.copyConstraint === false) flags.copyConstraint = false;
   if (options.nameOrder === false) flags.nameOrder = false;
+  if (options.promptWordBias !== undefined) flags.promptWordBias = Number(options.promptWordBias);
   const parsed = brickDecodingSchema.safeParse({ ...defaults.export.decoding[role], ...flags });
   if (!parsed.success)
     throw new UserError(
       `invalid decoding flags: ${formatZodError(parsed.error)}; --copy-bias takes a number ≥ 0 ` +
-        '(0 turns it off) and --copy-scope `word` or `any`',
+        '(0 turns it off), --prompt-word-bias a number ≥ 0, and --copy-scope `word` or `any`',
     );
   return parsed.data;
 }
@@ -75,6 +77,10 @@ export function register(program: Command): void {
     )
     .option('--copy-scope <scope>', 'tokens the copy bias may raise: word (default) or any')
     .option('--no-copy-constraint', 'let the brick spell capitalized words that are not in the prompt')
+    .option(
+      '--prompt-word-bias <x>',
+      `score added to tokens that start a lower-case word of the prompt (decomposer default ${defaults.export.decoding.decomposer.promptWordBias}, 0: off)`,
+    )
     .option('--no-name-order', 'let the brick order, shorten and start names unlike the prompt')
     .option('--json', 'print one JSON object on stdout')
     .action(runExport);

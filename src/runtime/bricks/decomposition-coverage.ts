@@ -27,6 +27,13 @@ export function questionNames(question: string, tokenCount: (word: string) => nu
   });
 }
 
+/** The names no sub-question mentions as a whole word (none for "No decomposition."). */
+export function missingNames(parsed: ParsedSubquestions, names: readonly string[]): string[] {
+  if (parsed.kind === 'no-decomposition') return [];
+  const mentioned = new Set(parsed.subquestions.join('\n').match(/\p{L}+/gu) ?? []);
+  return names.filter((name) => !mentioned.has(name));
+}
+
 /** `#k` references in a sub-question. */
 function references(subquestion: string): number[] {
   return [...subquestion.matchAll(/#(\d+)/g)].map((match) => Number(match[1]));
@@ -45,9 +52,7 @@ function references(subquestion: string): number[] {
 export function decompositionFaults(parsed: ParsedSubquestions, names: readonly string[]): string[] {
   if (parsed.kind === 'no-decomposition') return [];
   if (parsed.kind !== 'subquestions') return ['no numbered sub-questions'];
-  const faults: string[] = [];
-  const mentioned = new Set(parsed.subquestions.join('\n').match(/\p{L}+/gu) ?? []);
-  for (const name of names) if (!mentioned.has(name)) faults.push(`leaves out ${name}`);
+  const faults = missingNames(parsed, names).map((name) => `leaves out ${name}`);
   const seen = new Set<string>();
   parsed.subquestions.forEach((subquestion, index) => {
     const key = subquestion.trim().toLowerCase();

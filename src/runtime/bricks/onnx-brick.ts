@@ -21,12 +21,13 @@ import {
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
-import { decompositionFaults, questionNames } from './decomposition-coverage.js';
+import { decompositionFaults, missingNames, questionNames } from './decomposition-coverage.js';
 import { CopyBiasProcessor } from '../generation/copy-bias.js';
 import { CopyConstraintProcessor } from '../generation/copy-constraint.js';
-import type { LogitsProcessor } from '../generation/logits-processors.js';
+import { type LogitsProcessor, TokenBiasProcessor } from '../generation/logits-processors.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
 import { NameOrderProcessor } from '../generation/name-order-constraint.js';
+import { PromptWordBiasProcessor } from '../generation/prompt-word-bias.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
   Brick,
@@ -134,6 +135,7 @@ export class OnnxBrick implements Brick {
     const copies =
       this.decoding.copyConstraint === true ||
       this.decoding.nameOrder === true ||
+      (this.decoding.promptWordBias ?? 0) > 0 ||
       (this.decoding.copyBias ?? 0) > 0;
     this.tokenTexts = copies
       ? Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]))
@@ -172,6 +174,8 @@ export class OnnxBrick implements Brick {
     if (this.decoding.nameOrder === true)
       processors.push(new NameOrderProcessor(this.tokenTexts, this.decoding.knownTerms));
     if (this.copyBias !== undefined) processors.push(this.copyBias);
+    if ((this.decoding.promptWordBias ?? 0) > 0)
+      processors.push(new PromptWordBiasProcessor(this.tokenTexts, this.decoding.promptWordBias!));
     return processors;
   }
 
@@ -190,8 +194,16 @@ export class OnnxBrick implements Brick {
     messages: readonly ChatMessage[],
     count: number,
     signal?: AbortSignal,
+    extraProcessors: readonly LogitsProcessor[] = [],
   ): Promise<{ samples: SampledText[]; report: BrickCallReport }> {
-    const { results, report } = await this.generateRows(messages, count, true, signal);
+    const { results, report } = await this.generateRows(
+      messages,
+      count,
+      true,
+      signal,
+      undefined,
+      extraProcessors,
+    );
     const samples = results.map((result) => ({
       text: result.text ?? '',
       meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
@@ -206,6 +218,7 @@ export class OnnxBrick implements Brick {
     doSample: boolean,
     signal?: AbortSignal,
     maxNewTokens?: number,
+    extraProcessors: readonly LogitsProcessor[] = [],
   ): Promise<{ results: GenerationResult[]; report: BrickCallReport }> {
     const started = performance.now();
     const cpuStarted = cpuMilliseconds();
@@ -234,7 +247,7 @@ export class OnnxBrick implements Brick {
       {
         maxNewTokens: budget,
         doSample,
-        logitsProcessors: this.copyProcessors(),
+        logitsProcessors: [...this.copyProcessors(), ...extraProcessors],
         decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
         signal,
       },
@@ -270,7 +283,13 @@ export class OnnxBrick implements Brick {
     if (faults.length > 0) {
       // Rejection sampling: the greedy answer has a fault no solver can repair (a name left out,
       // a sub-question asked twice, a reference forward); keep the first sample without one.
-      const sampled = await this.sample(messages, samples, input.signal);
+      // Samples lean towards the names the greedy answer left out (their first pieces gain
+      // `missingNameBias`): where the model hesitated between two names, the other one is tried.
+      const missing = new TokenBiasProcessor(
+        this.firstPieces(missingNames(parsed, names)),
+        defaults.runtime.missingNameBias,
+      );
+      const sampled = await this.sample(messages, samples, input.signal, [missing]);
       // The most likely sample (mean log-probability per token) among those without a fault: at
       // temperature 1 some samples are garbled text that happens to pass the checks.
       const sound = sampled.samples
@@ -291,6 +310,17 @@ export class OnnxBrick implements Brick {
       ...report,
       warnings: [...report.warnings, ...parsed.warnings],
     };
+  }
+
+  /** The first token of each name, written after a space and at the start of a line. */
+  private firstPieces(names: readonly string[]): Set<number> {
+    const pieces = new Set<number>();
+    for (const name of names)
+      for (const form of [` ${name}`, name]) {
+        const first = this.tokenizer.encode(form, { addSpecialTokens: false })[0];
+        if (first !== undefined) pieces.add(first);
+      }
+    return pieces;
   }
 
   private readonly tokenCount = (text: string): number =>
