@@ -118,21 +118,48 @@ function allows(context: Context, word: string, complete: boolean): boolean {
  * " letters", "letters", digits, punctuation or spaces, never two words: a piece either continues
  * `tail`, or ends it (which needs `tail` complete) and, with letters, starts the next word.
  */
-function isOpen(step: StepState, piece: string): boolean {
+function isOpen(step: StepState, piece: Piece): boolean {
   const { contexts, tail } = step;
-  if (tail !== '' && /^\p{L}/u.test(piece)) return allows(contexts.tail, tail + piece, false);
+  if (tail !== '' && piece.startsWithLetter) return allows(contexts.tail, tail + piece.text, false);
   if (!step.tailComplete) return false;
-  const next = /^( ?)(\p{L}+)$/u.exec(piece);
-  const nextCapitalized = next !== null && capitalized.test(next[2]!);
   // The name must go on: with the next name word, or a lone space its first piece may follow.
-  if (step.tailContinues && piece !== ' ' && !(nextCapitalized && next[1] === ' ')) return false;
-  if (next === null) return true;
-  return allows(next[1] === ' ' ? contexts.spaced : contexts.joined, next[2]!, false);
+  if (
+    step.tailContinues &&
+    !piece.loneSpace &&
+    !(piece.word !== undefined && piece.spaced && piece.capitalized)
+  )
+    return false;
+  if (piece.word === undefined) return true;
+  return allows(piece.spaced ? contexts.spaced : contexts.joined, piece.word, false);
+}
+
+/** What the rule needs to know of a token's text, read once per vocabulary. */
+interface Piece {
+  text: string;
+  startsWithLetter: boolean;
+  /** The word a piece of letters (after at most one space) spells, else undefined. */
+  word: string | undefined;
+  spaced: boolean;
+  capitalized: boolean;
+  loneSpace: boolean;
+}
+
+function pieceOf(text: string): Piece {
+  const match = /^( ?)(\p{L}+)$/u.exec(text);
+  return {
+    text,
+    startsWithLetter: /^\p{L}/u.test(text),
+    word: match?.[2],
+    spaced: match?.[1] === ' ',
+    capitalized: match !== null && capitalized.test(match[2]!),
+    loneSpace: text === ' ',
+  };
 }
 
 export class NameOrderProcessor implements LogitsProcessor {
   readonly name = 'name-order';
   private readonly texts: readonly string[];
+  private readonly pieces: readonly Piece[];
   private readonly knownTerms: readonly string[];
   private promptKey: string | undefined;
   private order: NameOrder = { successors: new Map(), starts: new Set(), continued: new Set() };
@@ -141,6 +168,7 @@ export class NameOrderProcessor implements LogitsProcessor {
   /** `tokenTexts[id]` is the decoded text of token `id` alone; `knownTerms` as in the copy constraint. */
   constructor(tokenTexts: readonly string[], knownTerms: readonly string[] = []) {
     this.texts = tokenTexts;
+    this.pieces = tokenTexts.map(pieceOf);
     this.knownTerms = knownTerms;
   }
 
@@ -167,11 +195,16 @@ export class NameOrderProcessor implements LogitsProcessor {
       tailComplete: tail === '' || allows(contexts.tail, tail, true),
       tailContinues: contexts.tail.kind !== 'free' && this.order.continued.has(tail),
     };
+    const everythingFree =
+      step.tailComplete &&
+      !step.tailContinues &&
+      [contexts.tail, contexts.spaced, contexts.joined].every((context) => context.kind === 'free');
+    if (everythingFree) return;
     const closed: number[] = [];
     let open = 0;
     for (let token = 0; token < logits.length; token += 1) {
       if (logits[token] === -Infinity) continue;
-      if (isOpen(step, this.texts[token] ?? '')) open += 1;
+      if (isOpen(step, this.pieces[token] ?? pieceOf(''))) open += 1;
       else closed.push(token);
     }
     if (open === 0) return; // never leave the sampler without a choice
