@@ -55,6 +55,11 @@ export const brickDecodingSchema = z.strictObject({
   /** Score added to tokens that start a lower-case word of the prompt (0 or absent: off). */
   promptWordBias: z.number().nonnegative().optional(),
   /**
+   * Question key (a lower-case word, or two in a row) → answer words it all but decides, counted
+   * by the trainer; they gain the prompt-word bias when the question has the key.
+   */
+  associations: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  /**
    * Terms the brick writes on its own (found in many training answers): the copy constraint lets
    * them pass like the prompt's own names and numbers.
    */

@@ -26,6 +26,8 @@ export const checkpointManifestSchema = z.strictObject({
   metrics: z.record(z.string(), z.number().nullable()).optional(),
   /** Capitalized words found in many training answers (what the copy constraint lets pass). */
   answerTerms: z.array(z.string().min(1)).optional(),
+  /** Question key → answer words it all but decides (runtime/generation/word-associations.ts). */
+  answerAssociations: z.record(z.string(), z.array(z.string().min(1))).optional(),
 });
 
 export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;
@@ -38,6 +40,8 @@ export interface Checkpoint {
   metrics: Record<string, number | null>;
   /** Capitalized words found in many training answers (empty when not recorded). */
   answerTerms: string[];
+  /** Question key → answer words it all but decides (empty when not recorded). */
+  answerAssociations: Record<string, string[]>;
   /** The directory holding the tokenizer files. */
   tokenizerDirectory: string;
 }
@@ -90,6 +94,7 @@ export async function readCheckpoint(directory: string): Promise<Checkpoint> {
     lineage: manifest.lineage ?? { dataHash: null, teacher: null, training: {} },
     metrics: manifest.metrics ?? {},
     answerTerms: manifest.answerTerms ?? [],
+    answerAssociations: manifest.answerAssociations ?? {},
     tokenizerDirectory: directory,
   };
 }

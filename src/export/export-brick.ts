@@ -39,6 +39,7 @@ export interface ExportBrickInput {
   decoding?: BrickDecoding;
   /** Terms found in many training answers: with the copy constraint they become its `knownTerms`. */
   answerTerms?: readonly string[];
+  answerAssociations?: Readonly<Record<string, string[]>>;
 }
 
 export interface ExportBrickResult {
@@ -81,6 +82,13 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
   const usesTerms = decoding.copyConstraint === true || decoding.nameOrder === true;
   if (usesTerms && decoding.knownTerms === undefined && input.answerTerms?.length)
     decoding.knownTerms = [...input.answerTerms];
+  const associations = input.answerAssociations ?? {};
+  if (
+    (decoding.promptWordBias ?? 0) > 0 &&
+    decoding.associations === undefined &&
+    Object.keys(associations).length > 0
+  )
+    decoding.associations = { ...associations };
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
   const manifest = brickManifestSchema.parse({

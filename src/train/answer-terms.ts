@@ -5,6 +5,7 @@
  * prompt. Numbers are never taken as known: a decomposition's numbers come from its question.
  */
 import { capitalizedWords } from '../runtime/generation/copy-constraint.js';
+import { wordAssociations } from '../runtime/generation/word-associations.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { Document } from './packing.js';
 
@@ -30,4 +31,20 @@ export function frequentAnswerTerms(documents: readonly Document[], tokenizer: T
     .filter(([, count]) => count >= minimum)
     .map(([term]) => term)
     .sort();
+}
+
+/** Question key → answer words it all but decides, over the documents (see word-associations.ts). */
+export function answerAssociations(
+  documents: readonly Document[],
+  tokenizer: Tokenizer,
+): Record<string, string[]> {
+  const answers = answerTexts(documents, tokenizer);
+  const pairs = documents.map((document, index) => ({
+    question: tokenizer.decode(
+      document.inputIds.filter((_, position) => document.lossMask[position] === 0),
+      { skipSpecialTokens: true },
+    ),
+    answer: answers[index]!,
+  }));
+  return wordAssociations(pairs);
 }

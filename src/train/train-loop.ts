@@ -12,7 +12,7 @@
  * Helpers live beside this file: packing.ts (rows and batches), schedule.ts (learning rate),
  * training-checkpoint.ts (checkpoint I/O), training-log.ts (loss curve), validation.ts.
  */
-import { frequentAnswerTerms } from './answer-terms.js';
+import { answerAssociations, frequentAnswerTerms } from './answer-terms.js';
 import { join } from 'node:path';
 import { createProgress, formatDuration } from '../cli/progress.js';
 import { UserError } from '../cli/user-error.js';
@@ -85,12 +85,14 @@ function longestAnswerTokens(run: PreparedRun): number {
 interface AnswerFacts {
   longestAnswerTokens: number;
   answerTerms: string[];
+  answerAssociations: Record<string, string[]>;
 }
 
 function answerFacts(run: PreparedRun): AnswerFacts {
   return {
     longestAnswerTokens: longestAnswerTokens(run),
     answerTerms: frequentAnswerTerms(run.train.documents, run.tokenizer),
+    answerAssociations: answerAssociations(run.train.documents, run.tokenizer),
   };
 }
 
@@ -116,6 +118,7 @@ function manifestFor(
       longestAnswerTokens: answers.longestAnswerTokens,
     },
     answerTerms: answers.answerTerms,
+    answerAssociations: answers.answerAssociations,
   };
 }
 
@@ -336,6 +339,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
       lineage: manifest.lineage!,
       metrics: manifest.metrics!,
       answerTerms: manifest.answerTerms,
+      answerAssociations: manifest.answerAssociations,
       outDirectory: options.exportDirectory,
     });
     exported = result.outDirectory;

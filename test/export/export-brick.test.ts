@@ -101,6 +101,26 @@ describe('exportBrick', () => {
     expect(manifest.decoding.nameOrder).toBe(true);
   });
 
+  it("copies the trainer's known terms and word associations into a decomposer's decoding", async () => {
+    const out = join(fixture.root, 'with-associations');
+    await exportBrick({
+      architecture: fixture.architecture,
+      weights: fixture.weights,
+      tokenizerDirectory: fixture.tokenizerDirectory,
+      role: 'decomposer',
+      lineage: { dataHash: null, teacher: null, training: {} },
+      metrics: {},
+      answerTerms: ['CEO'],
+      answerAssociations: { 'fewer inhabitants': ['smaller'] },
+      outDirectory: out,
+    });
+    const { decoding } = JSON.parse(await readFile(join(out, 'brick.json'), 'utf8'));
+    expect(decoding.knownTerms).toEqual(['CEO']);
+    expect(decoding.associations).toEqual({ 'fewer inhabitants': ['smaller'] });
+    const brick = await OnnxBrick.load(out, 'with-associations');
+    await brick.close();
+  });
+
   it('refuses a manifest with an unknown role', () => {
     const parsed = brickManifestSchema.safeParse({
       specificationVersion: 'v1',

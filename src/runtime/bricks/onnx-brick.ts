@@ -175,7 +175,9 @@ export class OnnxBrick implements Brick {
       processors.push(new NameOrderProcessor(this.tokenTexts, this.decoding.knownTerms));
     if (this.copyBias !== undefined) processors.push(this.copyBias);
     if ((this.decoding.promptWordBias ?? 0) > 0)
-      processors.push(new PromptWordBiasProcessor(this.tokenTexts, this.decoding.promptWordBias!));
+      processors.push(
+        new PromptWordBiasProcessor(this.tokenTexts, this.decoding.promptWordBias!, this.associatedTokens),
+      );
     return processors;
   }
 
@@ -311,6 +313,19 @@ export class OnnxBrick implements Brick {
       warnings: [...report.warnings, ...parsed.warnings],
     };
   }
+
+  /** Each association key's answer words as their first tokens (after a space). */
+  private get associatedTokens(): Map<string, number[]> {
+    this.associationCache ??= new Map(
+      Object.entries(this.decoding.associations ?? {}).map(([key, words]) => [
+        key,
+        words.map((word) => this.tokenizer.encode(` ${word}`, { addSpecialTokens: false })[0]!),
+      ]),
+    );
+    return this.associationCache;
+  }
+
+  private associationCache: Map<string, number[]> | undefined;
 
   /** The first token of each name, written after a space and at the start of a line. */
   private firstPieces(names: readonly string[]): Set<number> {

@@ -4,6 +4,7 @@
  * so a change here that alters outputs must bump it, or an eval would serve answers decoded the
  * old way. 2: the copy constraint covers numbers. 3: it lets a brick's known terms pass.
  * 4: resampling also replaces decompositions that repeat a sub-question or refer forward, keeps
- * the most likely sound sample, and the name-order constraint exists.
+ * the most likely sound sample, and the name-order constraint exists. 5: the prompt-word bias
+ * also raises the answer words a question's wording predicts (word associations).
  */
-export const localDecodingVersion = 4;
+export const localDecodingVersion = 5;

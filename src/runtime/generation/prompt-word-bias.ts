@@ -13,16 +13,22 @@
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
+import { questionKeys } from './word-associations.js';
 
 export class PromptWordBiasProcessor implements LogitsProcessor {
   readonly name = 'prompt-word-bias';
   private promptKey: readonly number[] | undefined;
   private boosted = new Set<number>();
 
-  /** `tokenTexts[id]` is the decoded text of token `id` alone. */
+  /**
+   * `tokenTexts[id]` is the decoded text of token `id` alone. `associatedTokens` maps a question
+   * key (word-associations.ts) to the first tokens of the answer words it predicts, which gain the
+   * bias too when the prompt has the key.
+   */
   constructor(
     private readonly tokenTexts: readonly string[],
     private readonly bias: number,
+    private readonly associatedTokens: ReadonlyMap<string, readonly number[]> = new Map(),
   ) {
     if (!Number.isFinite(bias) || bias < 0)
       throw new Error(`prompt-word bias must be a number ≥ 0, got ${bias}`);
@@ -46,5 +52,9 @@ export class PromptWordBiasProcessor implements LogitsProcessor {
       return;
     this.promptKey = tokens.slice(0, promptLength);
     this.boosted = new Set(this.promptKey.filter((token) => /^ \p{Ll}/u.test(this.tokenTexts[token] ?? '')));
+    if (this.associatedTokens.size === 0) return;
+    const text = this.promptKey.map((token) => this.tokenTexts[token] ?? '').join('');
+    for (const key of questionKeys(text))
+      for (const token of this.associatedTokens.get(key) ?? []) this.boosted.add(token);
   }
 }
