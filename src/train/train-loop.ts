@@ -12,7 +12,8 @@
  * Helpers live beside this file: packing.ts (rows and batches), schedule.ts (learning rate),
  * training-checkpoint.ts (checkpoint I/O), training-log.ts (loss curve), validation.ts.
  */
-import { answerAssociations, frequentAnswerTerms } from './answer-terms.js';
+import { decodeDocuments, frequentAnswerTerms } from './answer-terms.js';
+import { wordAssociations } from '../runtime/generation/word-associations.js';
 import { join } from 'node:path';
 import { createProgress, formatDuration } from '../cli/progress.js';
 import { UserError } from '../cli/user-error.js';
@@ -89,10 +90,11 @@ interface AnswerFacts {
 }
 
 function answerFacts(run: PreparedRun): AnswerFacts {
+  const pairs = decodeDocuments(run.train.documents, run.tokenizer);
   return {
     longestAnswerTokens: longestAnswerTokens(run),
-    answerTerms: frequentAnswerTerms(run.train.documents, run.tokenizer),
-    answerAssociations: answerAssociations(run.train.documents, run.tokenizer),
+    answerTerms: frequentAnswerTerms(pairs.map((pair) => pair.answer)),
+    answerAssociations: wordAssociations(pairs),
   };
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { frequentAnswerTerms } from '../../src/train/answer-terms.js';
+import { decodeDocuments, frequentAnswerTerms } from '../../src/train/answer-terms.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 
 // Documents whose token ids are char codes, with a stand-in tokenizer that decodes them back.
@@ -15,6 +15,17 @@ function document(prompt: string, answer: string) {
   };
 }
 
+const answersOf = (documents: ReturnType<typeof document>[]) =>
+  decodeDocuments(documents, tokenizer).map((pair) => pair.answer);
+
+describe('decoded documents', () => {
+  it('splits each document into its prompt and its answer by the loss mask', () => {
+    expect(decodeDocuments([document('Q: x', 'Where?')], tokenizer)).toEqual([
+      { question: 'Q: x', answer: 'Where?' },
+    ]);
+  });
+});
+
 describe('frequent answer terms', () => {
   it('keeps the capitalized words of at least 1% of the answers, never the prompts or numbers', () => {
     const letters = (index: number) => String.fromCharCode(97 + (index % 26), 97 + Math.floor(index / 26));
@@ -25,11 +36,11 @@ describe('frequent answer terms', () => {
       ),
     );
     // "What" and "Capital" are in every answer; each "Na…" name in 2 of 300 (< 1%); "Zed…" only in prompts.
-    expect(frequentAnswerTerms(documents, tokenizer)).toEqual(['Capital', 'What']);
+    expect(frequentAnswerTerms(answersOf(documents))).toEqual(['Capital', 'What']);
   });
 
   it('keeps every capitalized answer word of a set under 100 answers', () => {
     const documents = [document('Q: x', 'Where was Kraihund born?'), document('Q: y', 'No decomposition.')];
-    expect(frequentAnswerTerms(documents, tokenizer)).toEqual(['Kraihund', 'No', 'Where']);
+    expect(frequentAnswerTerms(answersOf(documents))).toEqual(['Kraihund', 'No', 'Where']);
   });
 });
