@@ -25,21 +25,7 @@ const vocabulary = [
   'Holgo',
   ' Question',
 ];
-const prompt = [
-  'Question',
-  ':',
-  ' Were',
-  ' Kaix',
-  'piond',
-  ' Bris',
-  'bae',
-  ' and',
-  ' Holgo',
-  ' Bra',
-  'esaer',
-  ' born',
-  '?',
-];
+const prompt = vocabulary.slice(0, vocabulary.indexOf('?') + 1); // "Question: Were Kaixpiond Brisbae and Holgo Braesaer born?"
 
 /** The tokens the processor leaves open after the prompt and `generated` (token texts). */
 function openAfter(generated: string[], knownTerms: string[] = []): string[] {

@@ -139,7 +139,8 @@ function trailingRun(text: string, kind: RunKind): string {
   return text.slice(start);
 }
 
-function samePrefix(prompt: readonly number[], tokens: readonly number[], length: number): boolean {
+/** Whether `prompt` is exactly the first `length` of `tokens` (a processor's per-prompt cache key). */
+export function samePrefix(prompt: readonly number[], tokens: readonly number[], length: number): boolean {
   if (prompt.length !== length) return false;
   for (let index = 0; index < length; index += 1) if (prompt[index] !== tokens[index]) return false;
   return true;

@@ -20,6 +20,7 @@
  *
  * Written by hand: no library offers logits processors for our generation loop.
  */
+import { samePrefix } from './copy-constraint.js';
 import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
 
 /** How the prompt's capitalized words follow each other. */
@@ -161,7 +162,7 @@ export class NameOrderProcessor implements LogitsProcessor {
   private readonly texts: readonly string[];
   private readonly pieces: readonly Piece[];
   private readonly knownTerms: readonly string[];
-  private promptKey: string | undefined;
+  private promptTokens: readonly number[] | undefined;
   private order: NameOrder = { successors: new Map(), starts: new Set(), continued: new Set() };
   private startsOrKnown = new Set<string>();
 
@@ -179,7 +180,7 @@ export class NameOrderProcessor implements LogitsProcessor {
         .slice(from, to)
         .map((token) => this.texts[token] ?? '')
         .join('');
-    this.indexPrompt(read(0, promptLength));
+    this.indexPrompt(context.tokens, promptLength);
     const output = read(promptLength, context.tokens.length);
     const tail = /\p{L}*$/u.exec(output)![0]; // the word the output is inside ('' if none)
     const head = output.slice(0, output.length - tail.length);
@@ -223,10 +224,11 @@ export class NameOrderProcessor implements LogitsProcessor {
     return { kind: 'after-text', allowed: this.startsOrKnown };
   }
 
-  private indexPrompt(prompt: string): void {
-    if (prompt === this.promptKey) return;
-    this.promptKey = prompt;
-    this.order = nameOrderOf(prompt);
+  /** Reads the prompt's name order once per prompt (rows of a batch may differ). */
+  private indexPrompt(tokens: readonly number[], promptLength: number): void {
+    if (this.promptTokens !== undefined && samePrefix(this.promptTokens, tokens, promptLength)) return;
+    this.promptTokens = tokens.slice(0, promptLength);
+    this.order = nameOrderOf(this.promptTokens.map((token) => this.texts[token] ?? '').join(''));
     this.startsOrKnown = new Set([...this.order.starts, ...this.knownTerms]);
   }
 }

@@ -12,6 +12,7 @@
  *
  * Written by hand: no library offers logits processors for our generation loop.
  */
+import { samePrefix } from './copy-constraint.js';
 import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
 import { questionKeys } from './word-associations.js';
 
@@ -43,13 +44,7 @@ export class PromptWordBiasProcessor implements LogitsProcessor {
 
   /** The prompt's tokens that start a lower-case word (" smaller", " before"), once per prompt. */
   private indexPrompt(tokens: readonly number[], promptLength: number): void {
-    const key = this.promptKey;
-    if (
-      key !== undefined &&
-      key.length === promptLength &&
-      key.every((token, index) => tokens[index] === token)
-    )
-      return;
+    if (this.promptKey !== undefined && samePrefix(this.promptKey, tokens, promptLength)) return;
     this.promptKey = tokens.slice(0, promptLength);
     this.boosted = new Set(this.promptKey.filter((token) => /^ \p{Ll}/u.test(this.tokenTexts[token] ?? '')));
     if (this.associatedTokens.size === 0) return;

@@ -20,16 +20,19 @@ export interface AssociationOptions {
   lift?: number;
 }
 
+/** A whole lower-case word (not the tail of a capitalized one, nor the "s" of "'s"). */
+const lowerCaseWord = /(?<![\p{L}'])\p{Ll}+(?![\p{L}'])/gu;
+
 /** The lower-case words of a text and each pair of consecutive ones (other words skipped). */
 export function questionKeys(text: string): Set<string> {
-  const words = text.match(/(?<![\p{L}'])\p{Ll}+(?![\p{L}'])/gu) ?? [];
+  const words = text.match(lowerCaseWord) ?? [];
   const keys = new Set(words);
   for (let index = 1; index < words.length; index += 1) keys.add(`${words[index - 1]} ${words[index]}`);
   return keys;
 }
 
 function answerWords(text: string): Set<string> {
-  return new Set(text.match(/(?<![\p{L}'])\p{Ll}+(?![\p{L}'])/gu) ?? []);
+  return new Set(text.match(lowerCaseWord) ?? []);
 }
 
 /** key → the answer words it predicts (sorted), over question/answer pairs. */
