@@ -20,7 +20,7 @@ import { EngineSession, type EngineSessionOptions, type Feeds, tensor } from '..
 import { Trainer } from '../src/engine/trainer.js';
 import { countParameters, loadPreset } from '../src/student/config.js';
 import { initializeWeights } from '../src/student/initialize.js';
-import { batchFeeds, type Document } from '../src/train/packing.js';
+import { batchFeeds, type Document, targetCapacity } from '../src/train/packing.js';
 import { studentModel, studentStepFlops } from '../src/train/student-model.js';
 
 interface Spread {
@@ -198,16 +198,17 @@ async function presetRunner(
 ): Promise<Runner & { params: number; tokens: number }> {
   const preset = await loadPreset(presetName);
   const { architecture } = preset;
-  const shape = { rows: preset.training.batchSize, length: preset.training.sequenceLength }; // (B, T)
-  const half = shape.length / 2;
-  const documents: Document[] = Array.from({ length: 2 * shape.rows }, (_, index) => ({
+  const rowShape = { rows: preset.training.batchSize, length: preset.training.sequenceLength }; // (B, T)
+  const half = rowShape.length / 2;
+  const documents: Document[] = Array.from({ length: 2 * rowShape.rows }, (_, index) => ({
     inputIds: Array.from(
       { length: half + 1 },
       (__, position) => (index * 131 + position * 17) % architecture.vocabSize,
     ),
     lossMask: Array.from({ length: half + 1 }, (__, position) => (position > half / 2 ? 1 : 0)),
   }));
-  const rows = Array.from({ length: shape.rows }, (_, row) => [2 * row, 2 * row + 1]);
+  const rows = Array.from({ length: rowShape.rows }, (_, row) => [2 * row, 2 * row + 1]);
+  const shape = { ...rowShape, targets: targetCapacity(documents, rows, rowShape) }; // the head at loss positions, as the trainer
   const { feeds } = batchFeeds(documents, rows, shape, 2);
   const trainer = await Trainer.create({
     model: studentModel(architecture, shape),

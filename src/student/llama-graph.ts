@@ -62,13 +62,18 @@ export interface LlamaForwardInputs {
   cache?: LlamaCacheInputs;
   /** Training only: an additive bias (…, S, S) replacing the causal one (e.g. packed documents). */
   attentionBias?: Value;
+  /**
+   * Training only: int64 (K) positions of the B·S rows that need logits (the loss positions). The
+   * tied head then runs on K rows instead of B·S, and `logits` is absent.
+   */
+  headRows?: Value;
 }
 
 export interface LlamaForwardResult {
-  /** (B·S, V): the rows a cross-entropy wants. */
+  /** (B·S, V), or (K, V) with `headRows`: the rows a cross-entropy wants. */
   logitsRows: Value;
-  /** (B, S, V). */
-  logits: Value;
+  /** (B, S, V); absent with `headRows`. */
+  logits?: Value;
   /** Cached mode: every layer's keys and values over P+S positions; empty in training. */
   present: KeyValue[];
 }
@@ -93,11 +98,15 @@ export function llamaParameterSpecs(architecture: StudentArchitecture): Paramete
 }
 
 /**
- * RMSNorm x / sqrt(mean(x²) + ε) · w, written as Pow → ReduceMean → Add → Sqrt → Div → Mul: the
- * pattern onnxruntime fuses into one SimplifiedLayerNormalization kernel. x (N, C), w (C) → (N, C).
+ * RMSNorm x / sqrt(mean(x²) + ε) · w. For cached decoding x² is Pow(x, 2), so Pow → ReduceMean →
+ * Add → Sqrt → Div → Mul is the pattern onnxruntime fuses into one SimplifiedLayerNormalization
+ * kernel. Training cannot fuse it (the backward needs the intermediates), and there onnxruntime's
+ * Pow with a scalar exponent costs about 1.5 ms per (2048, 128) tensor against about 0.1 ms for
+ * Mul(x, x) — 8% of a micro step — so training squares with Mul. x (N, C), w (C) → (N, C).
  */
-function rmsNorm(g: Graph, x: Value, weight: Value, epsilon: number): Value {
-  const meanSquare = g.reduceMean(g.pow(x, 2), [-1], true); // (N, 1)
+function rmsNorm(g: Graph, x: Value, weight: Value, epsilon: number, fusable: boolean): Value {
+  const square = fusable ? g.pow(x, 2) : g.mul(x, x); // (N, C)
+  const meanSquare = g.reduceMean(square, [-1], true); // (N, 1)
   return g.mul(g.div(x, g.sqrt(g.add(meanSquare, epsilon))), weight); // (N, C)
 }
 
@@ -211,19 +220,24 @@ export function llamaForward(
     rotary: rotaryTables(g, architecture, inputs),
     bias: attentionBias(g, inputs),
   };
+  const fusable = inputs.cache !== undefined; // decoding: keep the fusable RMSNorm pattern
   const embedding = weight('model.embed_tokens.weight'); // (V, C)
   let x = g.reshape(g.gather(embedding, inputs.inputIds, 0), [-1, hiddenSize]); // (B·S, C)
   const present: KeyValue[] = [];
   for (let layer = 0; layer < architecture.numHiddenLayers; layer += 1) {
     const prefix = `model.layers.${layer}`;
-    const normed = rmsNorm(g, x, weight(`${prefix}.input_layernorm.weight`), rmsNormEps); // (B·S, C)
+    const normed = rmsNorm(g, x, weight(`${prefix}.input_layernorm.weight`), rmsNormEps, fusable); // (B·S, C)
     const attended = attention(context, normed, layer, inputs.cache?.past[layer]);
     if (inputs.cache !== undefined) present.push(attended.present);
     x = g.add(x, attended.out); // (B·S, C)
-    const mlpInput = rmsNorm(g, x, weight(`${prefix}.post_attention_layernorm.weight`), rmsNormEps); // (B·S, C)
+    const mlpInput = rmsNorm(g, x, weight(`${prefix}.post_attention_layernorm.weight`), rmsNormEps, fusable); // (B·S, C)
     x = g.add(x, mlp(context, mlpInput, layer)); // (B·S, C)
   }
-  const hidden = rmsNorm(g, x, weight('model.norm.weight'), rmsNormEps); // (B·S, C)
+  const hidden = rmsNorm(g, x, weight('model.norm.weight'), rmsNormEps, fusable); // (B·S, C)
+  if (inputs.headRows !== undefined) {
+    const headInput = g.gather(hidden, inputs.headRows, 0); // (K, C)
+    return { logitsRows: linear(g, headInput, embedding), present }; // (K, V): tied head
+  }
   const logitsRows = linear(g, hidden, embedding); // (B·S, V): tied head
   const logits = g.reshape(logitsRows, [batch, length, vocabSize]); // (B, S, V)
   return { logitsRows, logits, present };
@@ -269,6 +283,7 @@ export function buildLlamaDecoderGraph(
     positionIds,
     cache: { attentionMask, past: pastEntries },
   });
+  if (result.logits === undefined) throw new Error('buildLlamaDecoderGraph: the forward returned no logits');
   g.output(result.logits, decoderNames.logits);
   result.present.forEach((entry, layer) => {
     g.output(entry.key, decoderNames.presentKey(layer));

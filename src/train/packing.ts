@@ -94,6 +94,27 @@ export function paddingFraction(
   return capacity === 0 ? 0 : 1 - used / capacity;
 }
 
+/** Positions of a document whose target counts in the loss. */
+const documentTargets = (document: Document): number =>
+  document.lossMask.reduce((sum, flag, index) => (index === 0 ? sum : sum + flag), 0);
+
+/**
+ * The K of a batch shape that feeds loss positions only: the most loss positions any batch of
+ * `rowsPerBatch` of these rows can hold (the sum of the largest row counts), so every epoch's
+ * batches fit whatever order they come in, rounded up to a multiple of 8 and at most B·T.
+ */
+export function targetCapacity(
+  documents: readonly Document[],
+  rows: readonly Row[],
+  shape: Pick<BatchShape, 'rows' | 'length'>,
+): number {
+  const perRow = rows
+    .map((row) => row.reduce((sum, index) => sum + documentTargets(documents[index] as Document), 0))
+    .sort((left, right) => right - left);
+  const most = perRow.slice(0, shape.rows).reduce((sum, count) => sum + count, 0);
+  return Math.min(Math.max(8, Math.ceil(most / 8) * 8), shape.rows * shape.length);
+}
+
 export interface PackedBatch {
   feeds: Feeds;
   /** Positions holding a document token (not padding). */
@@ -102,14 +123,18 @@ export interface PackedBatch {
   targetTokens: number;
 }
 
-/** The batch tensors (B, T) for a batch of rows; missing rows and row tails are padding. */
+/**
+ * The batch tensors for a batch of rows; missing rows and row tails are padding. Targets and mask
+ * are (B, T), or (K) at the loss positions alone when the shape has `targets` (see student-model.ts).
+ */
 export function batchFeeds(
   documents: readonly Document[],
   batch: readonly Row[],
   shape: BatchShape,
   padTokenId: number,
 ): PackedBatch {
-  const { rows: B, length: T } = shape;
+  const { rows: B, length: T, targets: K } = shape;
+  if (batch.length > B) throw new Error(`a batch of ${batch.length} rows does not fit a graph of ${B} rows`);
   const inputIds = new BigInt64Array(B * T).fill(BigInt(padTokenId)); // (B, T)
   const targets = new BigInt64Array(B * T); // (B, T)
   const lossMask = new Float32Array(B * T); // (B, T)
@@ -131,14 +156,36 @@ export function batchFeeds(
     });
   });
   const dims = [B, T];
+  const feeds = {
+    [studentBatchNames.inputIds]: tensor('int64', inputIds, dims),
+    [studentBatchNames.segmentIds]: tensor('int64', segmentIds, dims),
+    ...(K === undefined
+      ? {
+          [studentBatchNames.targets]: tensor('int64', targets, dims),
+          [studentBatchNames.lossMask]: tensor('float32', lossMask, dims),
+        }
+      : lossPositionFeeds(targets, lossMask, K)),
+  };
+  return { feeds, tokens, targetTokens };
+}
+
+/** Targets (K), mask (K) and flat positions (K) of the loss positions, padded with zeros. */
+function lossPositionFeeds(targets: BigInt64Array, lossMask: Float32Array, K: number): Feeds {
+  const positions = new BigInt64Array(K); // (K)
+  const kept = new BigInt64Array(K); // (K)
+  const mask = new Float32Array(K); // (K)
+  let count = 0;
+  lossMask.forEach((flag, position) => {
+    if (flag === 0) return;
+    if (count === K) throw new Error(`a batch has more than the ${K} loss positions its graph was built for`);
+    positions[count] = BigInt(position);
+    kept[count] = targets[position] as bigint;
+    mask[count] = flag;
+    count += 1;
+  });
   return {
-    feeds: {
-      [studentBatchNames.inputIds]: tensor('int64', inputIds, dims),
-      [studentBatchNames.targets]: tensor('int64', targets, dims),
-      [studentBatchNames.lossMask]: tensor('float32', lossMask, dims),
-      [studentBatchNames.segmentIds]: tensor('int64', segmentIds, dims),
-    },
-    tokens,
-    targetTokens,
+    [studentBatchNames.targetPositions]: tensor('int64', positions, [K]),
+    [studentBatchNames.targets]: tensor('int64', kept, [K]),
+    [studentBatchNames.lossMask]: tensor('float32', mask, [K]),
   };
 }

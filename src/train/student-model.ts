@@ -2,11 +2,16 @@
  * The student as a `TrainableModel` over packed rows: the Llama forward of src/student/llama-graph.ts
  * with a document-aware attention bias, and the masked next-token cross-entropy.
  *
- * Batch inputs (all (B, T)):
- *   input_ids    int64    the packed tokens
- *   targets      int64    the next token of the same document (0 where there is none)
- *   loss_mask    float32  1 where the target's loss counts (assistant tokens), else 0
- *   segment_ids  int64    which document of the row a position belongs to (0 = padding)
+ * Batch inputs:
+ *   input_ids         int64    (B, T)  the packed tokens
+ *   segment_ids       int64    (B, T)  which document of the row a position belongs to (0 = padding)
+ *   targets           int64    (B, T)  the next token of the same document (0 where there is none)
+ *   loss_mask         float32  (B, T)  1 where the target's loss counts (assistant tokens), else 0
+ *
+ * With `targets: K` in the batch shape, only the loss positions get logits: `target_positions`
+ * int64 (K) lists them (flat indices into B·T), and `targets` and `loss_mask` are (K), padded with
+ * position 0, target 0, mask 0. About half of a decomposer's positions are prompt tokens, so the
+ * tied head (a (C, V) product and a V-wide softmax per row) does about half the work.
  *
  * A position attends only to earlier positions of its own document, so packed examples never see
  * each other. Rotary positions run 0 .. T−1 over the whole row; because rotary attention depends
@@ -25,6 +30,7 @@ export const studentBatchNames = {
   targets: 'targets',
   lossMask: 'loss_mask',
   segmentIds: 'segment_ids',
+  targetPositions: 'target_positions',
 } as const;
 
 export interface BatchShape {
@@ -32,6 +38,8 @@ export interface BatchShape {
   rows: number;
   /** Tokens per row (T). */
   length: number;
+  /** Loss positions fed per batch (K); absent: targets and mask cover every position. */
+  targets?: number;
 }
 
 /** Bias (B, 1, 1, T, T): 0 where query q may see key k (k ≤ q, same document), −1e9 elsewhere. */
@@ -47,20 +55,26 @@ export function packedAttentionBias(g: Graph, segmentIds: Value, length: number)
   return g.unsqueeze(bias, [1, 2]); // (B, 1, 1, T, T)
 }
 
-/** Declares the batch inputs and runs the forward: logits rows (B·T, V) and the batch values. */
+/** Declares the batch inputs and runs the forward: logits rows (B·T or K, V) and the flat targets and mask. */
 export function studentForward(
   g: Graph,
   architecture: StudentArchitecture,
   parameters: ReadonlyMap<string, Value>,
   shape: BatchShape,
-): { logitsRows: Value; logits: Value; targets: Value; lossMask: Value } {
-  const { rows: B, length: T } = shape;
+): { logitsRows: Value; logits?: Value; targets: Value; lossMask: Value } {
+  const { rows: B, length: T, targets: K } = shape;
   const inputIds = g.input(studentBatchNames.inputIds, 'int64', [B, T]); // (B, T)
   const segmentIds = g.input(studentBatchNames.segmentIds, 'int64', [B, T]); // (B, T)
-  const targets = g.input(studentBatchNames.targets, 'int64', [B, T]); // (B, T)
-  const lossMask = g.input(studentBatchNames.lossMask, 'float32', [B, T]); // (B, T)
+  const targetInput = K === undefined ? [B, T] : [K]; // (B, T) or (K)
+  const targets = g.reshape(g.input(studentBatchNames.targets, 'int64', targetInput), [-1]); // (B·T) or (K)
+  const lossMask = g.reshape(g.input(studentBatchNames.lossMask, 'float32', targetInput), [-1]); // (B·T) or (K)
+  const headRows = K === undefined ? undefined : g.input(studentBatchNames.targetPositions, 'int64', [K]); // (K)
   const attentionBias = packedAttentionBias(g, segmentIds, T); // (B, 1, 1, T, T)
-  const { logitsRows, logits } = llamaForward(g, architecture, parameters, { inputIds, attentionBias }); // (B·T, V), (B, T, V)
+  const { logitsRows, logits } = llamaForward(g, architecture, parameters, {
+    inputIds,
+    attentionBias,
+    headRows,
+  }); // (B·T or K, V)
   return { logitsRows, logits, targets, lossMask };
 }
 
@@ -70,14 +84,15 @@ export function studentModel(architecture: StudentArchitecture, shape: BatchShap
     parameters: llamaParameterSpecs(architecture),
     buildLoss: (g, parameters) => {
       const { logitsRows, targets, lossMask } = studentForward(g, architecture, parameters, shape);
-      return g.maskedCrossEntropy(logitsRows, g.reshape(targets, [-1]), g.reshape(lossMask, [-1])); // ()
+      return g.maskedCrossEntropy(logitsRows, targets, lossMask); // ()
     },
   };
 }
 
 /**
  * Matrix-multiply FLOPs of one training step (forward + backward ≈ 3 × forward) for B·T tokens,
- * counting attention over the full T × T square the kernels compute (masked entries included).
+ * counting attention over the full T × T square the kernels compute (masked entries included) and
+ * the head over K rows when the shape feeds loss positions only.
  */
 export function studentStepFlops(architecture: StudentArchitecture, shape: BatchShape): number {
   const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHiddenLayers: L } = architecture;
@@ -85,6 +100,7 @@ export function studentStepFlops(architecture: StudentArchitecture, shape: Batch
   const kvWidth = architecture.numKeyValueHeads * head;
   const tokens = shape.rows * shape.length;
   const perLayer = 2 * (2 * C * C + 2 * C * kvWidth + 3 * C * F) + 2 * 2 * shape.length * C;
-  const forward = tokens * (L * perLayer + 2 * V * C);
+  const headRows = shape.targets ?? tokens; // the tied head runs on the loss positions alone when K is set
+  const forward = tokens * L * perLayer + headRows * 2 * V * C;
   return 3 * forward;
 }

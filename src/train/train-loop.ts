@@ -24,7 +24,14 @@ import { exportBrick } from '../export/export-brick.js';
 import { countParameters } from '../student/config.js';
 import { initializeWeights } from '../student/initialize.js';
 import { learningRateAt, type Schedule } from './schedule.js';
-import { batchFeeds, epochBatches, packRows, paddingFraction, seededPermutation } from './packing.js';
+import {
+  batchFeeds,
+  epochBatches,
+  packRows,
+  paddingFraction,
+  seededPermutation,
+  targetCapacity,
+} from './packing.js';
 import { prepareRun, type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type BatchShape, studentModel } from './student-model.js';
 import { type TrainingState, trainingFiles, writeTrainingCheckpoint } from './training-checkpoint.js';
@@ -149,7 +156,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   const run = await prepareRun(options);
   const { architecture, settings, tokenizer, train, validation, resumeFrom } = run;
   const answers = answerFacts(run);
-  const shape: BatchShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
+  const rowShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
   const padTokenId = tokenizer.specialTokenIds.pad;
   const params = countParameters(architecture);
   if (train.longExamples + validation.longExamples > 0)
@@ -164,8 +171,18 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   const rows = packRows(
     train.documents,
     seededPermutation(train.documents.length, settings.seed, 'packing'),
-    shape.length,
+    rowShape.length,
   );
+  const validationSet = packValidation(validation.documents, rowShape);
+  // The head runs at the loss positions only: K fits the fullest batch of either set.
+  const validationRows = validationSet.batches.flat();
+  const shape: BatchShape = {
+    ...rowShape,
+    targets: Math.max(
+      targetCapacity(train.documents, rows, rowShape),
+      targetCapacity(validation.documents, validationRows, rowShape),
+    ),
+  };
   const batchesPerEpoch = Math.ceil(rows.length / shape.rows);
   const padding = paddingFraction(train.documents, epochBatches(rows, shape.rows, settings.seed, 0), shape);
   const schedule: Schedule = {
@@ -174,7 +191,6 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     warmupSteps: settings.warmupSteps,
     totalSteps: Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch),
   };
-  const validationSet = packValidation(validation.documents, shape);
   say(
     `${options.role} student ${run.presetName}: ${params.toLocaleString('en-US')} parameters, vocab ${architecture.vocabSize}; ` +
       `${train.documents.length} training / ${validation.documents.length} validation examples in ${rows.length} rows of ${shape.length} ` +

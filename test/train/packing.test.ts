@@ -8,6 +8,7 @@ import {
   packRows,
   paddingFraction,
   seededPermutation,
+  targetCapacity,
 } from '../../src/train/packing.js';
 import { learningRateAt } from '../../src/train/schedule.js';
 
@@ -60,6 +61,53 @@ describe('sequence packing', () => {
     expect(packed.tokens).toBe(15);
     expect(packed.targetTokens).toBe(mask.reduce((sum, value) => sum + value, 0));
     expect(paddingFraction(documents, [[[1, 2]]], shape)).toBeCloseTo(1 - 15 / 96, 10);
+  });
+});
+
+describe('loss-position feeds', () => {
+  const rows = packRows(
+    documents,
+    documents.map((_, index) => index),
+    48,
+  );
+  const targetsOf = (row: readonly number[]): number =>
+    row.reduce((sum, index) => sum + documents[index].lossMask.slice(1).reduce((a, b) => a + b, 0), 0);
+
+  it('sizes K for the fullest possible batch: the largest row counts summed, rounded up to 8', () => {
+    const counts = rows.map(targetsOf).sort((a, b) => b - a);
+    const K = targetCapacity(documents, rows, { rows: 2, length: 48 });
+    expect(K).toBe(Math.ceil((counts[0] + counts[1]) / 8) * 8);
+    expect(targetCapacity(documents, rows, { rows: 1, length: 4 })).toBe(4); // never above B·T
+  });
+
+  it('lists the loss positions with their targets, padded with position 0, target 0 and mask 0', () => {
+    const shape = { rows: 2, length: 48 };
+    const K = targetCapacity(documents, rows, shape);
+    const batch = rows.slice(0, 2);
+    const full = batchFeeds(documents, batch, shape, 2);
+    const gathered = batchFeeds(documents, batch, { ...shape, targets: K }, 2);
+    const positions = gathered.feeds[studentBatchNames.targetPositions].data as BigInt64Array;
+    const targets = gathered.feeds[studentBatchNames.targets].data as BigInt64Array;
+    const mask = gathered.feeds[studentBatchNames.lossMask].data as Float32Array;
+    const fullMask = full.feeds[studentBatchNames.lossMask].data as Float32Array;
+    const fullTargets = full.feeds[studentBatchNames.targets].data as BigInt64Array;
+    const expected = [...fullMask.keys()].filter((position) => fullMask[position] === 1);
+    expect(gathered.targetTokens).toBe(expected.length);
+    expect([...positions.subarray(0, expected.length)].map(Number)).toEqual(expected);
+    expect([...targets.subarray(0, expected.length)]).toEqual(
+      expected.map((position) => fullTargets[position]),
+    );
+    expect([...mask.subarray(0, expected.length)].every((flag) => flag === 1)).toBe(true);
+    expect(
+      [...positions.subarray(expected.length), ...targets.subarray(expected.length)].every((v) => v === 0n),
+    ).toBe(true);
+    expect(mask.subarray(expected.length).every((flag) => flag === 0)).toBe(true);
+  });
+
+  it('refuses a batch with more loss positions than K', () => {
+    expect(() => batchFeeds(documents, rows.slice(0, 2), { rows: 2, length: 48, targets: 16 }, 2)).toThrow(
+      /more than the 16 loss positions/,
+    );
   });
 });
 

@@ -8,7 +8,7 @@ import { loadPreset, type StudentArchitecture } from '../../src/student/config.j
 import { initializeWeights } from '../../src/student/initialize.js';
 import { declareLlamaParameters } from '../../src/student/llama-graph.js';
 import { referenceForward } from '../../src/student/reference-forward.js';
-import { batchFeeds, type Document, packRows } from '../../src/train/packing.js';
+import { batchFeeds, type Document, packRows, targetCapacity } from '../../src/train/packing.js';
 import { studentForward, studentModel } from '../../src/train/student-model.js';
 
 let architecture: StudentArchitecture;
@@ -56,11 +56,12 @@ function referenceLoss(rows: readonly (readonly number[])[]): number {
 
 describe('the training graph on packed rows', () => {
   it('gives every packed document the logits of the reference forward pass run on it alone', async () => {
-    const rows = packRows(documents, [0, 1, 2, 3, 4], shape.length);
+    const rows = packRows(documents, [4, 3, 2, 1, 0], shape.length);
+    expect(rows.length).toBe(shape.rows);
     expect(rows.some((row) => row.length >= 2)).toBe(true); // documents really share rows
     const g = new Graph('student_forward');
     const parameters = declareLlamaParameters(g, architecture);
-    g.output(studentForward(g, architecture, parameters, shape).logits, 'logits'); // (B, T, V)
+    g.output(studentForward(g, architecture, parameters, shape).logits!, 'logits'); // (B, T, V)
     const session = await ort.InferenceSession.create(serializeGraph(g));
     const feeds: Record<string, ort.Tensor> = { ...batchFeeds(documents, rows, shape, 2).feeds };
     for (const [name, data] of weights)
@@ -89,5 +90,28 @@ describe('the training graph on packed rows', () => {
     expect(loss).toBeGreaterThan(1);
     expect(Math.abs(loss - referenceLoss(rows))).toBeLessThan(1e-4);
     await trainer.release();
+  });
+
+  it('feeding the loss positions alone gives the same loss and the same update as feeding every position', async () => {
+    const rows = packRows(documents, [4, 3, 2, 1, 0], shape.length);
+    const targets = targetCapacity(documents, rows, shape);
+    expect(targets).toBeLessThan(shape.rows * shape.length); // the head really runs on fewer rows
+    const full = await Trainer.create({
+      model: studentModel(architecture, shape),
+      initialParameters: weights,
+    });
+    const gathered = await Trainer.create({
+      model: studentModel(architecture, { ...shape, targets }),
+      initialParameters: weights,
+    });
+    const fullFeeds = batchFeeds(documents, rows, shape, 2).feeds;
+    const gatheredFeeds = batchFeeds(documents, rows, { ...shape, targets }, 2).feeds;
+    expect(Math.abs((await gathered.evaluate(gatheredFeeds)) - referenceLoss(rows))).toBeLessThan(1e-4);
+    await full.step([fullFeeds], 1e-2);
+    await gathered.step([gatheredFeeds], 1e-2);
+    const after = gathered.parameters();
+    for (const [name, value] of full.parameters())
+      expect(maxDifference(after.get(name)!, value)).toBeLessThan(1e-5);
+    await Promise.all([full.release(), gathered.release()]);
   });
 });
