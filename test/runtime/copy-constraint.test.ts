@@ -85,6 +85,35 @@ describe('copy constraint on numbers', () => {
     expect(open).toEqual(expect.arrayContaining([' have', '?', ' than']));
     expect(open).not.toContain('2');
   });
+
+  it("lets a number start only as a prompt number starts, except after '#' or at a line start", () => {
+    const texts = [
+      ' than',
+      ' 1',
+      ',',
+      '259',
+      '?',
+      ' 19',
+      ' 12',
+      '59',
+      ' #',
+      '2',
+      '\n',
+      '.',
+      ' after',
+      '1259',
+      ' ',
+    ];
+    const open = (generated: string[]) => openTokens(texts, [' than', ' 1', ',', '259', '?'], generated);
+    const afterThan = open([' than']);
+    expect(afterThan).toContain(' 12'); // a prefix of 1259
+    expect(afterThan).not.toContain(' 19'); // "1,259" started as "19"
+    expect(open([' after'])).not.toContain('2'); // "after2"
+    expect(open([' after', ' '])).toContain('1259'); // the whole number in one piece
+    expect(open([' #'])).toContain('2'); // a step reference
+    expect(open(['?', '\n'])).toContain('2'); // the numbering of the next step
+    expect(open([])).toContain('2'); // the numbering of the first step
+  });
 });
 
 describe('copy constraint with known terms', () => {

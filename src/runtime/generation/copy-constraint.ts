@@ -13,6 +13,11 @@
  * first piece is free), and a term the tokenizer spells as one token ("Which", "How", the "1" of
  * "#1") is never constrained, so the template's own words pass. Lower-case words are left alone.
  *
+ * A number's first piece is not free: outside a term, a token that starts a run of digits must
+ * start a prompt number (all of it, if the token ends the run), unless the digits follow `#` or
+ * begin a line (the step references and numbering of the decomposition format). Without this a
+ * student may start "1,259" as "19" and go on with anything.
+ *
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
@@ -44,6 +49,7 @@ export class CopyConstraintProcessor implements LogitsProcessor {
   readonly name = 'copy-constraint';
   private readonly texts: readonly string[];
   private readonly runs: readonly LeadingRun[];
+  private readonly numberStarts: readonly (NumberStart | undefined)[];
   private readonly knownTerms: readonly string[];
   private promptTokens: readonly number[] | undefined;
   private promptTerms = new Set<string>();
@@ -56,6 +62,7 @@ export class CopyConstraintProcessor implements LogitsProcessor {
   constructor(tokenTexts: readonly string[], knownTerms: readonly string[] = []) {
     this.texts = tokenTexts;
     this.runs = tokenTexts.map(leadingRun);
+    this.numberStarts = tokenTexts.map(numberStart);
     this.knownTerms = knownTerms;
   }
 
@@ -63,7 +70,10 @@ export class CopyConstraintProcessor implements LogitsProcessor {
     const promptLength = context.tokens.length - context.generatedCount;
     this.indexPrompt(context.tokens, promptLength);
     const term = this.currentTerm(context.tokens, promptLength);
-    if (term === undefined) return;
+    if (term === undefined) {
+      this.constrainNumberStarts(logits, context.tokens, promptLength);
+      return;
+    }
     const canEnd = term.pieces === 1 || this.promptTerms.has(term.text);
     for (let token = 0; token < logits.length; token += 1) {
       if (logits[token] === -Infinity) continue;
@@ -74,6 +84,23 @@ export class CopyConstraintProcessor implements LogitsProcessor {
         const grown = term.text + text.slice(0, run.length);
         allowed = run.length === text.length ? this.promptPrefixes.has(grown) : this.promptTerms.has(grown);
       } else allowed = canEnd;
+      if (!allowed) logits[token] = -Infinity;
+    }
+  }
+
+  /** Outside a term: closes tokens that start a digit run no prompt number starts with. */
+  private constrainNumberStarts(logits: Float32Array, tokens: readonly number[], promptLength: number): void {
+    const last = promptLength < tokens.length ? (this.texts[tokens[tokens.length - 1]!] ?? '') : '\n';
+    const before = last.slice(-1);
+    for (let token = 0; token < logits.length; token += 1) {
+      if (logits[token] === -Infinity) continue;
+      const start = this.numberStarts[token]!;
+      if (start === undefined) continue;
+      const preceding = start.offset === 0 ? before : (this.texts[token] ?? '').charAt(start.offset - 1);
+      if (preceding === '#' || preceding === '\n') continue;
+      const allowed = start.complete
+        ? this.promptTerms.has(start.digits)
+        : this.promptPrefixes.has(start.digits);
       if (!allowed) logits[token] = -Infinity;
     }
   }
@@ -131,6 +158,20 @@ function leadingRun(text: string): LeadingRun {
     length += character.length;
   }
   return { kind, length };
+}
+
+/** The first digit run of a token: where it starts, its digits, and whether it ends inside the token. */
+interface NumberStart {
+  offset: number;
+  digits: string;
+  complete: boolean;
+}
+
+function numberStart(text: string): NumberStart | undefined {
+  const match = /\p{Nd}+/u.exec(text);
+  if (match === null) return undefined;
+  const end = match.index + match[0].length;
+  return { offset: match.index, digits: match[0], complete: end < text.length };
 }
 
 function trailingRun(text: string, kind: RunKind): string {

@@ -5,6 +5,7 @@
  * old way. 2: the copy constraint covers numbers. 3: it lets a brick's known terms pass.
  * 4: resampling also replaces decompositions that repeat a sub-question or refer forward, keeps
  * the most likely sound sample, and the name-order constraint exists. 5: the prompt-word bias
- * also raises the answer words a question's wording predicts (word associations).
+ * also raises the answer words a question's wording predicts (word associations). 6: a number
+ * must start as a prompt number does (not only go on as one).
  */
-export const localDecodingVersion = 5;
+export const localDecodingVersion = 6;
