@@ -1,6 +1,6 @@
 /**
  * The terms a student writes on its own: capitalized words found in many of its training
- * answers ("Which", "What", "CEO" in a decomposer's). The copy constraint lets a brick write
+ * answers but not in their questions ("Which", "What", "In" in a decomposer's). The copy constraint lets a brick write
  * these and asks every other multi-token name (and every multi-token number) to come from the
  * prompt. Numbers are never taken as known: a decomposition's numbers come from its question.
  */
@@ -24,12 +24,20 @@ export function decodeDocuments(
   return documents.map((document) => ({ question: part(document, 0), answer: part(document, 1) }));
 }
 
-/** The capitalized words found in at least 1% of the answers, sorted. */
-export function frequentAnswerTerms(answers: readonly string[]): string[] {
+/**
+ * The capitalized words that at least 1% of the answers write although their question lacks them,
+ * sorted. Words an answer copies from its question do not count: "Textiles" of "Dromtaes Textiles"
+ * is in many answers but always comes from the question, and were it known the student could
+ * start a name with it anywhere ("Where was Textiles born?").
+ */
+export function frequentAnswerTerms(pairs: readonly { question: string; answer: string }[]): string[] {
   const counts = new Map<string, number>();
-  for (const answer of answers)
-    for (const term of new Set(capitalizedWords(answer))) counts.set(term, (counts.get(term) ?? 0) + 1);
-  const minimum = Math.max(1, Math.ceil(answers.length * minimumShare));
+  for (const { question, answer } of pairs) {
+    const asked = new Set(capitalizedWords(question));
+    for (const term of new Set(capitalizedWords(answer)))
+      if (!asked.has(term)) counts.set(term, (counts.get(term) ?? 0) + 1);
+  }
+  const minimum = Math.max(1, Math.ceil(pairs.length * minimumShare));
   return [...counts]
     .filter(([, count]) => count >= minimum)
     .map(([term]) => term)

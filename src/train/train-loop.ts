@@ -100,7 +100,7 @@ function answerFacts(run: PreparedRun): AnswerFacts {
   const pairs = decodeDocuments(run.train.documents, run.tokenizer);
   return {
     longestAnswerTokens: longestAnswerTokens(run),
-    answerTerms: frequentAnswerTerms(pairs.map((pair) => pair.answer)),
+    answerTerms: frequentAnswerTerms(pairs),
     answerAssociations: wordAssociations(pairs),
   };
 }

@@ -15,8 +15,7 @@ function document(prompt: string, answer: string) {
   };
 }
 
-const answersOf = (documents: ReturnType<typeof document>[]) =>
-  decodeDocuments(documents, tokenizer).map((pair) => pair.answer);
+const pairsOf = (documents: ReturnType<typeof document>[]) => decodeDocuments(documents, tokenizer);
 
 describe('decoded documents', () => {
   it('splits each document into its prompt and its answer by the loss mask', () => {
@@ -36,11 +35,18 @@ describe('frequent answer terms', () => {
       ),
     );
     // "What" and "Capital" are in every answer; each "Na…" name in 2 of 300 (< 1%); "Zed…" only in prompts.
-    expect(frequentAnswerTerms(answersOf(documents))).toEqual(['Capital', 'What']);
+    expect(frequentAnswerTerms(pairsOf(documents))).toEqual(['Capital', 'What']);
   });
 
   it('keeps every capitalized answer word of a set under 100 answers', () => {
     const documents = [document('Q: x', 'Where was Kraihund born?'), document('Q: y', 'No decomposition.')];
-    expect(frequentAnswerTerms(answersOf(documents))).toEqual(['Kraihund', 'No', 'Where']);
+    expect(frequentAnswerTerms(pairsOf(documents))).toEqual(['Kraihund', 'No', 'Where']);
+  });
+
+  it('leaves out the words an answer copies from its question ("Textiles" of a company name)', () => {
+    const documents = Array.from({ length: 200 }, (_, index) =>
+      document(`Question: Which city hosts Dro${index} Textiles?`, `1. Where is Dro${index} Textiles based?`),
+    );
+    expect(frequentAnswerTerms(pairsOf(documents))).toEqual(['Where']);
   });
 });
