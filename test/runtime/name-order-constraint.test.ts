@@ -76,6 +76,12 @@ describe('name-order constraint', () => {
     expect(openAfter(['1', '.', ' Where', ' was'], ['CEO'])).toContain(' CEO');
   });
 
+  it('reads a question right after a special token as a sentence start ("<|user|>Were Kaixpiond…")', () => {
+    const order = nameOrderOf('<|user|>Were Kaixpiond Brisbae and Holgo Braesaer born?<|end|>');
+    expect([...order.starts].sort()).toEqual(['Holgo', 'Kaixpiond', 'Were']);
+    expect(order.successors.has('Were')).toBe(false);
+  });
+
   it('leaves the start of a sentence free', () => {
     expect(openAfter([])).toEqual(vocabulary);
     expect(openAfter(['1', '.'])).toEqual(vocabulary);

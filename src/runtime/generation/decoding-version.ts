@@ -6,6 +6,7 @@
  * 4: resampling also replaces decompositions that repeat a sub-question or refer forward, keeps
  * the most likely sound sample, and the name-order constraint exists. 5: the prompt-word bias
  * also raises the answer words a question's wording predicts (word associations). 6: a number
- * must start as a prompt number does (not only go on as one).
+ * must start as a prompt number does (not only go on as one). 7: name order reads a question right
+ * after a special token ("<|user|>Were Kaixpiond…") as a sentence start.
  */
-export const localDecodingVersion = 6;
+export const localDecodingVersion = 7;

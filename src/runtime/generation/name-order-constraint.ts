@@ -35,8 +35,11 @@ interface NameOrder {
 }
 
 const capitalized = /^\p{Lu}/u;
-/** Text ending where a sentence starts: the beginning, a new line, "1. ", "? " or ": ". */
-const sentenceStart = /(^|[.?!:\n])[\s\d.]*$/u;
+/**
+ * Text ending where a sentence starts: the beginning, a new line, "1. ", "? ", ": ", or the end of
+ * a special token ("<|user|>Are Faendrend…": the chat template puts the question right after one).
+ */
+const sentenceStart = /(^|[.?!:\n]|\|>)[\s\d.]*$/u;
 
 interface Word {
   word: string;
