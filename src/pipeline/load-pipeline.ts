@@ -112,6 +112,7 @@ async function resolveStudent(
     longExamples: _long,
     promptFormat: _promptFormat,
     decoding: _decoding,
+    nameCopies: _nameCopies,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

@@ -98,6 +98,8 @@ export const studentSchema = z.strictObject({
   longExamples: z.enum(['skip', 'truncate']).optional(),
   /** Prompt style to train in: `compact` (no system message; best for small students) or `instruct`. */
   promptFormat: promptStyleSchema.optional(),
+  /** Renamed copies of each training example, its names replaced by made-up ones (default 0). */
+  nameCopies: z.number().int().nonnegative().optional(),
   /** Decoding settings written into the exported brick.json (default: the role's, see `dnc export --help`). */
   decoding: brickDecodingSchema.optional(),
 });

@@ -28,6 +28,7 @@ import {
   removeStagingLeftovers,
   type TrainingCheckpoint,
 } from './training-checkpoint.js';
+import { renamedCopies } from './name-copies.js';
 import { resolveSettings, type TrainingOverrides, type TrainingSettings } from './training-settings.js';
 
 export interface TrainOptions {
@@ -180,7 +181,7 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
   const split = splitValidation(examples, settings.seed);
   const encode = (part: typeof examples) =>
     encodeExamples(tokenizer, part, settings.sequenceLength, settings.longExamples);
-  const train = encode(split.train);
+  const train = encode([...split.train, ...renamedCopies(split.train, settings.nameCopies, settings.seed)]);
   if (train.documents.length === 0)
     throw new UserError(
       `every training example of ${options.dataFile} is longer than the ${settings.sequenceLength}-token context; ` +

@@ -22,6 +22,11 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
    * written before the setting existed trained on `instruct`.
    */
   promptFormat: promptStyleSchema.default('instruct'),
+  /**
+   * Renamed copies of each training example (its names replaced by made-up ones, see
+   * src/train/name-copies.ts) added to the training set; 0: none.
+   */
+  nameCopies: z.number().int().nonnegative().default(0),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -41,6 +46,8 @@ export interface TrainingOverrides {
   longExamples?: 'truncate' | 'skip';
   /** Prompt style to train in (default: the style the data is written in). */
   promptFormat?: PromptStyle;
+  /** Renamed copies of each training example (default 0). */
+  nameCopies?: number;
 }
 
 function defined<T extends object>(values: T): Partial<T> {

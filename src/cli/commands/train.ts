@@ -38,6 +38,7 @@ const trainFlagsSchema = z.strictObject({
   evalEvery: count('--eval-every'),
   checkpointEvery: count('--checkpoint-every'),
   warmupSteps: count('--warmup-steps', 0),
+  nameCopies: count('--name-copies', 0),
   longExamples: longExamplePolicySchema.optional(),
   promptFormat: promptStyleSchema.optional(),
   teacher: z.string().min(1).optional(),
@@ -104,6 +105,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         evalEvery: flags.evalEvery,
         checkpointEvery: flags.checkpointEvery,
         warmupSteps: flags.warmupSteps,
+        nameCopies: flags.nameCopies,
         longExamples: flags.longExamples,
         promptFormat: flags.promptFormat,
       },
@@ -147,6 +149,10 @@ export function register(program: Command): void {
     .option('--eval-every <n>', 'steps between validations (default: the preset)')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: the preset)')
     .option('--warmup-steps <n>', 'learning-rate warmup steps (default: the preset)')
+    .option(
+      '--name-copies <n>',
+      'add n copies of each training example with its names made up anew (default 0)',
+    )
     .option('--long-examples <policy>', 'examples longer than the context: skip (default) or truncate')
     .option(
       '--prompt-format <style>',
