@@ -1,10 +1,11 @@
 /**
  * Renamed copies: training examples whose names are replaced by made-up ones, the same way in the
- * question and the answer. A student trained on a few thousand names learns who usually plays
- * which part ("Trisou has 4 more than Finzel") instead of reading the part from the sentence, and
- * on the test split's unseen names it then asks about the wrong one: the quickstart decomposers
- * got the "B has N more than A … together" questions right 21 times in 22 on training questions
- * and 5–8 times in 10 on test questions. Fresh names in every copy take that shortcut away.
+ * question and the answer. A student trained on a few thousand names may learn who usually plays
+ * which part ("Trisou has 4 more than Finzel") instead of reading the part from the sentence: the
+ * quickstart decomposers got the "B has N more than A … together" questions right 21 times in 22
+ * on training questions and 5–9 times in 10 on the test split's unseen names. Fresh names in
+ * every copy take that shortcut away. Measured: two quickstart decomposers with one copy each
+ * scored like those without (the same test questions still failed), so it is off by default.
  *
  * A name is a capitalized word found in fewer than 1% of the examples' questions (in a set under
  * 200, in one only): template words ("How", "Which") and the words of a name's kind ("Holdings",
