@@ -6,7 +6,7 @@ import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
 import { brickManifestSchema } from '../../src/export/brick-manifest.js';
 import { readCheckpoint } from '../../src/export/checkpoint.js';
-import { exportBrick } from '../../src/export/export-brick.js';
+import { exportBrick, type ExportBrickInput } from '../../src/export/export-brick.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
 import { loadBrick } from '../../src/runtime/bricks/registry.js';
 import { countParameters } from '../../src/student/config.js';
@@ -26,6 +26,21 @@ async function brokenCopy(name: string, damage: (directory: string) => Promise<v
   await cp(fixture.brickDirectory, directory, { recursive: true });
   await damage(directory);
   return directory;
+}
+
+/** Exports the fixture's nano weights again as a decomposer brick in `out`, with `extra` inputs. */
+function exportDecomposer(
+  out: string,
+  extra: Pick<ExportBrickInput, 'lineage' | 'metrics'> & Partial<ExportBrickInput>,
+): ReturnType<typeof exportBrick> {
+  return exportBrick({
+    architecture: fixture.architecture,
+    weights: fixture.weights,
+    tokenizerDirectory: fixture.tokenizerDirectory,
+    role: 'decomposer',
+    outDirectory: out,
+    ...extra,
+  });
 }
 
 describe('exportBrick', () => {
@@ -70,14 +85,9 @@ describe('exportBrick', () => {
 
   it('caps generation at 1.5x the longest trained answer (generation_config max_new_tokens)', async () => {
     const capped = join(fixture.root, 'capped');
-    await exportBrick({
-      architecture: fixture.architecture,
-      weights: fixture.weights,
-      tokenizerDirectory: fixture.tokenizerDirectory,
-      role: 'decomposer',
+    await exportDecomposer(capped, {
       lineage: { dataHash: 'sha256:test', teacher: 'reference', training: { preset: 'nano', steps: 0 } },
       metrics: { longestAnswerTokens: 10 },
-      outDirectory: capped,
     });
     const generation = JSON.parse(await readFile(join(capped, 'generation_config.json'), 'utf8'));
     expect(generation.max_new_tokens).toBe(23);
@@ -103,16 +113,11 @@ describe('exportBrick', () => {
 
   it("copies the trainer's known terms and word associations into a decomposer's decoding", async () => {
     const out = join(fixture.root, 'with-associations');
-    await exportBrick({
-      architecture: fixture.architecture,
-      weights: fixture.weights,
-      tokenizerDirectory: fixture.tokenizerDirectory,
-      role: 'decomposer',
+    await exportDecomposer(out, {
       lineage: { dataHash: null, teacher: null, training: {} },
       metrics: {},
       answerTerms: ['CEO'],
       answerAssociations: { 'fewer inhabitants': ['smaller'] },
-      outDirectory: out,
     });
     const { decoding } = JSON.parse(await readFile(join(out, 'brick.json'), 'utf8'));
     expect(decoding.knownTerms).toEqual(['CEO']);
