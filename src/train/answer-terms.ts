@@ -1,8 +1,9 @@
 /**
  * The terms a student writes on its own: capitalized words found in many of its training
- * answers but not in their questions ("Which", "What", "In" in a decomposer's). The copy constraint lets a brick write
- * these and asks every other multi-token name (and every multi-token number) to come from the
- * prompt. Numbers are never taken as known: a decomposition's numbers come from its question.
+ * answers but not in their questions ("Which", "What", "In" in a decomposer's). The copy
+ * constraint lets a brick write these and asks every other multi-token name (and every
+ * multi-token number) to come from the prompt. Numbers are never taken as known: a
+ * decomposition's numbers come from its question.
  */
 import { capitalizedWords } from '../runtime/generation/copy-constraint.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
