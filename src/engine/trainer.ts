@@ -3,6 +3,10 @@
  * between steps; each graph is serialized once. Every state array has a spare twin: a step feeds the
  * current arrays and has onnxruntime write the next values into the spares (preallocated outputs),
  * then the two swap — no allocation and no copy of the state in JavaScript per step.
+ *
+ * Frozen inputs (a model's `frozen` specs, e.g. a pretrained base under LoRA) are held once, as the
+ * caller's own arrays (not copied), wrapped in tensors once and fed to every run: no spare, no
+ * moments, no gradient.
  */
 import type * as ort from 'onnxruntime-node';
 import { type AdamWOptions, optimizerNames } from './optimizer.js';
@@ -21,10 +25,26 @@ export interface TrainerOptions {
   model: TrainableModel;
   /** Initial values for every parameter (copied; the trainer owns its arrays). */
   initialParameters: ReadonlyMap<string, Float32Array>;
+  /**
+   * Values of the model's frozen inputs, by name. Not copied: the trainer feeds these very arrays,
+   * so the caller must not change them while the trainer lives.
+   */
+  frozenValues?: ReadonlyMap<string, Float32Array>;
   optimizer?: AdamWOptions;
   /** Micro-batches whose gradients are summed per update (1: the fused step graph). */
   microBatches?: number;
   session?: EngineSessionOptions;
+}
+
+/** What the trainer holds between steps (the memory a frozen base saves shows here). */
+export interface TrainerMemory {
+  /** Float32Arrays of trainable state: parameters, AdamW moments, their spares and accumulators. */
+  stateArrays: number;
+  /** Floats in those arrays. */
+  stateFloats: number;
+  /** Frozen arrays fed each step (the caller's, not copied). */
+  frozenArrays: number;
+  frozenFloats: number;
 }
 
 export interface StepResult {
@@ -79,6 +99,7 @@ export class Trainer {
     private readonly state: DoubleBuffer,
     private readonly accumulators: DoubleBuffer,
     private readonly sessions: { step?: EngineSession; accumulate?: EngineSession; update?: EngineSession },
+    private readonly frozenFeeds: Feeds,
   ) {}
 
   static async create(options: TrainerOptions): Promise<Trainer> {
@@ -106,6 +127,7 @@ export class Trainer {
       state.add(optimizerNames.secondMoment(spec.name), zeros);
       if (microBatches > 1) accumulators.add(trainingOutputNames.accumulated(spec.name), zeros);
     }
+    const frozenFeeds = frozenTensors(model, options.frozenValues);
     const create = (bytes: Uint8Array, label: string) => EngineSession.create(bytes, options.session, label);
     const sessions =
       microBatches === 1
@@ -114,7 +136,24 @@ export class Trainer {
             accumulate: await create(serializeGraph(buildAccumulateGraph(model)), 'gradient accumulation'),
             update: await create(serializeGraph(buildUpdateGraph(model, optimizer)), 'optimizer update'),
           };
-    return new Trainer(options, state, accumulators, sessions);
+    return new Trainer(options, state, accumulators, sessions, frozenFeeds);
+  }
+
+  /** Arrays and floats held between steps (see `TrainerMemory`). */
+  memory(): TrainerMemory {
+    const arrays = [
+      ...this.state.current.values(),
+      ...this.state.spare.values(),
+      ...this.accumulators.current.values(),
+      ...this.accumulators.spare.values(),
+    ];
+    const frozen = Object.values(this.frozenFeeds);
+    return {
+      stateArrays: arrays.length,
+      stateFloats: arrays.reduce((sum, array) => sum + array.length, 0),
+      frozenArrays: frozen.length,
+      frozenFloats: frozen.reduce((sum, value) => sum + value.size, 0),
+    };
   }
 
   /** Steps taken so far. */
@@ -171,7 +210,7 @@ export class Trainer {
     };
     const scalarFetches = { [trainingOutputNames.loss]: null, [trainingOutputNames.gradientNorm]: null };
     if (this.sessions.step !== undefined) {
-      const feeds = { ...batches[0], ...this.state.feeds(), ...schedule };
+      const feeds = { ...batches[0], ...this.frozenFeeds, ...this.state.feeds(), ...schedule };
       const out = await this.sessions.step.run(feeds, { ...this.state.fetches(), ...scalarFetches });
       this.state.swap();
       return {
@@ -188,7 +227,7 @@ export class Trainer {
     const parameters = this.parameterFeeds();
     let lossTotal = 0;
     for (const batch of batches) {
-      const feeds = { ...batch, ...parameters, ...this.accumulators.feeds() };
+      const feeds = { ...batch, ...this.frozenFeeds, ...parameters, ...this.accumulators.feeds() };
       const out = await accumulate.run(feeds, {
         ...this.accumulators.fetches(),
         [trainingOutputNames.loss]: null,
@@ -220,7 +259,7 @@ export class Trainer {
       this.options.session,
       'evaluation',
     );
-    const out = await this.lossSession.run({ ...batch, ...this.parameterFeeds() });
+    const out = await this.lossSession.run({ ...batch, ...this.frozenFeeds, ...this.parameterFeeds() });
     return scalar(out, trainingOutputNames.loss);
   }
 
@@ -228,6 +267,19 @@ export class Trainer {
     const sessions = [this.sessions.step, this.sessions.accumulate, this.sessions.update, this.lossSession];
     await Promise.all(sessions.map((session) => session?.release()));
   }
+}
+
+/** One tensor per frozen input over the caller's array (checked against the spec's shape). */
+function frozenTensors(model: TrainableModel, values: ReadonlyMap<string, Float32Array> | undefined): Feeds {
+  const feeds: Feeds = {};
+  for (const spec of model.frozen ?? []) {
+    const array = values?.get(spec.name);
+    const size = spec.shape.reduce((product, dimension) => product * dimension, 1);
+    if (array === undefined || array.length !== size)
+      throw new Error(`the value of frozen input '${spec.name}' is missing or not ${size} long`);
+    feeds[spec.name] = tensor('float32', array, spec.shape);
+  }
+  return feeds;
 }
 
 function scalar(outputs: Feeds, name: string): number {

@@ -9,6 +9,13 @@
  *   gradients scaled by 1 / micro-batches. Two graphs keep each one simple and avoid feeding the
  *   optimizer state on every micro-batch.
  * - `loss`: the forward pass alone (evaluation; the same `buildLoss` without the backward).
+ *
+ * Frozen inputs (`TrainableModel.frozen`, e.g. a pretrained base under LoRA) are graph inputs like the
+ * parameters and reach `buildLoss` in the same map, but no graph asks for their gradients (autodiff
+ * differentiates only what lies on a path from a trainable parameter to the loss, so a frozen
+ * weight's dW product is never built) and the optimizer never sees them: no moments, no update.
+ * They are fed, not baked in as initializers: one Float32Array per weight serves every session
+ * zero-copy, where initializers would be serialized into (and held by) each session's model.
  */
 import { gradients } from './autodiff.js';
 import { type DataType } from './data-type.js';
@@ -23,8 +30,16 @@ export interface ParameterSpec {
   decay: boolean;
 }
 
+/** A graph input that the model reads but training never changes (fed every step, no gradient). */
+export interface FrozenSpec {
+  name: string;
+  shape: readonly number[];
+}
+
 export interface TrainableModel {
   readonly parameters: readonly ParameterSpec[];
+  /** Inputs read but never trained (default none); `buildLoss` receives them with the parameters. */
+  readonly frozen?: readonly FrozenSpec[];
   /** Declares the batch inputs on `graph` and returns the scalar loss. */
   buildLoss(graph: Graph, parameters: ReadonlyMap<string, Value>): Value;
 }
@@ -39,6 +54,21 @@ function declareParameters(graph: Graph, model: TrainableModel, dataType: DataTy
   return new Map(model.parameters.map((spec) => [spec.name, graph.input(spec.name, dataType, spec.shape)]));
 }
 
+/** Parameters and frozen inputs together: what `buildLoss` reads. */
+function declareInputs(
+  graph: Graph,
+  model: TrainableModel,
+  dataType: DataType,
+): { parameters: Map<string, Value>; all: Map<string, Value> } {
+  const parameters = declareParameters(graph, model, dataType);
+  const all = new Map(parameters);
+  for (const spec of model.frozen ?? []) {
+    if (all.has(spec.name)) throw new Error(`'${spec.name}' is declared both trainable and frozen`);
+    all.set(spec.name, graph.input(spec.name, dataType, spec.shape));
+  }
+  return { parameters, all };
+}
+
 function outputUpdate(graph: Graph, model: TrainableModel, update: ReturnType<typeof appendAdamW>): void {
   model.parameters.forEach((spec, index) => {
     graph.output(update.parameters[index], optimizerNames.next(spec.name));
@@ -50,7 +80,7 @@ function outputUpdate(graph: Graph, model: TrainableModel, update: ReturnType<ty
 
 export function buildLossGraph(model: TrainableModel, dataType: DataType = 'float32'): Graph {
   const graph = new Graph('loss');
-  const loss = model.buildLoss(graph, declareParameters(graph, model, dataType));
+  const loss = model.buildLoss(graph, declareInputs(graph, model, dataType).all);
   graph.output(loss, trainingOutputNames.loss);
   return graph;
 }
@@ -61,8 +91,8 @@ export function buildStepGraph(
   dataType: DataType = 'float32',
 ): Graph {
   const graph = new Graph('train_step');
-  const parameters = declareParameters(graph, model, dataType);
-  const loss = model.buildLoss(graph, parameters);
+  const { parameters, all } = declareInputs(graph, model, dataType);
+  const loss = model.buildLoss(graph, all);
   const values = [...parameters.values()];
   const grads = gradients(graph, loss, values);
   const optimized = model.parameters.map((spec, index) => ({
@@ -79,8 +109,8 @@ export function buildStepGraph(
 
 export function buildAccumulateGraph(model: TrainableModel, dataType: DataType = 'float32'): Graph {
   const graph = new Graph('accumulate_gradients');
-  const parameters = declareParameters(graph, model, dataType);
-  const loss = model.buildLoss(graph, parameters);
+  const { parameters, all } = declareInputs(graph, model, dataType);
+  const loss = model.buildLoss(graph, all);
   const values = [...parameters.values()];
   const grads = gradients(graph, loss, values);
   graph.output(loss, trainingOutputNames.loss);
