@@ -24,7 +24,16 @@ describe('dnc data convert and stats', () => {
       '--json',
     ]);
     expect(converted.code).toBe(0);
-    expect(JSON.parse(converted.stdout)).toEqual({ format: 'gsm8k-socratic', in: input, out, count: 6 });
+    expect(JSON.parse(converted.stdout)).toEqual({
+      format: 'gsm8k-socratic',
+      in: input,
+      out,
+      count: 6,
+      recordsRead: 6,
+      converted: 6,
+      recordsDropped: {},
+      stepsDropped: {},
+    });
     expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(6);
 
     const stats = await runCli(['data', 'stats', out, '--json']);
@@ -57,6 +66,21 @@ describe('dnc data convert and stats', () => {
     expect(result.stdout.trim().split('\n')).toEqual([
       `converted 5 examples (drop) from datasets/drop/fixture-dev.json to ${out}`,
     ]);
+  });
+
+  it('converts an unclean socratic file whole and says what it dropped, on stderr and in --json', async () => {
+    const out = join(await temporaryDirectory(), 'unclean.jsonl');
+    const input = 'datasets/gsm8k-socratic/fixture-unclean.jsonl';
+    const args = ['data', 'convert', '--format', 'gsm8k-socratic', '--in', input, '--out', out];
+    const result = await runCli([...args, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      count: 4,
+      recordsRead: 7,
+      stepsDropped: { 'empty-answer': 4 },
+    });
+    expect(result.stderr).toContain('read 7 records, converted 4; dropped records: no-final-answer 1');
+    expect((await readFile(out, 'utf8')).trim().split('\n')).toHaveLength(4);
   });
 
   it('rejects an unknown format with one line listing the valid ones', async () => {

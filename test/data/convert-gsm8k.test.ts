@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { convertFile } from '../../src/data/convert/index.js';
+import { convertFile, convertFileWithSummary, describeConversion } from '../../src/data/convert/index.js';
 import { exampleSchema } from '../../src/data/schemas.js';
 
 async function temporaryFile(name: string, content: string): Promise<string> {
@@ -94,11 +94,79 @@ describe('gsm8k-socratic converter', () => {
       /fixture-test\.jsonl:1: step 1 has no "\*\*".*use --format gsm8k/,
     );
   });
+});
 
-  it('rejects an empty sub-question', async () => {
-    const file = await temporaryFile('empty.jsonl', `${line('q?', ' ** 1+1=<<1+1=2>>2\n#### 2')}\n`);
-    await expect(convertFile('gsm8k-socratic', file)).rejects.toThrow(
-      /empty\.jsonl:1: step 1 has an empty sub-question/,
+describe('gsm8k-socratic converter on unclean records', () => {
+  it('converts real test_socratic.jsonl records, keeping a repeated sub-question that is answered twice', async () => {
+    const { examples, summary } = await convertFileWithSummary(
+      'gsm8k-socratic',
+      'datasets/gsm8k-socratic/fixture-real-test.jsonl',
     );
+    expect(summary).toEqual({ recordsRead: 5, converted: 5, recordsDropped: {}, stepsDropped: {} });
+    const downloads = examples[1]?.gold;
+    expect(downloads?.subquestions.filter((text) => text.includes('third month'))).toHaveLength(2);
+    expect(downloads?.subanswers?.[3]).toBe('There were 180-54 = 126 downloads in the third month.');
+    // `<<40=40>>40` keeps its result; `$<<1150*50=57500>>57,500` keeps the published comma.
+    expect(examples[3]?.gold?.subanswers?.[4]).toBe('x=40');
+    expect(examples[2]?.gold?.subanswers?.[3]).toMatch(/= \$57,500$/);
+    expect(examples[4]).toMatchObject({ answer: '16', gold: { subquestions: expect.any(Array) } });
+  });
+
+  it('drops empty steps and unusable records, counting each by reason, and converts the rest', async () => {
+    const { examples, summary } = await convertFileWithSummary(
+      'gsm8k-socratic',
+      'datasets/gsm8k-socratic/fixture-unclean.jsonl',
+    );
+    expect(summary).toEqual({
+      recordsRead: 7,
+      converted: 4,
+      recordsDropped: { 'no-final-answer': 1, 'no-steps': 1, 'final-answer-not-a-number': 1 },
+      stepsDropped: { 'empty-answer': 4, 'empty-subquestion': 1, 'no-separator': 1 },
+    });
+    const [pens, eggs, powers, rope] = examples;
+    // The empty step is gone; the same sub-question answered on the next line stays, once.
+    expect(pens?.gold).toEqual({
+      subquestions: ['How many pens does Sam have?', 'How many pens are left?'],
+      subanswers: ['Sam has 3*12=36 pens.', '36-10=26 pens are left.'],
+    });
+    // An answer that is only a calculator annotation without its result is empty too.
+    expect(eggs?.gold?.subquestions).toEqual(['How many eggs a day?', 'How many eggs in a week?']);
+    expect(eggs).toMatchObject({ answer: '16800', meta: { rawAnswer: '16,800' } });
+    // `**` without spaces is an exponent, in the sub-question as in the answer.
+    expect(powers?.gold?.subquestions.slice(0, 2)).toEqual(['What is 2**3?', 'What is 2**2?']);
+    expect(powers?.gold?.subanswers?.[0]).toBe('2**3=8');
+    expect(rope?.gold).toEqual({ subquestions: ['How long is each part?'], subanswers: ['7.5/3=2.5 m'] });
+    expect(rope?.answer).toBe('2.5');
+    expect(examples.map((example) => example.meta?.source)).toEqual([
+      { file: 'fixture-unclean', line: 1 },
+      { file: 'fixture-unclean', line: 2 },
+      { file: 'fixture-unclean', line: 3 },
+      { file: 'fixture-unclean', line: 6 },
+    ]);
+  });
+
+  it('describes the drops in one line', async () => {
+    const { summary } = await convertFileWithSummary(
+      'gsm8k-socratic',
+      'datasets/gsm8k-socratic/fixture-unclean.jsonl',
+    );
+    expect(describeConversion(summary)).toBe(
+      'read 7 records, converted 4; dropped records: no-final-answer 1, no-steps 1, final-answer-not-a-number 1; ' +
+        'dropped steps: empty-answer 4, empty-subquestion 1, no-separator 1',
+    );
+  });
+
+  it('takes a "**" right after a question mark for the separator', async () => {
+    const file = await temporaryFile(
+      'tight.jsonl',
+      `${line('q?', 'How many?** 2**2=<<2**2=4>>4\n#### 4')}\n`,
+    );
+    const [example] = await convertFile('gsm8k-socratic', file);
+    expect(example?.gold).toEqual({ subquestions: ['How many?'], subanswers: ['2**2=4'] });
+  });
+
+  it('still stops on a record that is not the published shape', async () => {
+    const file = await temporaryFile('typed.jsonl', `${line('q?', 'a? ** 1\n#### 1')}\n{"question": 3}\n`);
+    await expect(convertFile('gsm8k-socratic', file)).rejects.toThrow(/typed\.jsonl:2: question: /);
   });
 });

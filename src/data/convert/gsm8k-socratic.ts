@@ -3,14 +3,20 @@
  * every reasoning line is `sub-question ** answer text with <<48/2=24>>24`. The
  * sub-questions become the gold decomposition; the answer texts, with calculator
  * annotations stripped (results kept), the gold sub-answers.
+ *
+ * The published files are not clean everywhere: some steps have nothing after `**` (and the
+ * next line asks the same sub-question again, answered). Such steps are dropped and counted,
+ * so the whole file converts; a record left without a step, or without a numeric `#### N`,
+ * is dropped and counted too. A file in which no step has a `**` is the plain GSM8K file:
+ * that stops the conversion with a hint, since every record would be dropped.
  */
 import type { Example } from '../schemas.js';
-import type { Converter } from './converter.js';
-import { ConvertError, fileStem, parseSourceRecord } from './converter.js';
+import type { Converter, ConversionTally } from './converter.js';
+import { ConvertError, countDrop, emptyTally, fileStem, parseSourceRecord } from './converter.js';
 import {
   gsm8kFormatHint,
   gsm8kRecordSchema,
-  parseGsm8kAnswer,
+  readGsm8kAnswer,
   stripCalculatorAnnotations,
 } from './gsm8k-answer.js';
 import { readSourceLines } from './source-files.js';
@@ -20,55 +26,99 @@ interface SocraticStep {
   subanswer: string;
 }
 
-/** Splits each step at its first `**` (a sub-question never contains one; an answer may). */
-function parseSteps(lines: readonly string[], location: string): SocraticStep[] {
-  if (lines.length === 0) throw new ConvertError(location, 'answer has no steps before "#### N"');
-  return lines.map((line, index) => {
-    const separator = line.indexOf('**');
-    if (separator < 0) {
-      throw new ConvertError(
-        location,
-        `step ${index + 1} has no "**" between sub-question and answer (${JSON.stringify(line.slice(0, 80))}); ` +
-          'is this the plain GSM8K file? then use --format gsm8k',
-      );
+/** Why a step is left out of the gold decomposition. */
+export type StepDropReason = 'empty-answer' | 'empty-subquestion' | 'no-separator';
+
+/**
+ * The separator: `**` with white space (or the line's edge) on both sides. An exponent such as
+ * `2**3` has none, so it is not taken for the separator even inside a sub-question. A `**` right
+ * after a question mark (`How many?** 5`) separates too.
+ */
+const spacedSeparator = /(?:^|\s)\*\*(?=\s|$)/;
+const afterQuestionMark = /\?\s*\*\*/;
+
+function splitStep(line: string): { subquestion: string; answer: string } | StepDropReason {
+  const spaced = spacedSeparator.exec(line);
+  const tight = spaced === null ? afterQuestionMark.exec(line) : null;
+  const match = spaced ?? tight;
+  if (match === null) return 'no-separator';
+  const at = match.index + match[0].length - 2;
+  return { subquestion: line.slice(0, at), answer: line.slice(at + 2) };
+}
+
+/** The steps of one record, each unusable one counted under its reason and left out. */
+function parseSteps(
+  lines: readonly string[],
+  stepsDropped: Record<string, number>,
+): { steps: SocraticStep[]; separators: number } {
+  const steps: SocraticStep[] = [];
+  let separators = 0;
+  for (const line of lines) {
+    const split = splitStep(line);
+    if (typeof split === 'string') {
+      countDrop(stepsDropped, split);
+      continue;
     }
-    const subquestion = line.slice(0, separator).trim();
-    const subanswer = stripCalculatorAnnotations(line.slice(separator + 2))
-      .replace(/\s+/g, ' ')
-      .trim();
-    if (subquestion === '') throw new ConvertError(location, `step ${index + 1} has an empty sub-question`);
-    if (subanswer === '') throw new ConvertError(location, `step ${index + 1} has an empty answer`);
-    return { subquestion, subanswer };
-  });
+    separators += 1;
+    const subquestion = split.subquestion.replace(/\s+/g, ' ').trim();
+    const subanswer = stripCalculatorAnnotations(split.answer).replace(/\s+/g, ' ').trim();
+    if (subquestion === '') countDrop(stepsDropped, 'empty-subquestion');
+    else if (subanswer === '') countDrop(stepsDropped, 'empty-answer');
+    else steps.push({ subquestion, subanswer });
+  }
+  return { steps, separators };
+}
+
+function plainGsm8kError(location: string, line: string): ConvertError {
+  return new ConvertError(
+    location,
+    `step 1 has no "**" between sub-question and answer (${JSON.stringify(line.slice(0, 80))}), nor does any ` +
+      'other step of the file; is this the plain GSM8K file? then use --format gsm8k',
+  );
 }
 
 export const gsm8kSocraticConverter: Converter = {
   name: 'gsm8k-socratic',
   description: 'GSM8K socratic JSON Lines: each step "sub-question ** answer", last line "#### N"',
-  async convert(file: string): Promise<Example[]> {
+  async convert(file: string, tally: ConversionTally = emptyTally()): Promise<Example[]> {
     const examples: Example[] = [];
     const stem = fileStem(file);
+    let separators = 0;
+    let firstStepless: { location: string; line: string } | undefined;
     for await (const { value, line } of readSourceLines(file)) {
       const location = `${file}:${line}`;
       const record = parseSourceRecord(gsm8kRecordSchema, value, location, gsm8kFormatHint);
-      const parsed = parseGsm8kAnswer(record.answer, location);
-      const steps = parseSteps(parsed.reasoningLines, location);
+      const reading = readGsm8kAnswer(record.answer);
+      if (!reading.ok) {
+        countDrop(tally.recordsDropped, reading.problem);
+        continue;
+      }
+      const parsed = parseSteps(reading.reasoningLines, tally.stepsDropped);
+      separators += parsed.separators;
+      if (parsed.separators === 0 && reading.reasoningLines.length > 0)
+        firstStepless ??= { location, line: reading.reasoningLines[0]! };
+      if (parsed.steps.length === 0) {
+        countDrop(tally.recordsDropped, 'no-steps');
+        continue;
+      }
       examples.push({
         id: `gsm8k-socratic-${stem}-${line}`,
         dataset: 'gsm8k-socratic',
         question: record.question.trim(),
-        answer: parsed.answer,
+        answer: reading.answer,
         answerType: 'number',
         gold: {
-          subquestions: steps.map((step) => step.subquestion),
-          subanswers: steps.map((step) => step.subanswer),
+          subquestions: parsed.steps.map((step) => step.subquestion),
+          subanswers: parsed.steps.map((step) => step.subanswer),
         },
         meta: {
           source: { file: stem, line },
-          ...(parsed.rawAnswer === parsed.answer ? {} : { rawAnswer: parsed.rawAnswer }),
+          ...(reading.rawAnswer === reading.answer ? {} : { rawAnswer: reading.rawAnswer }),
         },
       });
     }
+    if (separators === 0 && firstStepless !== undefined)
+      throw plainGsm8kError(firstStepless.location, firstStepless.line);
     return examples;
   },
 };
