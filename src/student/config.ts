@@ -11,27 +11,76 @@ import { formatZodError } from '../data/zod-format.js';
 
 const positiveInteger = z.number().int().positive();
 
+/** The Hugging Face `model_type`s whose forward dnc implements (src/student/llama-graph.ts). */
+export const supportedModelTypes = ['llama', 'mistral', 'qwen2', 'qwen3'] as const;
+export type ModelType = (typeof supportedModelTypes)[number];
+
+/** The Linear modules of a decoder layer, by their Hugging Face names. */
+export const projectionNames = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+] as const;
+export type ProjectionName = (typeof projectionNames)[number];
+
+/**
+ * Llama 3 rotary scaling (`rope_scaling` `{ rope_type: "llama3", ... }` in config.json): the
+ * inverse frequencies are rescaled once, as Hugging Face `_compute_llama3_parameters` does.
+ */
+export const llama3RopeScalingSchema = z.strictObject({
+  ropeType: z.literal('llama3'),
+  factor: z.number().positive(),
+  lowFreqFactor: z.number().positive(),
+  highFreqFactor: z.number().positive(),
+  originalMaxPositionEmbeddings: positiveInteger,
+});
+export type Llama3RopeScaling = z.infer<typeof llama3RopeScalingSchema>;
+
 export const studentArchitectureSchema = z
   .strictObject({
+    /** The Hugging Face model family (absent: `llama`, as the from-scratch presets are). */
+    modelType: z.enum(supportedModelTypes).optional(),
     vocabSize: positiveInteger,
     hiddenSize: positiveInteger,
     intermediateSize: positiveInteger,
     numHiddenLayers: positiveInteger,
     numAttentionHeads: positiveInteger,
     numKeyValueHeads: positiveInteger,
+    /** Size of one attention head; default hiddenSize / numAttentionHeads (Qwen3 sets its own). */
+    headDim: positiveInteger.optional(),
     /** Context length: the longest sequence the model takes. */
     maxPositionEmbeddings: positiveInteger,
     ropeTheta: z.number().positive(),
+    ropeScaling: llama3RopeScalingSchema.optional(),
     rmsNormEps: z.number().positive(),
     /** Standard deviation of the normal initialization of weight matrices. */
     initializerRange: z.number().positive().default(0.02),
-    tieWordEmbeddings: z.literal(true, { error: 'tieWordEmbeddings must be true (dnc students tie them)' }),
+    /** true: the head reuses `model.embed_tokens.weight`; false: a separate `lm_head.weight`. */
+    tieWordEmbeddings: z.boolean(),
+    /** Projections with a bias vector (`….bias`): Qwen2's q/k/v, Llama's `attention_bias`/`mlp_bias`. */
+    biasedProjections: z.array(z.enum(projectionNames)).optional(),
+    /** Qwen3: RMSNorm over each head of q and k (`q_norm`, `k_norm`) before the rotation. */
+    queryKeyNorm: z.boolean().optional(),
+    /**
+     * The pretrained base's own config.json (as read): an export writes it back, with dnc's changes
+     * on top, so that Hugging Face tools load the brick as the base's architecture.
+     */
+    huggingFaceConfig: z.record(z.string(), z.unknown()).optional(),
   })
-  .refine((architecture) => architecture.hiddenSize % architecture.numAttentionHeads === 0, {
-    message: 'hiddenSize must be divisible by numAttentionHeads',
-  })
-  .refine((architecture) => (architecture.hiddenSize / architecture.numAttentionHeads) % 2 === 0, {
-    message: 'the head dimension (hiddenSize / numAttentionHeads) must be even for rotary embeddings',
+  .refine(
+    (architecture) =>
+      architecture.headDim !== undefined || architecture.hiddenSize % architecture.numAttentionHeads === 0,
+    {
+      message: 'hiddenSize must be divisible by numAttentionHeads',
+    },
+  )
+  .refine((architecture) => headDimension(architecture) % 2 === 0, {
+    message:
+      'the head dimension (headDim, or hiddenSize / numAttentionHeads) must be even for rotary embeddings',
   })
   .refine((architecture) => architecture.numAttentionHeads % architecture.numKeyValueHeads === 0, {
     message: 'numAttentionHeads must be a multiple of numKeyValueHeads (grouped-query attention)',
@@ -73,8 +122,14 @@ export type StudentPreset = z.infer<typeof studentPresetSchema>;
 /** The project's `students/` directory. */
 export const presetDirectory = fileURLToPath(new URL('../../students/', import.meta.url));
 
-export const headDimension = (architecture: StudentArchitecture): number =>
-  architecture.hiddenSize / architecture.numAttentionHeads;
+/** The size of one attention head (Qwen3 states it; the others derive it). */
+export function headDimension(architecture: {
+  headDim?: number;
+  hiddenSize: number;
+  numAttentionHeads: number;
+}): number {
+  return architecture.headDim ?? architecture.hiddenSize / architecture.numAttentionHeads;
+}
 
 async function listPresets(): Promise<string[]> {
   const files = await readdir(presetDirectory).catch(() => [] as string[]);
@@ -85,6 +140,10 @@ async function listPresets(): Promise<string[]> {
 }
 
 /** Loads a preset by name (`nano`, `tiny`, `small`) or from a path to a preset JSON file. */
+/** Whether a projection of every layer carries a bias vector. */
+export const hasProjectionBias = (architecture: StudentArchitecture, projection: ProjectionName): boolean =>
+  architecture.biasedProjections?.includes(projection) ?? false;
+
 export async function loadPreset(nameOrPath: string): Promise<StudentPreset> {
   const isPath = nameOrPath.endsWith('.json') || nameOrPath.includes('/');
   const file = isPath ? nameOrPath : join(presetDirectory, `${nameOrPath}.json`);
@@ -117,20 +176,33 @@ export function countParameters(architecture: StudentArchitecture): number {
   const { vocabSize, hiddenSize, intermediateSize, numHiddenLayers, numAttentionHeads, numKeyValueHeads } =
     architecture;
   const head = headDimension(architecture);
+  const outputs: Record<ProjectionName, number> = {
+    q_proj: numAttentionHeads * head,
+    k_proj: numKeyValueHeads * head,
+    v_proj: numKeyValueHeads * head,
+    o_proj: hiddenSize,
+    gate_proj: intermediateSize,
+    up_proj: intermediateSize,
+    down_proj: hiddenSize,
+  };
   const attention = hiddenSize * head * (2 * numAttentionHeads + 2 * numKeyValueHeads);
   const mlp = 3 * hiddenSize * intermediateSize;
-  const norms = 2 * hiddenSize;
-  return vocabSize * hiddenSize + numHiddenLayers * (attention + mlp + norms) + hiddenSize;
+  const biases = (architecture.biasedProjections ?? []).reduce((sum, name) => sum + outputs[name], 0);
+  const norms = 2 * hiddenSize + (architecture.queryKeyNorm === true ? 2 * head : 0);
+  const untiedHead = architecture.tieWordEmbeddings ? 0 : vocabSize * hiddenSize;
+  return (
+    vocabSize * hiddenSize + numHiddenLayers * (attention + mlp + biases + norms) + hiddenSize + untiedHead
+  );
 }
 
 export interface ConfigTokenIds {
-  bos: number;
-  eos: number;
-  pad: number;
+  bos: number | null;
+  eos: number | number[] | null;
+  pad: number | null;
 }
 
-/** The Hugging Face `config.json` of a student (loads as `LlamaForCausalLM`). */
-export function toHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: ConfigTokenIds) {
+/** The Hugging Face `config.json` of a from-scratch student (loads as `LlamaForCausalLM`). */
+function llamaHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: ConfigTokenIds) {
   return {
     architectures: ['LlamaForCausalLM'],
     model_type: 'llama',
@@ -156,6 +228,25 @@ export function toHuggingFaceConfig(architecture: StudentArchitecture, tokenIds:
     eos_token_id: tokenIds.eos,
     pad_token_id: tokenIds.pad,
     use_cache: true,
+    torch_dtype: 'float32',
+  };
+}
+
+/**
+ * The Hugging Face `config.json` of a student: a from-scratch student is a `LlamaForCausalLM`; a
+ * student of a pretrained base is the base's own config.json (its `model_type`, architectures and
+ * every field it had), with the weights now float32. Token ids given here replace the base's.
+ */
+export function toHuggingFaceConfig(
+  architecture: StudentArchitecture,
+  tokenIds: ConfigTokenIds,
+): Record<string, unknown> {
+  if (architecture.huggingFaceConfig === undefined) return llamaHuggingFaceConfig(architecture, tokenIds);
+  return {
+    ...architecture.huggingFaceConfig,
+    bos_token_id: tokenIds.bos,
+    eos_token_id: tokenIds.eos,
+    pad_token_id: tokenIds.pad,
     torch_dtype: 'float32',
   };
 }

@@ -4,26 +4,56 @@
  */
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
-import { headDimension, type StudentArchitecture } from './config.js';
+import {
+  hasProjectionBias,
+  headDimension,
+  projectionNames,
+  type ProjectionName,
+  type StudentArchitecture,
+} from './config.js';
 
-/** Every trainable tensor's name and shape, in a fixed order (embedding, layers, final norm). */
+/** The module path of a projection within a layer (`self_attn.q_proj`, `mlp.up_proj`, ...). */
+export function projectionModule(projection: ProjectionName): string {
+  return projection === 'gate_proj' || projection === 'up_proj' || projection === 'down_proj'
+    ? `mlp.${projection}`
+    : `self_attn.${projection}`;
+}
+
+/**
+ * Every trainable tensor's name and shape, in a fixed order (embedding, layers, final norm, untied
+ * head): projection weights, their biases where the architecture has them, Qwen3's per-head q/k
+ * norms and, without tied embeddings, `lm_head.weight`.
+ */
 export function studentWeightShapes(architecture: StudentArchitecture): Map<string, number[]> {
   const { vocabSize, hiddenSize, intermediateSize, numAttentionHeads, numKeyValueHeads } = architecture;
   const head = headDimension(architecture);
+  const projectionShapes: Record<ProjectionName, [number, number]> = {
+    q_proj: [numAttentionHeads * head, hiddenSize],
+    k_proj: [numKeyValueHeads * head, hiddenSize],
+    v_proj: [numKeyValueHeads * head, hiddenSize],
+    o_proj: [hiddenSize, numAttentionHeads * head],
+    gate_proj: [intermediateSize, hiddenSize],
+    up_proj: [intermediateSize, hiddenSize],
+    down_proj: [hiddenSize, intermediateSize],
+  };
   const shapes = new Map<string, number[]>([['model.embed_tokens.weight', [vocabSize, hiddenSize]]]);
   for (let layer = 0; layer < architecture.numHiddenLayers; layer += 1) {
     const prefix = `model.layers.${layer}`;
     shapes.set(`${prefix}.input_layernorm.weight`, [hiddenSize]);
-    shapes.set(`${prefix}.self_attn.q_proj.weight`, [numAttentionHeads * head, hiddenSize]);
-    shapes.set(`${prefix}.self_attn.k_proj.weight`, [numKeyValueHeads * head, hiddenSize]);
-    shapes.set(`${prefix}.self_attn.v_proj.weight`, [numKeyValueHeads * head, hiddenSize]);
-    shapes.set(`${prefix}.self_attn.o_proj.weight`, [hiddenSize, numAttentionHeads * head]);
-    shapes.set(`${prefix}.post_attention_layernorm.weight`, [hiddenSize]);
-    shapes.set(`${prefix}.mlp.gate_proj.weight`, [intermediateSize, hiddenSize]);
-    shapes.set(`${prefix}.mlp.up_proj.weight`, [intermediateSize, hiddenSize]);
-    shapes.set(`${prefix}.mlp.down_proj.weight`, [hiddenSize, intermediateSize]);
+    for (const projection of projectionNames) {
+      if (projection === 'gate_proj') shapes.set(`${prefix}.post_attention_layernorm.weight`, [hiddenSize]);
+      const [outputs, inputs] = projectionShapes[projection];
+      shapes.set(`${prefix}.${projectionModule(projection)}.weight`, [outputs, inputs]);
+      if (hasProjectionBias(architecture, projection))
+        shapes.set(`${prefix}.${projectionModule(projection)}.bias`, [outputs]);
+      if (projection === 'k_proj' && architecture.queryKeyNorm === true) {
+        shapes.set(`${prefix}.self_attn.q_norm.weight`, [head]);
+        shapes.set(`${prefix}.self_attn.k_norm.weight`, [head]);
+      }
+    }
   }
   shapes.set('model.norm.weight', [hiddenSize]);
+  if (!architecture.tieWordEmbeddings) shapes.set('lm_head.weight', [vocabSize, hiddenSize]);
   return shapes;
 }
 
@@ -37,7 +67,7 @@ export interface InitializeOptions {
 
 /**
  * Seeded initialization as Hugging Face Llama does it: weight matrices and the embedding from
- * N(0, initializerRange²), norm weights 1. The same seed always gives the same weights.
+ * N(0, initializerRange²), norm weights 1, biases 0. The same seed always gives the same weights.
  */
 export function initializeWeights(
   architecture: StudentArchitecture,
@@ -58,6 +88,8 @@ export function initializeWeights(
     const values = new Float32Array(shape.reduce((product, size) => product * size, 1));
     if (name.endsWith('norm.weight')) {
       values.fill(1);
+    } else if (name.endsWith('.bias')) {
+      values.fill(0);
     } else {
       const isResidual = name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight');
       const std = architecture.initializerRange * (isResidual ? residualScale : 1);

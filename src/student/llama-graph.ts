@@ -1,6 +1,8 @@
 /**
  * The student as an ONNX graph: a Hugging Face `LlamaForCausalLM` (RMSNorm, rotate_half rotary
- * positions, SwiGLU, grouped-query attention, tied embeddings) written with the engine's builder.
+ * positions, SwiGLU, grouped-query attention) written with the engine's builder, with what
+ * `MistralForCausalLM`, `Qwen2ForCausalLM` and `Qwen3ForCausalLM` add: projection biases, Qwen3's
+ * per-head q/k RMSNorm and explicit head size, an untied `lm_head`, Llama 3 rope scaling.
  * ONE forward function serves two modes:
  *
  * - training: `input_ids (B, T)`, parameters are whatever builder values the caller passes (graph
@@ -10,16 +12,23 @@
  *   `present.{i}.key|value (B, kvHeads, P+S, hd)` out; weights are initializers.
  *
  * Parameters carry their Hugging Face names and (out, in) layouts; projections are Gemm with
- * transB over 2-D activations (rows = B·S), so no weight is ever transposed.
+ * transB over 2-D activations (rows = B·S), so no weight is ever transposed, and every Linear of a
+ * layer goes through `projection`.
  */
 import { type Value } from '../engine/graph-core.js';
 import { Graph } from '../engine/graph.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';
 import { type Dimension } from '../engine/shape.js';
 import { cachedCausalBias, causalBias } from './attention-bias.js';
-import { headDimension, type StudentArchitecture } from './config.js';
+import { hasProjectionBias, headDimension, type ProjectionName, type StudentArchitecture } from './config.js';
 import { studentWeightShapes } from './initialize.js';
-import { applyRotary, constantRotaryTables, rotaryTablesFromPositions, type RotaryTables } from './rotary.js';
+import {
+  applyRotary,
+  architectureInverseFrequencies,
+  constantRotaryTables,
+  rotaryTablesFromPositions,
+  type RotaryTables,
+} from './rotary.js';
 
 /** Dimension names of the exported decoder (the Hugging Face / Optimum names). */
 export const decoderDimensions = {
@@ -64,7 +73,7 @@ export interface LlamaForwardInputs {
   attentionBias?: Value;
   /**
    * Training only: int64 (K) positions of the B·S rows that need logits (the loss positions). The
-   * tied head then runs on K rows instead of B·S, and `logits` is absent.
+   * head then runs on K rows instead of B·S, and `logits` is absent.
    */
   headRows?: Value;
 }
@@ -78,41 +87,87 @@ export interface LlamaForwardResult {
   present: KeyValue[];
 }
 
-interface LayerContext {
-  g: Graph;
-  architecture: StudentArchitecture;
-  weight: (name: string) => Value;
+interface LayerContext extends ProjectionContext {
   batch: Dimension;
   length: Dimension;
   rotary: RotaryTables;
   bias: Value;
+  fusable: boolean;
 }
 
-/** Every parameter with its shape; norms take no weight decay. */
+/** What `projection` needs: the graph, the architecture and the parameters by Hugging Face name. */
+export interface ProjectionContext {
+  g: Graph;
+  architecture: StudentArchitecture;
+  weight: (name: string) => Value;
+}
+
+/** Every parameter with its shape; norms and biases take no weight decay. */
 export function llamaParameterSpecs(architecture: StudentArchitecture): ParameterSpec[] {
   return [...studentWeightShapes(architecture)].map(([name, shape]) => ({
     name,
     shape,
-    decay: !name.endsWith('norm.weight'),
+    decay: !name.endsWith('norm.weight') && !name.endsWith('.bias'),
   }));
 }
 
 /**
- * RMSNorm x / sqrt(mean(x²) + ε) · w. For cached decoding x² is Pow(x, 2), so Pow → ReduceMean →
- * Add → Sqrt → Div → Mul is the pattern onnxruntime fuses into one SimplifiedLayerNormalization
- * kernel. Training cannot fuse it (the backward needs the intermediates), and there onnxruntime's
- * Pow with a scalar exponent costs about 1.5 ms per (2048, 128) tensor against about 0.1 ms for
- * Mul(x, x) — 8% of a micro step — so training squares with Mul. x (N, C), w (C) → (N, C).
+ * RMSNorm x / sqrt(mean(x²) + ε) · w over the last axis. For cached decoding x² is Pow(x, 2), so
+ * Pow → ReduceMean → Add → Sqrt → Div → Mul is the pattern onnxruntime fuses into one
+ * SimplifiedLayerNormalization kernel. Training cannot fuse it (the backward needs the
+ * intermediates), and there onnxruntime's Pow with a scalar exponent costs about 1.5 ms per
+ * (2048, 128) tensor against about 0.1 ms for Mul(x, x) — 8% of a micro step — so training
+ * squares with Mul. x (…, C), w (C) → (…, C).
  */
 function rmsNorm(g: Graph, x: Value, weight: Value, epsilon: number, fusable: boolean): Value {
-  const square = fusable ? g.pow(x, 2) : g.mul(x, x); // (N, C)
-  const meanSquare = g.reduceMean(square, [-1], true); // (N, 1)
-  return g.mul(g.div(x, g.sqrt(g.add(meanSquare, epsilon))), weight); // (N, C)
+  const square = fusable ? g.pow(x, 2) : g.mul(x, x); // (…, C)
+  const meanSquare = g.reduceMean(square, [-1], true); // (…, 1)
+  return g.mul(g.div(x, g.sqrt(g.add(meanSquare, epsilon))), weight); // (…, C)
 }
 
 /** y (N, out) = scale · x (N, in) · Wᵀ for a Hugging Face Linear weight W (out, in). */
 function linear(g: Graph, x: Value, weight: Value, scale = 1): Value {
   return g.gemm(x, weight, null, { transposeB: true, alpha: scale });
+}
+
+/**
+ * The one place every Linear of a decoder layer runs (q/k/v/o_proj, gate/up/down_proj):
+ * y (N, out) = scale · (x (N, in) · Wᵀ + b) for the module `module` (its Hugging Face path, e.g.
+ * `model.layers.0.self_attn.q_proj`), with the bias b when the architecture has one. One Gemm
+ * either way: the bias rides in Gemm's C input with beta = scale.
+ */
+export function projection(context: ProjectionContext, module: string, input: Value, scale = 1): Value {
+  const { g, architecture, weight } = context;
+  const name = module.slice(module.lastIndexOf('.') + 1) as ProjectionName;
+  const bias = hasProjectionBias(architecture, name) ? weight(`${module}.bias`) : null;
+  return g.gemm(input, weight(`${module}.weight`), bias, { transposeB: true, alpha: scale, beta: scale }); // (N, out)
+}
+
+/**
+ * Queries, keys and values of one layer, rotated: (B, S, H, hd), (B, S, kvH, hd), (B, S, kvH, hd).
+ * 1/√hd is folded into the queries (into their Gemm, or after Qwen3's q_norm, which would undo it).
+ */
+function queryKeyValue(context: LayerContext, x: Value, layer: number): { q: Value; k: Value; v: Value } {
+  const { g, architecture, weight, batch, length, rotary } = context;
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, rmsNormEps } = architecture;
+  const hd = headDimension(architecture);
+  const scale = 1 / Math.sqrt(hd);
+  const prefix = `model.layers.${layer}.self_attn`;
+  const normed = architecture.queryKeyNorm === true;
+  let q = g.reshape(projection(context, `${prefix}.q_proj`, x, normed ? 1 : scale), [
+    batch,
+    length,
+    heads,
+    hd,
+  ]); // (B, S, H, hd)
+  let k = g.reshape(projection(context, `${prefix}.k_proj`, x), [batch, length, kvHeads, hd]); // (B, S, kvH, hd)
+  if (normed) {
+    // Qwen3: RMSNorm over each head's hd values, before the rotation.
+    q = g.mul(rmsNorm(g, q, weight(`${prefix}.q_norm.weight`), rmsNormEps, context.fusable), scale); // (B, S, H, hd)
+    k = rmsNorm(g, k, weight(`${prefix}.k_norm.weight`), rmsNormEps, context.fusable); // (B, S, kvH, hd)
+  }
+  const v = g.reshape(projection(context, `${prefix}.v_proj`, x), [batch, length, kvHeads, hd]); // (B, S, kvH, hd)
+  return { q: applyRotary(g, q, rotary), k: applyRotary(g, k, rotary), v };
 }
 
 function attention(
@@ -121,22 +176,11 @@ function attention(
   layer: number,
   past?: KeyValue,
 ): { out: Value; present: KeyValue } {
-  const { g, architecture, weight, batch, length, rotary, bias } = context;
-  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads, hiddenSize } = architecture;
+  const { g, architecture, batch, length, bias } = context;
+  const { numAttentionHeads: heads, numKeyValueHeads: kvHeads } = architecture;
   const hd = headDimension(architecture);
   const group = heads / kvHeads;
-  const prefix = `model.layers.${layer}.self_attn`;
-  const q = applyRotary(
-    g,
-    g.reshape(linear(g, x, weight(`${prefix}.q_proj.weight`), 1 / Math.sqrt(hd)), [batch, length, heads, hd]), // 1/√hd folded into the queries
-    rotary,
-  ); // (B, S, H, hd)
-  const k = applyRotary(
-    g,
-    g.reshape(linear(g, x, weight(`${prefix}.k_proj.weight`)), [batch, length, kvHeads, hd]),
-    rotary,
-  ); // (B, S, kvH, hd)
-  const v = g.reshape(linear(g, x, weight(`${prefix}.v_proj.weight`)), [batch, length, kvHeads, hd]); // (B, S, kvH, hd)
+  const { q, k, v } = queryKeyValue(context, x, layer);
   // Query head h = kvHead·group + j reads key/value head kvHead, as Hugging Face's repeat_kv does.
   const queries = g.transpose(g.reshape(q, [batch, length, kvHeads, group, hd]), [0, 2, 3, 1, 4]); // (B, kvH, group, S, hd)
   let keys = g.transpose(k, [0, 2, 1, 3]); // (B, kvH, S, hd)
@@ -153,29 +197,29 @@ function attention(
   const keysTransposed = g.unsqueeze(g.transposeLastTwo(keys), [2]); // (B, kvH, 1, hd, P+S)
   const scores = g.add(g.matmul(queries, keysTransposed), bias); // (B, kvH, group, S, P+S)
   const attended = g.matmul(g.softmax(scores, -1), g.unsqueeze(values, [2])); // (B, kvH, group, S, hd)
-  const merged = g.reshape(g.transpose(attended, [0, 3, 1, 2, 4]), [-1, hiddenSize]); // (B·S, C)
-  return { out: linear(g, merged, weight(`${prefix}.o_proj.weight`)), present: { key: keys, value: values } }; // (B·S, C)
+  const merged = g.reshape(g.transpose(attended, [0, 3, 1, 2, 4]), [-1, heads * hd]); // (B·S, H·hd)
+  const out = projection(context, `model.layers.${layer}.self_attn.o_proj`, merged); // (B·S, C)
+  return { out, present: { key: keys, value: values } };
 }
 
 function mlp(context: LayerContext, x: Value, layer: number): Value {
-  const { g, weight } = context;
+  const { g } = context;
   const prefix = `model.layers.${layer}.mlp`;
-  const gate = linear(g, x, weight(`${prefix}.gate_proj.weight`)); // (B·S, F)
+  const gate = projection(context, `${prefix}.gate_proj`, x); // (B·S, F)
   const activated = g.mul(gate, g.sigmoid(gate)); // (B·S, F): silu
-  const up = linear(g, x, weight(`${prefix}.up_proj.weight`)); // (B·S, F)
-  return linear(g, g.mul(activated, up), weight(`${prefix}.down_proj.weight`)); // (B·S, C)
+  const up = projection(context, `${prefix}.up_proj`, x); // (B·S, F)
+  return projection(context, `${prefix}.down_proj`, g.mul(activated, up)); // (B·S, C)
 }
 
 function rotaryTables(g: Graph, architecture: StudentArchitecture, inputs: LlamaForwardInputs): RotaryTables {
-  const hd = headDimension(architecture);
-  if (inputs.positionIds !== undefined)
-    return rotaryTablesFromPositions(g, inputs.positionIds, hd, architecture.ropeTheta);
+  const frequencies = architectureInverseFrequencies(architecture);
+  if (inputs.positionIds !== undefined) return rotaryTablesFromPositions(g, inputs.positionIds, frequencies);
   const length = inputs.inputIds.shape[1];
   if (typeof length !== 'number')
     throw new Error(
       'llamaForward: without position ids the sequence length must be static; pass positionIds',
     );
-  return constantRotaryTables(g, length, hd, architecture.ropeTheta);
+  return constantRotaryTables(g, length, frequencies);
 }
 
 function attentionBias(g: Graph, inputs: LlamaForwardInputs): Value {
@@ -211,6 +255,7 @@ export function llamaForward(
     );
   const [batch, length] = inputs.inputIds.shape;
   const { hiddenSize, vocabSize, rmsNormEps } = architecture;
+  const fusable = inputs.cache !== undefined; // decoding: keep the fusable RMSNorm pattern
   const context: LayerContext = {
     g,
     architecture,
@@ -219,8 +264,8 @@ export function llamaForward(
     length,
     rotary: rotaryTables(g, architecture, inputs),
     bias: attentionBias(g, inputs),
+    fusable,
   };
-  const fusable = inputs.cache !== undefined; // decoding: keep the fusable RMSNorm pattern
   const embedding = weight('model.embed_tokens.weight'); // (V, C)
   let x = g.reshape(g.gather(embedding, inputs.inputIds, 0), [-1, hiddenSize]); // (B·S, C)
   const present: KeyValue[] = [];
@@ -234,11 +279,12 @@ export function llamaForward(
     x = g.add(x, mlp(context, mlpInput, layer)); // (B·S, C)
   }
   const hidden = rmsNorm(g, x, weight('model.norm.weight'), rmsNormEps, fusable); // (B·S, C)
+  const head = architecture.tieWordEmbeddings ? embedding : weight('lm_head.weight'); // (V, C)
   if (inputs.headRows !== undefined) {
     const headInput = g.gather(hidden, inputs.headRows, 0); // (K, C)
-    return { logitsRows: linear(g, headInput, embedding), present }; // (K, V): tied head
+    return { logitsRows: linear(g, headInput, head), present }; // (K, V)
   }
-  const logitsRows = linear(g, hidden, embedding); // (B·S, V): tied head
+  const logitsRows = linear(g, hidden, head); // (B·S, V)
   const logits = g.reshape(logitsRows, [batch, length, vocabSize]); // (B, S, V)
   return { logitsRows, logits, present };
 }

@@ -9,36 +9,59 @@
  */
 import { type Value } from '../engine/graph-core.js';
 import { type Graph } from '../engine/graph.js';
+import { headDimension, type Llama3RopeScaling, type StudentArchitecture } from './config.js';
 
 export interface RotaryTables {
   cos: Value; // (B | 1, S, 1, hd)
   sin: Value; // (B | 1, S, 1, hd)
 }
 
-/** theta^(-2j / hd) for j = 0 .. hd/2 − 1, as float32. */
-export function inverseFrequencies(headDimension: number, theta: number): Float32Array {
+/**
+ * The inverse frequencies theta^(-2j / hd) for j = 0 .. hd/2 − 1 (float64), rescaled as Hugging
+ * Face `_compute_llama3_parameters` does when the model has Llama 3 rope scaling: wavelengths
+ * longer than original/lowFreqFactor are divided by `factor`, shorter than original/highFreqFactor
+ * kept, and those between interpolated smoothly.
+ */
+export function inverseFrequencies(
+  headDimension: number,
+  theta: number,
+  scaling?: Llama3RopeScaling,
+): Float64Array {
   const half = headDimension / 2;
-  const values = new Float32Array(half);
+  const values = new Float64Array(half);
   for (let j = 0; j < half; j += 1) values[j] = 1 / theta ** ((2 * j) / headDimension);
+  if (scaling === undefined) return values;
+  const { factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings: original } = scaling;
+  const lowFrequencyWavelength = original / lowFreqFactor;
+  const highFrequencyWavelength = original / highFreqFactor;
+  for (let j = 0; j < half; j += 1) {
+    const wavelength = (2 * Math.PI) / values[j];
+    if (wavelength > lowFrequencyWavelength) values[j] /= factor;
+    else if (wavelength >= highFrequencyWavelength) {
+      const smooth = (original / wavelength - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+      values[j] = ((1 - smooth) * values[j]) / factor + smooth * values[j];
+    }
+  }
   return values;
+}
+
+/** The inverse frequencies of an architecture (its head size, theta and rope scaling). */
+export function architectureInverseFrequencies(architecture: StudentArchitecture): Float64Array {
+  return inverseFrequencies(headDimension(architecture), architecture.ropeTheta, architecture.ropeScaling);
 }
 
 /**
  * Constant tables for positions 0 .. length − 1 (training without position ids): the angles are
  * computed in float64 and rounded once, so no Cos/Sin runs per step.
  */
-export function constantRotaryTables(
-  g: Graph,
-  length: number,
-  headDimension: number,
-  theta: number,
-): RotaryTables {
-  const half = headDimension / 2;
+export function constantRotaryTables(g: Graph, length: number, frequencies: Float64Array): RotaryTables {
+  const half = frequencies.length;
+  const headDimension = 2 * half;
   const cos = new Float32Array(length * headDimension);
   const sin = new Float32Array(length * headDimension);
   for (let position = 0; position < length; position += 1) {
     for (let j = 0; j < half; j += 1) {
-      const angle = position / theta ** ((2 * j) / headDimension);
+      const angle = position * frequencies[j];
       for (const offset of [j, j + half]) {
         cos[position * headDimension + offset] = Math.cos(angle);
         sin[position * headDimension + offset] = Math.sin(angle);
@@ -55,13 +78,12 @@ export function constantRotaryTables(
 export function rotaryTablesFromPositions(
   g: Graph,
   positionIds: Value,
-  headDimension: number,
-  theta: number,
+  frequencies: Float64Array,
 ): RotaryTables {
-  const half = headDimension / 2;
-  const frequencies = g.constant('float32', [half], inverseFrequencies(headDimension, theta)); // (hd/2)
+  const half = frequencies.length;
+  const frequencyTable = g.constant('float32', [half], Float32Array.from(frequencies)); // (hd/2)
   const positions = g.unsqueeze(g.cast(positionIds, 'float32'), [2]); // (B, S, 1)
-  const angles = g.mul(positions, frequencies); // (B, S, hd/2)
+  const angles = g.mul(positions, frequencyTable); // (B, S, hd/2)
   const doubled = g.unsqueeze(g.concat([angles, angles], -1), [2]); // (B, S, 1, hd)
   // Cos and Sin have no gradient rule; they never need one (positions are not parameters).
   const [cos] = g.addNode('Cos', [doubled], [{ dataType: 'float32', shape: doubled.shape }]); // (B, S, 1, hd)
