@@ -76,7 +76,15 @@ export interface LlamaForwardInputs {
    * head then runs on K rows instead of B·S, and `logits` is absent.
    */
   headRows?: Value;
+  /** Adds to a projection's output (LoRA: src/student/lora.ts); absent: plain projections. */
+  adapter?: ProjectionAdapter;
 }
+
+/**
+ * Something added to a projection's output: `(module, input, scale)` → (N, out), or undefined where
+ * the module is not adapted. `scale` is the projection's own (1/√hd for q_proj), to be applied too.
+ */
+export type ProjectionAdapter = (module: string, input: Value, scale: number) => Value | undefined;
 
 export interface LlamaForwardResult {
   /** (B·S, V), or (K, V) with `headRows`: the rows a cross-entropy wants. */
@@ -100,6 +108,7 @@ export interface ProjectionContext {
   g: Graph;
   architecture: StudentArchitecture;
   weight: (name: string) => Value;
+  adapter?: ProjectionAdapter;
 }
 
 /** Every parameter with its shape; norms and biases take no weight decay. */
@@ -140,7 +149,13 @@ export function projection(context: ProjectionContext, module: string, input: Va
   const { g, architecture, weight } = context;
   const name = module.slice(module.lastIndexOf('.') + 1) as ProjectionName;
   const bias = hasProjectionBias(architecture, name) ? weight(`${module}.bias`) : null;
-  return g.gemm(input, weight(`${module}.weight`), bias, { transposeB: true, alpha: scale, beta: scale }); // (N, out)
+  const base = g.gemm(input, weight(`${module}.weight`), bias, {
+    transposeB: true,
+    alpha: scale,
+    beta: scale,
+  }); // (N, out)
+  const delta = context.adapter?.(module, input, scale); // (N, out)
+  return delta === undefined ? base : g.add(base, delta);
 }
 
 /**
@@ -265,6 +280,7 @@ export function llamaForward(
     rotary: rotaryTables(g, architecture, inputs),
     bias: attentionBias(g, inputs),
     fusable,
+    adapter: inputs.adapter,
   };
   const embedding = weight('model.embed_tokens.weight'); // (V, C)
   let x = g.reshape(g.gather(embedding, inputs.inputIds, 0), [-1, hiddenSize]); // (B·S, C)

@@ -23,7 +23,8 @@ import { type Graph } from '../engine/graph.js';
 import { type TrainableModel } from '../engine/training-graphs.js';
 import { maskedScore } from '../student/attention-bias.js';
 import { type StudentArchitecture } from '../student/config.js';
-import { llamaForward, llamaParameterSpecs } from '../student/llama-graph.js';
+import { llamaForward, llamaParameterSpecs, type ProjectionAdapter } from '../student/llama-graph.js';
+import { loraAdapter, loraParameterSpecs, type LoraSettings } from '../student/lora.js';
 
 export const studentBatchNames = {
   inputIds: 'input_ids',
@@ -61,6 +62,7 @@ export function studentForward(
   architecture: StudentArchitecture,
   parameters: ReadonlyMap<string, Value>,
   shape: BatchShape,
+  adapter?: ProjectionAdapter,
 ): { logitsRows: Value; logits?: Value; targets: Value; lossMask: Value } {
   const { rows: B, length: T, targets: K } = shape;
   const inputIds = g.input(studentBatchNames.inputIds, 'int64', [B, T]); // (B, T)
@@ -74,16 +76,29 @@ export function studentForward(
     inputIds,
     attentionBias,
     headRows,
+    adapter,
   }); // (B·T or K, V)
   return { logitsRows, logits, targets, lossMask };
 }
 
-/** The trainable student: HF-named parameters, loss = mean cross-entropy over masked targets. */
-export function studentModel(architecture: StudentArchitecture, shape: BatchShape): TrainableModel {
+/**
+ * The trainable student: HF-named parameters, loss = mean cross-entropy over masked targets. With
+ * `lora`, the base's weights are frozen inputs (no gradient, no moments) and the trainable
+ * parameters are the LoRA A and B matrices (src/student/lora.ts).
+ */
+export function studentModel(
+  architecture: StudentArchitecture,
+  shape: BatchShape,
+  lora?: LoraSettings,
+): TrainableModel {
+  const base = llamaParameterSpecs(architecture);
   return {
-    parameters: llamaParameterSpecs(architecture),
+    parameters: lora === undefined ? base : loraParameterSpecs(architecture, lora),
+    frozen:
+      lora === undefined ? [] : base.map(({ name, shape: dimensions }) => ({ name, shape: dimensions })),
     buildLoss: (g, parameters) => {
-      const { logitsRows, targets, lossMask } = studentForward(g, architecture, parameters, shape);
+      const adapter = lora === undefined ? undefined : loraAdapter(g, parameters, lora);
+      const { logitsRows, targets, lossMask } = studentForward(g, architecture, parameters, shape, adapter);
       return g.maskedCrossEntropy(logitsRows, targets, lossMask); // ()
     },
   };
