@@ -5,7 +5,7 @@
  * package list holds no maintained safetensors reader/writer for Node. dnc writes F32; it reads
  * F32, F16 and BF16 (converted to F32) so that external Hugging Face checkpoints load too.
  */
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
@@ -19,6 +19,8 @@ export interface Tensor {
 export interface SafetensorsContent {
   tensors: Map<string, Tensor>;
   metadata: Record<string, string>;
+  /** Tensors in the file that `select` turned away (not decoded). */
+  skipped: string[];
 }
 
 const bytesPerElement = { F32: 4, F16: 2, BF16: 2 } as const;
@@ -71,7 +73,14 @@ function bfloat16ToFloat(bits: number): number {
 /** Whether this machine stores floats little-endian (then F32 bytes can be copied as they are). */
 const littleEndian = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
-function decodeElements(bytes: Uint8Array, dtype: ReadableDtype, count: number): Float32Array {
+function decodeElements(
+  bytes: Uint8Array,
+  dtype: ReadableDtype,
+  count: number,
+  asView: boolean,
+): Float32Array {
+  if (dtype === 'F32' && littleEndian && asView && bytes.byteOffset % 4 === 0)
+    return new Float32Array(bytes.buffer, bytes.byteOffset, count); // no copy: a view of the file's bytes
   if (dtype === 'F32' && littleEndian) {
     const copy = new Float32Array(count);
     new Uint8Array(copy.buffer).set(bytes); // a copy, so the result is aligned and owns its memory
@@ -87,8 +96,22 @@ function decodeElements(bytes: Uint8Array, dtype: ReadableDtype, count: number):
   return result;
 }
 
+export interface DecodeOptions {
+  /**
+   * Let aligned little-endian F32 tensors be views of `bytes` instead of copies, so a large file is
+   * held once (the views keep `bytes` alive). F16 and BF16 are always decoded into new float32 arrays.
+   */
+  views?: boolean;
+  /** Decode only the tensors this accepts (the header is still checked whole). */
+  select?: (name: string) => boolean;
+}
+
 /** Parses safetensors bytes; `source` names the file in error messages. */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffer'): SafetensorsContent {
+export function decodeSafetensors(
+  bytes: Uint8Array,
+  source = 'safetensors buffer',
+  options: DecodeOptions = {},
+): SafetensorsContent {
   const fail = (why: string): never => {
     throw new UserError(`${source}: not a valid safetensors file: ${why}; re-save or re-download it`);
   };
@@ -106,6 +129,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
   const data = bytes.subarray(8 + headerLength);
   const tensors = new Map<string, Tensor>();
   const spans: Array<[number, number, string]> = [];
+  const skipped: string[] = [];
   for (const [name, entry] of header.data.entries) {
     const [begin, end] = entry.data_offsets;
     const count = elementCount(entry.shape);
@@ -115,9 +139,13 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
       );
     }
     spans.push([begin, end, name]);
+    if (options.select !== undefined && !options.select(name)) {
+      skipped.push(name);
+      continue;
+    }
     tensors.set(name, {
       shape: entry.shape,
-      data: decodeElements(data.subarray(begin, end), entry.dtype, count),
+      data: decodeElements(data.subarray(begin, end), entry.dtype, count, options.views ?? false),
     });
   }
   spans.sort((left, right) => left[0] - right[0]);
@@ -127,7 +155,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors buffe
     covered = end;
   }
   if (covered !== data.byteLength) fail(`${data.byteLength - covered} trailing bytes after the last tensor`);
-  return { tensors, metadata: header.data.metadata };
+  return { tensors, metadata: header.data.metadata, skipped };
 }
 
 /** Serializes F32 tensors (in the map's order) with optional string metadata. */
@@ -181,12 +209,37 @@ export async function writeSafetensors(
   await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
 
-export async function readSafetensors(file: string): Promise<SafetensorsContent> {
+/**
+ * The file's bytes in one buffer. fs.readFile refuses files over 2 GiB (a 1B-parameter BF16
+ * checkpoint is 2.5 GB), so this reads into one preallocated buffer in chunks.
+ */
+async function readWholeFile(file: string): Promise<Uint8Array> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const chunk = 1 << 30;
+    for (let offset = 0; offset < size;) {
+      const { bytesRead } = await handle.read(bytes, offset, Math.min(chunk, size - offset), offset);
+      if (bytesRead === 0) throw new Error(`the file ended at byte ${offset} of ${size}`);
+      offset += bytesRead;
+    }
+    return bytes;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Reads a safetensors file in one read and decodes it (see `DecodeOptions`). */
+export async function readSafetensors(
+  file: string,
+  options: DecodeOptions = {},
+): Promise<SafetensorsContent> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(file);
+    bytes = await readWholeFile(file);
   } catch (error) {
     throw new UserError(`cannot read ${file}: ${(error as Error).message}; check the path`, { cause: error });
   }
-  return decodeSafetensors(bytes, file);
+  return decodeSafetensors(bytes, file, options);
 }
