@@ -4,6 +4,7 @@
  * format mismatch, and it is reported rather than silently carried along.
  */
 import { z } from 'zod';
+import { routeSchema } from '../runtime/routing/route-schema.js';
 
 export const answerTypeSchema = z.enum(['number', 'text', 'boolean']);
 export type AnswerType = z.infer<typeof answerTypeSchema>;
@@ -130,17 +131,60 @@ export type BrickSpec = z.infer<typeof brickSpecSchema>;
 export const chainModeSchema = z.enum(['static', 'dynamic', 'single']);
 export type ChainMode = z.infer<typeof chainModeSchema>;
 
-/** A decomposer → solver chain, as named in eval suites and serve configs. */
+/**
+ * A decomposer → solver chain, as named in eval suites and serve configs. `decomposer` may be a
+ * list, cheapest first, with a `route` rule (a cascade: see src/runtime/routing/route-schema.ts).
+ */
 export const chainSchema = z
   .strictObject({
     name: z.string().min(1),
-    decomposer: brickSpecSchema.optional(),
+    decomposer: z
+      .union([
+        brickSpecSchema,
+        z.array(brickSpecSchema).min(1, 'a cascade needs at least one decomposer (cheapest first)'),
+      ])
+      .optional(),
     solver: brickSpecSchema,
     mode: chainModeSchema,
     maxSubquestions: z.number().int().positive().optional(),
+    route: routeSchema.optional(),
   })
   .refine((chain) => chain.mode === 'single' || chain.decomposer !== undefined, {
     message: 'a `static` or `dynamic` chain needs a `decomposer`; omit it only for mode `single`',
     path: ['decomposer'],
-  });
+  })
+  .refine(
+    (chain) => !Array.isArray(chain.decomposer) || chain.decomposer.length < 2 || chain.route !== undefined,
+    {
+      message:
+        'a chain with several decomposers needs a `route` rule: `{ "by": SIGNAL, "threshold": T }` or `{ "file": ROUTE_FILE }`',
+      path: ['route'],
+    },
+  )
+  .refine(
+    (chain) => chain.route === undefined || (Array.isArray(chain.decomposer) && chain.decomposer.length >= 2),
+    {
+      message: 'a `route` rule needs a list of two or more decomposers (cheapest first)',
+      path: ['route'],
+    },
+  )
+  .refine(
+    (chain) => !Array.isArray(chain.decomposer) || chain.decomposer.length < 2 || chain.mode === 'static',
+    {
+      message: 'a cascade (several decomposers) runs in mode `static` only',
+      path: ['mode'],
+    },
+  );
 export type Chain = z.infer<typeof chainSchema>;
+
+/** The decomposer specs of a chain, cheapest first (empty for `single`). */
+export function chainDecomposers(chain: Pick<Chain, 'mode' | 'decomposer'>): string[] {
+  if (chain.mode === 'single' || chain.decomposer === undefined) return [];
+  return Array.isArray(chain.decomposer) ? [...chain.decomposer] : [chain.decomposer];
+}
+
+/** How a report names a chain's decomposer: the spec, or the cascade's specs joined by ` → `. */
+export function decomposerLabel(chain: Pick<Chain, 'mode' | 'decomposer'>): string | null {
+  const specs = chainDecomposers(chain);
+  return specs.length === 0 ? null : specs.join(' → ');
+}

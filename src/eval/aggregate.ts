@@ -3,7 +3,7 @@
  * result fields of `report-schema.ts`. Pure (no I/O) and deterministic for a seed, so the
  * runner, tests and `report.md`/`report.html` all see the same numbers.
  */
-import type { Chain } from '../data/schemas.js';
+import { chainDecomposers, decomposerLabel, type Chain } from '../data/schemas.js';
 import { paretoFrontierByGroup } from './pareto.js';
 import { reportSchema } from './report-schema.js';
 import type { FailureCounts, Report, ReportResult, StageDollars } from './report-schema.js';
@@ -68,7 +68,7 @@ export function aggregateResult(
   const n = traces.length;
   return {
     chain: chain.name,
-    decomposer: chain.mode === 'single' ? null : (chain.decomposer ?? null),
+    decomposer: decomposerLabel(chain),
     solver: chain.solver,
     mode: chain.mode,
     dataset,
@@ -95,7 +95,7 @@ export function aggregateResult(
     },
     failures: failureCounts(traces),
     decomposition: decompositionOf(chain, traces),
-    simulated: chain.solver === simulatedBrickSpec || chain.decomposer === simulatedBrickSpec,
+    simulated: chain.solver === simulatedBrickSpec || chainDecomposers(chain).includes(simulatedBrickSpec),
     paretoOptimal: false,
   };
 }

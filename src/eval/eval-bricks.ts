@@ -9,7 +9,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UserError } from '../cli/user-error.js';
-import type { Chain } from '../data/schemas.js';
+import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
@@ -39,7 +39,7 @@ export interface EvalBricksOptions {
 
 function chainsUsing(spec: string, chains: readonly Chain[]): string {
   const names = chains
-    .filter((chain) => chain.solver === spec || (chain.mode !== 'single' && chain.decomposer === spec))
+    .filter((chain) => chain.solver === spec || chainDecomposers(chain).includes(spec))
     .map((chain) => `"${chain.name}"`);
   return `chain${names.length === 1 ? '' : 's'} ${names.join(', ')}`;
 }

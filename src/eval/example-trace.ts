@@ -4,7 +4,7 @@
  * and what each stage cost.
  */
 import { scoreAnswer } from '../data/metrics/index.js';
-import type { Chain, Example } from '../data/schemas.js';
+import { decomposerLabel, type Chain, type Example } from '../data/schemas.js';
 import type { ChainFailure, ChainTrace } from '../runtime/chain-trace.js';
 import { emptyTotals, type CostTotals, type Stage } from '../runtime/cost-meter.js';
 import { traceSchema, type BrickCost, type FailureKind, type Trace } from './trace-schema.js';
@@ -17,7 +17,7 @@ export interface TraceContext {
 
 function stageBrick(chain: Chain, stage: Stage): string {
   if (stage === 'solve') return chain.solver;
-  return chain.mode === 'single' ? 'none' : (chain.decomposer ?? 'none');
+  return decomposerLabel(chain) ?? 'none';
 }
 
 function brickCost(brick: string, totals: CostTotals): BrickCost {

@@ -16,7 +16,13 @@ import { defaults } from '../config/defaults.js';
 import { openJournal, type Journal } from '../data/jsonl.js';
 import type { Chain } from '../data/schemas.js';
 import type { BrickLoader } from '../runtime/bricks/registry.js';
-import { ChainConfigurationError, checkChainBricks, runChain, type ChainBricks } from '../runtime/chain.js';
+import {
+  ChainConfigurationError,
+  chainBricksFor,
+  checkChainBricks,
+  runChain,
+  type ChainBricks,
+} from '../runtime/chain.js';
 import type { PriceTable } from '../teacher/pricing.js';
 import { aggregateReport } from './aggregate.js';
 import { BrickCallCache, chainScope, type CallOwner } from './brick-cache.js';
@@ -138,9 +144,7 @@ function checkChains(chains: readonly Chain[], bricks: EvalBricks): void {
 }
 
 function chainBricks(chain: Chain, brickFor: (spec: string) => ChainBricks['solver']): ChainBricks {
-  const decomposer =
-    chain.mode === 'single' || chain.decomposer === undefined ? undefined : brickFor(chain.decomposer);
-  return { decomposer, solver: brickFor(chain.solver) };
+  return chainBricksFor(chain, brickFor);
 }
 
 async function runExample(

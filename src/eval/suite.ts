@@ -7,7 +7,7 @@
 import { readJsonFile } from '../data/json-file.js';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
-import { chainSchema, type Chain } from '../data/schemas.js';
+import { chainDecomposers, chainSchema, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { splitNames, worldNames } from '../worlds/index.js';
@@ -80,9 +80,12 @@ export const suiteSchema = z
     for (const name of new Set(duplicates(suite.chains.map((chain) => chain.name))))
       context.addIssue({ code: 'custom', path: ['chains'], message: `two chains are named "${name}"` });
     suite.chains.forEach((chain, index) => {
-      for (const role of ['decomposer', 'solver'] as const) {
-        const spec = chain[role];
-        if (spec === undefined || spec.trim() === '') continue;
+      const slots = [
+        ...chainDecomposers(chain).map((spec) => ({ role: 'decomposer' as const, spec })),
+        { role: 'solver' as const, spec: chain.solver },
+      ];
+      for (const { role, spec } of slots) {
+        if (spec.trim() === '') continue;
         try {
           const parsed = parseBrickSpec(spec);
           if (role === 'solver' && parsed.kind === 'gold')
@@ -125,7 +128,7 @@ export async function loadSuite(file: string): Promise<Suite> {
 export function suiteBrickSpecs(chains: readonly Chain[]): string[] {
   const specs = new Set<string>();
   for (const chain of chains) {
-    if (chain.mode !== 'single' && chain.decomposer !== undefined) specs.add(chain.decomposer);
+    for (const spec of chainDecomposers(chain)) specs.add(spec);
     specs.add(chain.solver);
   }
   return [...specs];

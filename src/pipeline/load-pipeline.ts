@@ -9,7 +9,7 @@ import { access } from 'node:fs/promises';
 import { readJsonFile } from '../data/json-file.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { UserError } from '../cli/user-error.js';
-import type { Chain } from '../data/schemas.js';
+import { chainDecomposers, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadPreset, studentPresetSchema, type StudentPreset } from '../student/config.js';
@@ -232,7 +232,13 @@ async function resolveEval(
     return {
       ...chain,
       solver: resolveSlot('solver', chain.solver),
-      ...(chain.decomposer === undefined ? {} : { decomposer: resolveSlot('decomposer', chain.decomposer) }),
+      ...(chain.decomposer === undefined
+        ? {}
+        : {
+            decomposer: Array.isArray(chain.decomposer)
+              ? chain.decomposer.map((spec) => resolveSlot('decomposer', spec))
+              : resolveSlot('decomposer', chain.decomposer),
+          }),
     };
   });
   const names = chains.map((chain) => chain.name);
@@ -266,7 +272,10 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
     students.push(await resolveStudent(student, index, fail));
   const exported = pipeline.export?.students ?? students.map((student) => student.name);
   const evaluation = await resolveEval(pipeline, { file, cwd, runDirectory, students, exported }, fail);
-  const chainSpecs = (evaluation?.chains ?? []).flatMap((chain) => [chain.solver, chain.decomposer ?? '']);
+  const chainSpecs = (evaluation?.chains ?? []).flatMap((chain) => [
+    chain.solver,
+    ...chainDecomposers(chain),
+  ]);
   checkRemoteEnvironment([pipeline.teacher, ...chainSpecs], env, fail);
   return {
     file,

@@ -1,6 +1,7 @@
 /** What a chain run returns: every step as it happened, the answers, the failure class and the cost. */
 import type { ChainMode } from '../data/schemas.js';
-import type { BrickFinishReason, BrickKind, Unanswerable } from './bricks/brick.js';
+import type { BrickFinishReason, BrickKind, DecompositionConfidence, Unanswerable } from './bricks/brick.js';
+import type { RouteSignal } from './routing/route-schema.js';
 import type { CostSummary, MeteredCall, Stage } from './cost-meter.js';
 
 /**
@@ -9,6 +10,28 @@ import type { CostSummary, MeteredCall, Stage } from './cost-meter.js';
  * `no-answer`: the solver answered but gave no final answer. `error`: a brick call failed.
  */
 export type ChainFailure = 'none' | 'no-decomposition' | 'unanswerable-subquestion' | 'no-answer' | 'error';
+
+/** A cascade's verdict on one decomposition: kept, or passed on to the next decomposer. */
+export interface RouteDecision {
+  signal: RouteSignal;
+  /** The signal's value (absent for the last decomposer, which is never overruled). */
+  value?: number;
+  threshold: number;
+  faults: string[];
+  confidence?: DecompositionConfidence;
+  escalated: boolean;
+}
+
+/** Which decomposer of a cascade decided the question, and what asking the others first cost. */
+export interface CascadeOutcome {
+  decidedBy: string;
+  /** 0-based position of the deciding decomposer in the cascade. */
+  decidedAt: number;
+  /** Decomposers asked and overruled before the deciding one. */
+  escalations: number;
+  /** Dollars spent on the overruled decompositions. */
+  overruledUsd: number;
+}
 
 export interface ChainStep extends MeteredCall {
   /** 0-based position in the trace. */
@@ -27,6 +50,8 @@ export interface ChainStep extends MeteredCall {
   raw: string;
   warnings: string[];
   finishReason: BrickFinishReason;
+  /** Cascade decompose steps: the route's verdict. */
+  route?: RouteDecision;
 }
 
 export interface ChainTrace {
@@ -45,6 +70,8 @@ export interface ChainTrace {
   /** Chain-level notes: truncation at the cap, fallbacks taken, repairs made by bricks. */
   warnings: string[];
   cost: CostSummary;
+  /** Cascades: which decomposer decided and what escalating cost. */
+  cascade?: CascadeOutcome;
   /** Wall-clock time of the whole chain. */
   latencyMs: number;
 }

@@ -10,15 +10,25 @@
  * cancellation and misconfigured chains throw.
  */
 import { defaults } from '../config/defaults.js';
-import { chainSchema, type Chain, type Example } from '../data/schemas.js';
+import { chainDecomposers, chainSchema, type Chain, type Example } from '../data/schemas.js';
 import { substituteReferences } from '../data/subquestion-references.js';
 import { formatZodError } from '../data/zod-format.js';
-import type { AnsweredSubquestion, Brick, BrickCallReport, SolveOutput } from './bricks/brick.js';
-import type { ChainFailure, ChainStep, ChainTrace } from './chain-trace.js';
+import type {
+  AnsweredSubquestion,
+  Brick,
+  BrickCallReport,
+  DecomposeOutput,
+  SolveOutput,
+} from './bricks/brick.js';
+import type { CascadeOutcome, ChainFailure, ChainStep, ChainTrace, RouteDecision } from './chain-trace.js';
+import { decompositionFaults } from './routing/decomposition-faults.js';
+import { routeSamples, type InlineRoute } from './routing/route-schema.js';
+import { brickGivesSignal, signalValue } from './routing/route-signal.js';
 import { CostMeter, type Stage } from './cost-meter.js';
 
 export interface ChainBricks {
-  decomposer?: Brick;
+  /** One decomposer, or a cascade's decomposers in the chain's order (cheapest first). */
+  decomposer?: Brick | readonly Brick[];
   solver: Brick;
 }
 
@@ -56,14 +66,44 @@ export function checkChainBricks(chain: Chain, bricks: ChainBricks): void {
       `${name}: brick '${bricks.solver.spec}' cannot solve (it is a ${bricks.solver.role ?? 'decomposer'} only); pick a solver brick`,
     );
   if (chain.mode === 'single') return;
-  const decomposer = bricks.decomposer;
-  if (decomposer === undefined)
+  const decomposers = decomposerBricks(bricks);
+  if (decomposers.length === 0)
     throw new ChainConfigurationError(`${name}: mode '${chain.mode}' needs a decomposer brick`);
-  const method = chain.mode === 'static' ? decomposer.decompose : decomposer.nextSubquestion;
-  if (method === undefined)
+  const specs = chainDecomposers(chain);
+  if (decomposers.length !== specs.length)
     throw new ChainConfigurationError(
-      `${name}: brick '${decomposer.spec}' cannot decompose in ${chain.mode} mode; pick a decomposer brick or another mode`,
+      `${name}: names ${specs.length} decomposer(s) but was given ${decomposers.length} brick(s)`,
     );
+  for (const decomposer of decomposers) {
+    const method = chain.mode === 'static' ? decomposer.decompose : decomposer.nextSubquestion;
+    if (method === undefined)
+      throw new ChainConfigurationError(
+        `${name}: brick '${decomposer.spec}' cannot decompose in ${chain.mode} mode; pick a decomposer brick or another mode`,
+      );
+  }
+  if (decomposers.length > 1) checkCascadeRoute(chain, decomposers);
+}
+
+/** A cascade's route must be loaded (not a file reference) and readable from every brick but the last. */
+function checkCascadeRoute(chain: Chain, decomposers: readonly Brick[]): void {
+  const name = `chain '${chain.name}'`;
+  const route = chain.route;
+  if (route === undefined || 'file' in route)
+    throw new ChainConfigurationError(
+      `${name}: its route file ${route === undefined ? '' : `${route.file} `}was not loaded; load chains with loadChainRoutes() first`,
+    );
+  for (const decomposer of decomposers.slice(0, -1))
+    if (!brickGivesSignal(decomposer.kind, route.by))
+      throw new ChainConfigurationError(
+        `${name}: brick '${decomposer.spec}' (${decomposer.kind}) cannot give the route signal '${route.by}' ` +
+          '(only local onnx bricks report log-probabilities and samples); put it last in the cascade or route by another brick',
+      );
+}
+
+function decomposerBricks(bricks: ChainBricks): readonly Brick[] {
+  const decomposer = bricks.decomposer;
+  if (decomposer === undefined) return [];
+  return Array.isArray(decomposer) ? decomposer : [decomposer as Brick];
 }
 
 /** Chain-run state shared by the mode functions. */
@@ -75,6 +115,7 @@ class Run {
   answer: string | undefined;
   failure: ChainFailure = 'none';
   unanswerable: SolveOutput['unanswerable'];
+  cascade: CascadeOutcome | undefined;
 
   constructor(
     readonly chain: Chain,
@@ -84,8 +125,9 @@ class Run {
     readonly cap: number,
   ) {}
 
+  /** The decomposer (a cascade's first brick until one decides). */
   get decomposer(): Brick {
-    return this.bricks.decomposer as Brick;
+    return decomposerBricks(this.bricks)[0]!;
   }
 
   get previous(): AnsweredSubquestion[] {
@@ -181,17 +223,73 @@ async function runSingle(run: Run): Promise<void> {
 }
 
 async function runStatic(run: Run): Promise<void> {
+  const decomposers = decomposerBricks(run.bricks);
+  if (decomposers.length > 1) {
+    const decided = await runCascade(run, decomposers, run.chain.route as InlineRoute);
+    return solveStatic(run, decided);
+  }
   const decomposer = run.decomposer;
   const decompose = decomposer.decompose as NonNullable<Brick['decompose']>;
   const result = await decompose.call(decomposer, { ...run.base(), maxSubquestions: run.cap });
-  let subquestions = result.subquestions;
-  if (subquestions.length > run.cap) {
-    run.warnings.push(
-      `the decomposer proposed ${subquestions.length} sub-questions; kept the first ${run.cap}`,
-    );
-    subquestions = subquestions.slice(0, run.cap);
+  run.record('decompose', decomposer, result, { subquestions: capped(run, result.subquestions) });
+  return solveStatic(run, result);
+}
+
+function capped(run: Run, proposed: string[]): string[] {
+  if (proposed.length <= run.cap) return proposed;
+  run.warnings.push(`the decomposer proposed ${proposed.length} sub-questions; kept the first ${run.cap}`);
+  return proposed.slice(0, run.cap);
+}
+
+/**
+ * A cascade: the decomposers answer in order, cheapest first; each but the last is overruled
+ * (the next one is asked) when its decomposition has a fault or its confidence is under the
+ * route's threshold. A threshold of +Infinity overrules every decomposer but the last whatever
+ * it says, so those are not asked at all (the chain is then the last decomposer's chain exactly).
+ */
+async function runCascade(
+  run: Run,
+  decomposers: readonly Brick[],
+  route: InlineRoute,
+): Promise<DecomposeOutput> {
+  const first = route.threshold === Infinity ? decomposers.length - 1 : 0;
+  let overruledUsd = 0;
+  for (let index = first; ; index += 1) {
+    const decomposer = decomposers[index]!;
+    const last = index === decomposers.length - 1;
+    const samples = last ? 0 : routeSamples(route);
+    const decompose = decomposer.decompose as NonNullable<Brick['decompose']>;
+    const result = await decompose.call(decomposer, {
+      ...run.base(),
+      maxSubquestions: run.cap,
+      ...(samples > 0 ? { confidenceSamples: samples } : {}),
+    });
+    const faults = decompositionFaults(result, run.cap);
+    const value = last ? undefined : signalValue(route, result);
+    // A brick that measured nothing cannot be trusted (checkChainBricks keeps such bricks last).
+    const escalated = !last && (faults.length > 0 || value === undefined || value < route.threshold);
+    const decision: RouteDecision = { signal: route.by, threshold: route.threshold, faults, escalated };
+    if (value !== undefined) decision.value = value;
+    if (result.confidence !== undefined) decision.confidence = result.confidence;
+    run.record('decompose', decomposer, result, {
+      subquestions: capped(run, result.subquestions),
+      route: decision,
+    });
+    if (!escalated) {
+      run.cascade = {
+        decidedBy: decomposer.spec,
+        decidedAt: index,
+        escalations: index - first,
+        overruledUsd,
+      };
+      return result;
+    }
+    overruledUsd += result.costUsd;
   }
-  run.record('decompose', decomposer, result, { subquestions });
+}
+
+async function solveStatic(run: Run, result: DecomposeOutput): Promise<void> {
+  const subquestions = result.subquestions.slice(0, run.cap);
   if (result.kind === 'failed') {
     run.failure = 'no-decomposition';
     return;
@@ -281,7 +379,19 @@ export async function runChain(
     cost: meter.summary(),
     latencyMs: performance.now() - startedAt,
   };
+  if (run.cascade !== undefined) trace.cascade = run.cascade;
   if (error !== undefined) trace.error = error;
   if (run.unanswerable !== undefined) trace.unanswerable = run.unanswerable;
   return trace;
+}
+
+/** The bricks of a chain, each spec looked up once by `brickFor` (a cascade gets its list in order). */
+export function chainBricksFor(chain: Chain, brickFor: (spec: string) => Brick): ChainBricks {
+  const specs = chainDecomposers(chain);
+  const decomposers = specs.map(brickFor);
+  return {
+    decomposer:
+      decomposers.length === 0 ? undefined : decomposers.length === 1 ? decomposers[0] : decomposers,
+    solver: brickFor(chain.solver),
+  };
 }

@@ -6,9 +6,9 @@
  * chain has really stopped, so the concurrency limit stays true.
  */
 import { defaults } from '../config/defaults.js';
-import type { Chain } from '../data/schemas.js';
+import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { BrickResult, DecomposeOutput } from '../runtime/bricks/brick.js';
-import { runChain } from '../runtime/chain.js';
+import { chainBricksFor, runChain } from '../runtime/chain.js';
 import type { ChainStep, ChainTrace } from '../runtime/chain-trace.js';
 import { AdmissionQueue, QueueFullError } from './admission.js';
 import { ApiError } from './api-error.js';
@@ -119,10 +119,7 @@ export class ChainService {
       const startedAt = performance.now();
       const trace = await runChain(
         capped,
-        {
-          decomposer: capped.decomposer === undefined ? undefined : bricks.get(capped.decomposer),
-          solver: bricks.get(capped.solver),
-        },
+        chainBricksFor(capped, (spec) => bricks.get(spec)),
         { question: request.question, context: request.context },
         {
           signal,
@@ -142,7 +139,8 @@ export class ChainService {
   decompose(name: string, request: Omit<RunRequest, 'onStep'>): Promise<BrickResult<DecomposeOutput>> {
     const chain = this.chain(name);
     const bricks = this.loadedBricks();
-    const decomposer = chain.decomposer === undefined ? undefined : bricks.get(chain.decomposer);
+    // A cascade's decomposition endpoint answers with its first (cheapest) decomposer.
+    const decomposer = chainDecomposers(chain).map((spec) => bricks.get(spec))[0];
     if (decomposer?.decompose === undefined)
       throw new ApiError(
         400,

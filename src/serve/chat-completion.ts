@@ -5,7 +5,7 @@
  * sub-questions, sub-answers, failure class and the cost per brick.
  */
 import { randomUUID } from 'node:crypto';
-import type { Chain } from '../data/schemas.js';
+import { decomposerLabel, type Chain } from '../data/schemas.js';
 import type { ChainStep, ChainTrace } from '../runtime/chain-trace.js';
 import type { CostSummary } from '../runtime/cost-meter.js';
 
@@ -53,7 +53,7 @@ export function dncSummary(chain: Chain, trace: ChainTrace): DncSummary {
   const summary: DncSummary = {
     chain: chain.name,
     mode: chain.mode,
-    decomposer: chain.mode === 'single' ? null : (chain.decomposer ?? null),
+    decomposer: trace.cascade?.decidedBy ?? decomposerLabel(chain),
     solver: chain.solver,
     subquestions: trace.subquestions,
     subanswers: trace.subanswers,

@@ -3,7 +3,7 @@
  * bricks — and every brick with placement `always` — in the worker pool; the others on the
  * main thread behind a per-brick p-limit.
  */
-import type { Chain } from '../data/schemas.js';
+import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
@@ -38,7 +38,7 @@ export function runsInWorker(spec: string, placement: 'auto' | 'always'): boolea
 function chainSpecs(chains: readonly Chain[]): string[] {
   const specs = new Set<string>();
   for (const chain of chains) {
-    if (chain.mode !== 'single' && chain.decomposer !== undefined) specs.add(chain.decomposer);
+    for (const spec of chainDecomposers(chain)) specs.add(spec);
     specs.add(chain.solver);
   }
   for (const spec of specs)

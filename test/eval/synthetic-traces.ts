@@ -85,7 +85,7 @@ export function syntheticTraces(perDataset = 20): Trace[] {
             cost: {
               decompose: single
                 ? brickCost('none', { calls: 0, inputTokens: 0, outputTokens: 0, latencyMs: 0, costUsd: 0 })
-                : brickCost(chain.decomposer!, {
+                : brickCost(chain.decomposer as string, {
                     costUsd: index === 0 ? 0 : profile.decompose,
                     savedUsd: index === 0 ? profile.decompose : 0,
                     cached: index === 0 ? 1 : 0,

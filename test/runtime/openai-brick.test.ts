@@ -22,7 +22,7 @@ async function run(chain: Chain, staticSolve?: 'one-call') {
   const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'test' };
   const load = (spec: string) => loadBrick(spec, { env });
   const bricks = {
-    decomposer: chain.decomposer === undefined ? undefined : await load(chain.decomposer),
+    decomposer: typeof chain.decomposer === 'string' ? await load(chain.decomposer) : undefined,
     solver: await load(chain.solver),
   };
   const traces = [];

@@ -89,7 +89,7 @@ async function ask(question: string, rawOptions: Record<string, unknown>): Promi
     const solver = await load(chain.solver, 'solver');
     bricks.push(solver);
     const decomposer =
-      chain.decomposer === undefined ? undefined : await load(chain.decomposer, 'decomposer');
+      typeof chain.decomposer === 'string' ? await load(chain.decomposer, 'decomposer') : undefined;
     if (decomposer !== undefined) bricks.push(decomposer);
     const trace = await runChain(
       chain,

@@ -45,6 +45,27 @@ interface CallInput {
 
 export interface DecomposeInput extends CallInput {
   maxSubquestions: number;
+  /**
+   * Sampled decompositions to draw besides the answer, to measure how often they agree with it
+   * (`confidence.agreement`; a cascade's `agreement` route asks for them). Bricks that cannot
+   * sample ignore it.
+   */
+  confidenceSamples?: number;
+}
+
+/**
+ * How sure a brick was of its decomposition (bricks that can tell: local ONNX bricks). Log-
+ * probabilities are per generated token (the end token included), under the distribution each
+ * token was chosen from.
+ */
+export interface DecompositionConfidence {
+  meanLogProbability: number;
+  minLogProbability: number;
+  /** Generated tokens the log-probabilities are over. */
+  tokens: number;
+  /** Share of `samples` sampled decompositions equal to the answer (when samples were asked for). */
+  agreement?: number;
+  samples?: number;
 }
 
 /**
@@ -56,6 +77,10 @@ export type DecompositionKind = 'subquestions' | 'no-decomposition' | 'failed';
 export interface DecomposeOutput {
   subquestions: string[];
   kind: DecompositionKind;
+  /** True when the brick wrote more sub-questions than `maxSubquestions` and the rest were cut. */
+  truncated?: boolean;
+  /** The brick's confidence in this decomposition, when it can measure one. */
+  confidence?: DecompositionConfidence;
 }
 
 export interface NextSubquestionInput extends CallInput {

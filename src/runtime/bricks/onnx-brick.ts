@@ -35,6 +35,7 @@ import type {
   BrickResult,
   BrickRole,
   DecomposeInput,
+  DecompositionConfidence,
   DecomposeOutput,
   NextSubquestionInput,
   NextSubquestionOutput,
@@ -43,10 +44,26 @@ import type {
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
 
-/** A sampled completion and how likely the brick found it (mean log-probability per token). */
+/** A sampled completion and how likely the brick found it (mean and lowest log-probability per token). */
 export interface SampledText {
   text: string;
   meanLogProbability: number;
+  minLogProbability: number;
+  tokens: number;
+}
+
+/** A generation result's log-probabilities per token. */
+function tokenLogProbabilities(result: GenerationResult) {
+  return {
+    meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
+    minLogProbability: result.minTokenLogProbability,
+    tokens: result.generatedTokenCount,
+  };
+}
+
+/** Sub-questions compared as a cascade's agreement signal compares them (case and spacing aside). */
+function decompositionKey(subquestions: readonly string[]): string {
+  return subquestions.map((subquestion) => subquestion.trim().replace(/\s+/g, ' ').toLowerCase()).join('\n');
 }
 
 export interface OnnxBrickOptions {
@@ -62,6 +79,8 @@ export interface Completion {
   text: string;
   tokens: number[];
   report: BrickCallReport;
+  /** Mean and lowest log-probability per generated token, and how many were generated. */
+  confidence: { meanLogProbability: number; minLogProbability: number; tokens: number };
 }
 
 /** The brick's copy-bias processor from its decoding settings (none when the bias is 0 or unset). */
@@ -188,7 +207,8 @@ export class OnnxBrick implements Brick {
     maxNewTokens?: number,
   ): Promise<Completion> {
     const { results, report } = await this.generateRows(messages, 1, false, signal, maxNewTokens);
-    return { text: results[0]?.text ?? '', tokens: results[0]?.tokens ?? [], report };
+    const first = results[0]!;
+    return { text: first.text ?? '', tokens: first.tokens, report, confidence: tokenLogProbabilities(first) };
   }
 
   /** `count` sampled completions of one chat in one batch (seeded, so a rerun gives the same). */
@@ -206,10 +226,7 @@ export class OnnxBrick implements Brick {
       undefined,
       extraProcessors,
     );
-    const samples = results.map((result) => ({
-      text: result.text ?? '',
-      meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
-    }));
+    const samples = results.map((result) => ({ text: result.text ?? '', ...tokenLogProbabilities(result) }));
     return { samples, report };
   }
 
@@ -277,7 +294,9 @@ export class OnnxBrick implements Brick {
 
   private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
     const messages = renderDecomposePrompt(input, this.manifest.promptFormat.style);
-    let { report } = await this.complete(messages, input.signal);
+    const greedy = await this.complete(messages, input.signal);
+    let { report } = greedy;
+    let confidence: DecompositionConfidence = greedy.confidence;
     let parsed = parseSubquestions(report.raw, input.maxSubquestions);
     const samples = this.decoding.coverageSamples ?? 0;
     const names = samples > 0 ? questionNames(input.question, this.tokenCount) : [];
@@ -303,12 +322,38 @@ export class OnnxBrick implements Brick {
           ? `the decomposition ${faults.join('; ')}, and so did all ${samples} samples drawn to replace it`
           : `the greedy decomposition ${faults.join('; ')}; a sample without faults replaced it`;
       report = combineReports(report, sampled.report, sound?.text ?? report.raw, note);
-      if (sound !== undefined) parsed = sound.parsed;
+      if (sound !== undefined) {
+        parsed = sound.parsed;
+        confidence = {
+          meanLogProbability: sound.meanLogProbability,
+          minLogProbability: sound.minLogProbability,
+          tokens: sound.tokens,
+        };
+      }
+    }
+    const agreementSamples = input.confidenceSamples ?? 0;
+    if (agreementSamples > 0) {
+      // Self-consistency: how many sampled decompositions equal the one kept (a cascade's signal).
+      const drawn = await this.sample(messages, agreementSamples, input.signal);
+      const kept = decompositionKey(parsed.subquestions);
+      const agreeing = drawn.samples.filter(
+        (sample) =>
+          decompositionKey(parseSubquestions(sample.text, input.maxSubquestions).subquestions) === kept,
+      ).length;
+      confidence = { ...confidence, agreement: agreeing / agreementSamples, samples: agreementSamples };
+      report = combineReports(
+        report,
+        drawn.report,
+        report.raw,
+        `${agreeing} of ${agreementSamples} sampled decompositions agree with the one kept`,
+      );
     }
     const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
     return {
       subquestions: parsed.subquestions,
       kind,
+      truncated: parsed.truncated,
+      confidence,
       ...report,
       warnings: [...report.warnings, ...parsed.warnings],
     };

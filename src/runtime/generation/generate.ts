@@ -29,6 +29,8 @@ export interface GenerationResult {
    * constraints). Candidates drawn with the same settings can be ranked by it.
    */
   logProbability: number;
+  /** The lowest log-probability of one generated token (0 when none was generated). */
+  minTokenLogProbability: number;
 }
 
 interface Row {
@@ -37,6 +39,7 @@ interface Row {
   tokens: number[];
   generated: number[];
   logProbability: number;
+  minTokenLogProbability: number;
   /** Mask of every position fed so far, padding included. */
   mask: number[];
   stop: StopDecision | null;
@@ -54,6 +57,7 @@ export async function generate<Cache>(
     tokens: [...prompt],
     generated: [],
     logProbability: 0,
+    minTokenLogProbability: 0,
     mask: [],
     stop: null,
   }));
@@ -89,7 +93,9 @@ function advanceRow(
   const context = { tokens: row.tokens, generatedCount: row.generated.length };
   for (const processor of parts.processors) processor.process(logits, context);
   const token = parts.sampler.sample(logits);
-  row.logProbability += logProbabilityOf(logits, token);
+  const tokenLogProbability = logProbabilityOf(logits, token);
+  row.logProbability += tokenLogProbability;
+  row.minTokenLogProbability = Math.min(row.minTokenLogProbability, tokenLogProbability);
   row.tokens.push(token);
   row.generated.push(token);
   options.onToken?.({ row: index, token });
@@ -172,6 +178,7 @@ function toResult(row: Row, decode?: (tokens: readonly number[]) => string): Gen
     promptTokenCount: row.prompt.length,
     finishReason: stop.reason,
     logProbability: row.logProbability,
+    minTokenLogProbability: row.minTokenLogProbability,
   };
   if (stop.stopString !== undefined) result.stopString = stop.stopString;
   if (decode !== undefined) {
