@@ -114,6 +114,8 @@ export const defaults = {
       maxTokens: 4096,
       maxSubquestions: 8,
       timeoutMs: 60_000,
+      receiveTimeoutMs: 30_000,
+      questionChars: 4_000,
       queueSize: 64,
       concurrency: 8,
     },

@@ -1,5 +1,7 @@
 /**
- * Optional bearer-token auth from configured keys. Keys and the presented token are compared
+ * Optional bearer-token auth from configured keys, checked on the route the router matched
+ * (server.ts): every route needs a key unless it is registered with `config: { public: true }`
+ * (/healthz, /readyz, and /metrics when `publicMetrics` is set); unmatched paths need one too. Keys and the presented token are compared
  * as SHA-256 digests with `crypto.timingSafeEqual` (equal lengths by construction), against
  * every key without stopping early, so the time taken says nothing about any key.
  */
@@ -33,14 +35,12 @@ export function createAuthenticator(keys: readonly string[]): Authenticator {
   };
 }
 
-const secretHeaders = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+/** Route config marking a route that answers without a key. */
+export interface RouteAuthConfig {
+  public?: boolean;
+}
 
-/** Request headers as logged: secrets replaced, so no log line ever carries a key. */
-export function loggableHeaders(headers: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(
-    Object.entries(headers).map(([name, value]) => [
-      name,
-      secretHeaders.has(name.toLowerCase()) ? '[redacted]' : value,
-    ]),
-  );
+/** True when the matched route's config marks it public. */
+export function isPublicRoute(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && (config as RouteAuthConfig).public === true;
 }

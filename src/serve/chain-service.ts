@@ -49,12 +49,12 @@ export class ChainService {
   readonly admission: AdmissionQueue;
   private readonly chains: Map<string, Chain>;
   private bricks: ServeBricks | undefined;
-  /** Moving average of chain seconds, for `retry-after`. */
-  private averageSeconds = 1;
+  /** Moving average of each chain's run time in seconds, for its `retry-after`. */
+  private readonly averageSeconds = new Map<string, number>();
 
   constructor(
     private readonly config: ServeConfig,
-    private readonly metrics: ServeMetrics,
+    readonly metrics: ServeMetrics,
   ) {
     this.chains = new Map(config.chains.map((chain) => [chain.name, chain]));
     this.admission = new AdmissionQueue(config.limits.concurrency, config.limits.queueSize);
@@ -114,7 +114,7 @@ export class ChainService {
     const bricks = this.loadedBricks();
     const capped: Chain = { ...chain, maxSubquestions: this.cap(chain, request.maxSubquestions) };
     const signal = this.deadline(request.signal);
-    const work = this.admit(async () => {
+    const work = this.admit(chain.name, async () => {
       signal.throwIfAborted();
       const startedAt = performance.now();
       const trace = await runChain(
@@ -151,7 +151,7 @@ export class ChainService {
     const decompose = decomposer.decompose.bind(decomposer);
     const maxSubquestions = this.cap(chain, request.maxSubquestions);
     const signal = this.deadline(request.signal);
-    const work = this.admit(async () => {
+    const work = this.admit(chain.name, async () => {
       signal.throwIfAborted();
       const result = await decompose({
         question: request.question,
@@ -175,14 +175,19 @@ export class ChainService {
     return clientSignal === undefined ? timeout : AbortSignal.any([timeout, clientSignal]);
   }
 
-  private admit<T>(task: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `task` through the admission queue. A refusal is counted once, by the error handler
+   * that answers it; its `retry-after` comes from the asking chain's own average run time
+   * (1 s before it has run), so fast traffic on one chain never shortens a slow chain's.
+   */
+  private admit<T>(chain: string, task: () => Promise<T>): Promise<T> {
     try {
       return this.admission.run(task);
     } catch (error) {
       if (!(error instanceof QueueFullError)) throw error;
-      this.metrics.error('queue_full');
       const { concurrency, queueSize } = this.admission;
-      const seconds = Math.max(1, Math.ceil((this.averageSeconds * (concurrency + queueSize)) / concurrency));
+      const average = this.averageSeconds.get(chain) ?? 1;
+      const seconds = Math.max(1, Math.ceil((average * (concurrency + queueSize)) / concurrency));
       throw new ApiError(429, 'rate_limit_error', error.message, {
         code: 'queue_full',
         headers: { 'retry-after': String(seconds) },
@@ -192,7 +197,8 @@ export class ChainService {
 
   private observe(chain: string, failure: string, milliseconds: number): void {
     const seconds = milliseconds / 1000;
-    this.averageSeconds = 0.9 * this.averageSeconds + 0.1 * seconds;
+    const previous = this.averageSeconds.get(chain);
+    this.averageSeconds.set(chain, previous === undefined ? seconds : 0.9 * previous + 0.1 * seconds);
     this.metrics.chain(chain, failure === 'none' ? 'answered' : failure, seconds);
     if (failure !== 'none') this.metrics.error(`chain_${failure}`);
   }

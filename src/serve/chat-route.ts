@@ -19,8 +19,28 @@ import {
   stepText,
   usageOf,
 } from './chat-completion.js';
-import { chatCompletionRequestSchema, questionOf, type ChatCompletionRequest } from './request-schemas.js';
+import type { OpenStreams } from './open-streams.js';
+import {
+  chatCompletionRequestSchema,
+  checkTextLength,
+  questionOf,
+  requireJsonBody,
+  type ChatCompletionRequest,
+} from './request-schemas.js';
 import type { ServeLimits } from './serve-config.js';
+
+/** URLs and `host:port` pairs: where an upstream lives is the server's business, not the client's. */
+const upstreamAddress = /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"]+|\b(?:[\w-]+\.)*[\w-]+:\d{2,5}\b/gi;
+
+/**
+ * The 502 of a failed brick call: the brick's message with every URL and `host:port` replaced
+ * by `[upstream]` (the server log keeps the whole message).
+ */
+export function brickFailure(reply: FastifyReply, error: string | undefined): ApiError {
+  reply.log.error({ brickError: error }, 'a brick call failed');
+  const message = (error ?? 'unknown error').replace(upstreamAddress, '[upstream]');
+  return new ApiError(502, 'server_error', `a brick call failed: ${message}`, { code: 'brick_error' });
+}
 
 function checkRequest(
   body: unknown,
@@ -43,6 +63,8 @@ function checkRequest(
       );
   }
   const question = questionOf(request);
+  checkTextLength(question, limits.questionChars, 'messages', 'the question (the last user message)');
+  checkTextLength(request.context, limits.questionChars, 'context', 'context');
   if (question === undefined)
     throw new ApiError(
       400,
@@ -72,6 +94,7 @@ function sse(stream: PassThrough, value: unknown): void {
 
 async function streamCompletion(
   service: ChainService,
+  streams: OpenStreams,
   reply: FastifyReply,
   request: ChatCompletionRequest,
   question: string,
@@ -80,6 +103,22 @@ async function streamCompletion(
   const includeUsage = request.stream_options?.include_usage === true;
   const extra = includeUsage ? { usage: null } : {};
   const stream = new PassThrough();
+  const metrics = service.metrics;
+  // The status line said 200 before the chain ran: an error event is counted by its own status.
+  const endWithError = (apiError: ApiError) => {
+    if (stream.writableEnded) return;
+    metrics.setOutcome(reply.raw, apiError.status);
+    metrics.error(apiError.options.code ?? apiError.type);
+    sse(stream, apiError.body());
+  };
+  const unregister = streams.add({
+    response: reply.raw,
+    cut(apiError) {
+      endWithError(apiError);
+      sse(stream, '[DONE]');
+      stream.end();
+    },
+  });
   sse(stream, completionChunk(identity, { role: 'assistant', content: '' }, null, extra));
   const chain = service.chain(request.model);
   const running = service.start(request.model, {
@@ -94,10 +133,7 @@ async function streamCompletion(
   });
   running
     .then((trace) => {
-      if (trace.failure === 'error')
-        throw new ApiError(502, 'server_error', `a brick call failed: ${trace.error ?? 'unknown error'}`, {
-          code: 'brick_error',
-        });
+      if (trace.failure === 'error') throw brickFailure(reply, trace.error);
       sse(stream, completionChunk(identity, { content: finalStreamText(trace) }, null, extra));
       sse(stream, completionChunk(identity, {}, 'stop', { ...extra, dnc: dncSummary(chain, trace) }));
       if (includeUsage)
@@ -108,12 +144,14 @@ async function streamCompletion(
         error instanceof ApiError
           ? error
           : new ApiError(500, 'server_error', 'internal server error (see the server log)');
-      if (apiError.status >= 500) reply.log.error({ err: error }, 'chat completion stream failed');
-      sse(stream, apiError.body());
+      if (apiError.status >= 500 && !(error instanceof ApiError))
+        reply.log.error({ err: error }, 'chat completion stream failed');
+      endWithError(apiError);
     })
     .finally(() => {
       sse(stream, '[DONE]');
       stream.end();
+      unregister();
     });
   return reply
     .header('content-type', 'text/event-stream; charset=utf-8')
@@ -122,10 +160,16 @@ async function streamCompletion(
     .send(stream);
 }
 
-export function registerChatRoute(app: FastifyInstance, service: ChainService, limits: ServeLimits): void {
+export function registerChatRoute(
+  app: FastifyInstance,
+  service: ChainService,
+  limits: ServeLimits,
+  streams: OpenStreams,
+): void {
   app.post('/v1/chat/completions', async (httpRequest, reply) => {
+    requireJsonBody(httpRequest.headers['content-type']);
     const { request, question } = checkRequest(httpRequest.body, limits);
-    if (request.stream === true) return streamCompletion(service, reply, request, question);
+    if (request.stream === true) return streamCompletion(service, streams, reply, request, question);
     const chain = service.chain(request.model);
     const trace = await service.start(request.model, {
       question,
@@ -133,10 +177,7 @@ export function registerChatRoute(app: FastifyInstance, service: ChainService, l
       maxSubquestions: request.max_subquestions,
       signal: disconnectSignal(reply),
     });
-    if (trace.failure === 'error')
-      throw new ApiError(502, 'server_error', `a brick call failed: ${trace.error ?? 'unknown error'}`, {
-        code: 'brick_error',
-      });
+    if (trace.failure === 'error') throw brickFailure(reply, trace.error);
     return chatCompletionBody(newCompletionIdentity(request.model), chain, trace);
   });
 }

@@ -5,6 +5,30 @@
  * refused with the field named. `context` and `max_subquestions` are dnc extensions.
  */
 import { z } from 'zod';
+import { ApiError } from './api-error.js';
+
+/** Throws a 415 unless the request says its body is JSON (`application/json` or `…+json`). */
+export function requireJsonBody(contentType: string | undefined): void {
+  const mediaType = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  if (mediaType === 'application/json' || /^application\/[\w.-]+\+json$/.test(mediaType)) return;
+  throw new ApiError(
+    415,
+    'invalid_request_error',
+    `${mediaType === '' ? 'no Content-Type' : `Content-Type ${mediaType}`} is not supported; send a JSON body with Content-Type: application/json`,
+    { code: 'unsupported_media_type' },
+  );
+}
+
+/** Throws a 400 when `text` (the question or its context) is longer than `limit` characters. */
+export function checkTextLength(text: string | undefined, limit: number, param: string, what: string): void {
+  if (text === undefined || text.length <= limit) return;
+  throw new ApiError(
+    400,
+    'invalid_request_error',
+    `${what} has ${text.length} characters, above this server's limit of ${limit}; shorten it, or raise limits.questionChars in the serve config`,
+    { param, code: 'question_too_long' },
+  );
+}
 
 const textPartSchema = z.looseObject({ type: z.literal('text'), text: z.string() });
 
@@ -31,13 +55,18 @@ export const chatCompletionRequestSchema = z.looseObject({
   max_tokens: positiveInteger.nullish(),
   max_completion_tokens: positiveInteger.nullish(),
   n: z.literal(1, { error: 'only n = 1 is supported (a chain gives one answer)' }).nullish(),
-  tools: z.undefined({ error: 'tools are not supported by dnc chains; remove `tools`' }).optional(),
+  // OpenAI clients routinely send `tools: []`; an empty list asks for nothing and is accepted.
+  tools: z
+    .array(z.unknown(), { error: 'tools must be an array' })
+    .max(0, 'tools are not supported by dnc chains; send no tools (or `tools: []`)')
+    .nullish(),
   context: z.string().optional(),
   max_subquestions: positiveInteger.optional(),
 });
 export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
 
-export const decomposeRequestSchema = z.strictObject({
+/** Known fields are checked; unknown ones (`user`, `metadata`, …) pass through unused, as in chat completions. */
+export const decomposeRequestSchema = z.looseObject({
   model: z
     .string({ error: 'model is required: the name of a served chain (GET /v1/models lists them)' })
     .min(1),

@@ -1,7 +1,7 @@
 /**
- * Loads the bricks of the served chains, each spec once, and places them: local (`onnx`)
- * bricks — and every brick with placement `always` — in the worker pool; the others on the
- * main thread behind a per-brick p-limit.
+ * Loads the bricks of the served chains, each spec once, and places them: local (`onnx`) and
+ * `reference` bricks — and every brick with placement `always` — in the worker pool; remote
+ * bricks on the main thread behind a per-brick p-limit.
  */
 import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
@@ -31,8 +31,15 @@ export interface ServeBricks {
   close(): Promise<void>;
 }
 
+/**
+ * Whether a brick runs in the worker pool. Every brick that computes — a local (`onnx`) model,
+ * the `reference` expert parsing the question's text — runs there, so a costly request never
+ * holds the event loop (other requests, /healthz and the per-request deadline keep running).
+ * Only remote (`openai:`) bricks, which wait on the network, stay on the main thread.
+ */
 export function runsInWorker(spec: string, placement: 'auto' | 'always'): boolean {
-  return placement === 'always' || parseBrickSpec(spec).kind === 'onnx';
+  const kind = parseBrickSpec(spec).kind;
+  return placement === 'always' || kind === 'onnx' || kind === 'reference';
 }
 
 function chainSpecs(chains: readonly Chain[]): string[] {

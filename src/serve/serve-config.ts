@@ -15,6 +15,22 @@ const positiveInteger = (what: string) =>
     .int(`${what} must be a whole number`)
     .positive(`${what} must be > 0`);
 
+/** Node's timer range: a delay above 2^31 - 1 ms is silently turned into 1 ms by setTimeout. */
+export const maxTimerMs = 2_147_483_647;
+
+/** A duration in milliseconds that Node's timers honour (1 ms .. about 24.8 days). */
+export const durationMs = (what: string) =>
+  positiveInteger(what).max(
+    maxTimerMs,
+    `${what} must be at most ${maxTimerMs} ms (about 24.8 days, the longest timer Node can set)`,
+  );
+
+/** An API key: long enough to guess at no cost, with no whitespace (a bearer token can never carry it). */
+const apiKeySchema = z
+  .string({ error: 'an API key must be a string' })
+  .min(8, 'an API key must be at least 8 characters')
+  .regex(/^\S+$/, 'an API key must not contain whitespace (an Authorization header could never carry it)');
+
 export const serveLimitsSchema = z.strictObject({
   /** Largest request body accepted (413 beyond). */
   bodyBytes: positiveInteger('limits.bodyBytes').optional(),
@@ -23,7 +39,11 @@ export const serveLimitsSchema = z.strictObject({
   /** Cap on sub-questions per request, whatever the chain or the request says. */
   maxSubquestions: positiveInteger('limits.maxSubquestions').optional(),
   /** Per-request deadline, queue wait included (504 beyond). */
-  timeoutMs: positiveInteger('limits.timeoutMs').optional(),
+  timeoutMs: durationMs('limits.timeoutMs').optional(),
+  /** Time a client has to send a request's headers and body (408 beyond). */
+  receiveTimeoutMs: durationMs('limits.receiveTimeoutMs').optional(),
+  /** Longest question (last user message, or `question`) in characters (400 beyond). */
+  questionChars: positiveInteger('limits.questionChars').optional(),
   /** Requests that may wait for a free slot (429 beyond). */
   queueSize: z.number().int().nonnegative('limits.queueSize must be >= 0').optional(),
   /** Chains running at once. */
@@ -31,8 +51,8 @@ export const serveLimitsSchema = z.strictObject({
 });
 
 /**
- * `placement`: `auto` runs local (`onnx`) bricks in worker threads and the others on the main
- * thread; `always` runs every brick in a worker (tests the pool without a local brick).
+ * `placement`: `auto` runs local (`onnx`) and `reference` bricks in worker threads and remote
+ * (`openai:`) bricks on the main thread; `always` runs every brick in a worker.
  */
 export const serveWorkersSchema = z.strictObject({
   placement: z.enum(['auto', 'always']).optional(),
@@ -46,7 +66,15 @@ export const serveConfigSchema = z
       .min(1, 'list at least one chain: { "name", "decomposer", "solver", "mode" }'),
     port: z.number().int().min(0).max(65_535).optional(),
     host: z.string().min(1).optional(),
-    apiKeys: z.array(z.string().min(8, 'an API key must be at least 8 characters')).optional(),
+    apiKeys: z
+      .array(apiKeySchema)
+      .min(
+        1,
+        'apiKeys is empty, which would leave every route open; list at least one key, or leave apiKeys out to serve without auth',
+      )
+      .optional(),
+    /** `/metrics` without a key even when `apiKeys` is set (it names the served chains and bricks). */
+    publicMetrics: z.boolean({ error: 'publicMetrics must be true or false' }).optional(),
     limits: serveLimitsSchema.optional(),
     workers: serveWorkersSchema.optional(),
     /** Concurrent calls per main-thread (remote or reference) brick. */
@@ -71,6 +99,8 @@ export interface ServeLimits {
   maxTokens: number;
   maxSubquestions: number;
   timeoutMs: number;
+  receiveTimeoutMs: number;
+  questionChars: number;
   queueSize: number;
   concurrency: number;
 }
@@ -80,6 +110,8 @@ export interface ServeConfig {
   port: number;
   host: string;
   apiKeys: string[];
+  /** True when `/metrics` answers without a key although `apiKeys` is set. */
+  publicMetrics: boolean;
   limits: ServeLimits;
   workers: { placement: 'auto' | 'always'; threads: number };
   remoteConcurrency: number;
@@ -99,7 +131,7 @@ export function resolveServeConfig(value: unknown, source = 'serve config'): Ser
   if (!parsed.success)
     throw new ServeConfigError(
       `${source}: ${formatZodError(parsed.error)} ` +
-        '(expected { "chains": [...], "port"?, "host"?, "apiKeys"?, "limits"?, "workers"?, "remoteConcurrency"? })',
+        '(expected { "chains": [...], "port"?, "host"?, "apiKeys"?, "publicMetrics"?, "limits"?, "workers"?, "remoteConcurrency"? })',
     );
   const config = parsed.data;
   const serve = defaults.serve;
@@ -108,6 +140,7 @@ export function resolveServeConfig(value: unknown, source = 'serve config'): Ser
     port: config.port ?? serve.port,
     host: config.host ?? serve.host,
     apiKeys: config.apiKeys ?? [],
+    publicMetrics: config.publicMetrics ?? false,
     limits: { ...serve.limits, ...stripUndefined(config.limits ?? {}) },
     workers: {
       placement: config.workers?.placement ?? 'auto',

@@ -24,6 +24,8 @@ export class ServeMetrics {
   private readonly tokens: Counter<'brick' | 'stage' | 'direction'>;
   private readonly dollars: Counter<'brick' | 'stage'>;
   private readonly errors: Counter<'type'>;
+  /** Responses whose outcome differs from their status line (a stream that ended in an error). */
+  private readonly outcomes = new WeakMap<object, number>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -83,6 +85,20 @@ export class ServeMetrics {
   request(route: string, method: string, status: number, seconds: number): void {
     this.requests.inc({ route, method, status: String(status) });
     this.requestSeconds.observe({ route }, seconds);
+  }
+
+  /**
+   * Records that `response` (an HTTP response object) ended as `status` although its status
+   * line said otherwise: a stream starts with 200 before its chain runs, and a chain that
+   * then fails or times out is counted by its real outcome (e.g. 504).
+   */
+  setOutcome(response: object, status: number): void {
+    this.outcomes.set(response, status);
+  }
+
+  /** The status to count for `response`: its recorded outcome, else the status it was sent with. */
+  outcomeOf(response: object, sent: number): number {
+    return this.outcomes.get(response) ?? sent;
   }
 
   chain(chain: string, outcome: string, seconds: number): void {

@@ -6,11 +6,16 @@
  * bricks in the background; `ready` settles when they are loaded.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { LoadBrickOptions } from '../runtime/bricks/registry.js';
 import { ApiError, fromHttpError } from './api-error.js';
-import { createAuthenticator, loggableHeaders } from './auth.js';
+import { createAuthenticator, isPublicRoute } from './auth.js';
 import { ChainService } from './chain-service.js';
+import { clientErrorOf, writeClientError } from './client-error.js';
+import { loggableHeaders, loggableUrl } from './log-redaction.js';
+import { OpenStreams } from './open-streams.js';
+import { checkRequestTarget } from './request-target.js';
 import { registerChatRoute } from './chat-route.js';
 import { registerInfoRoutes, type Readiness } from './info-routes.js';
 import type { ServeConfig } from './serve-config.js';
@@ -44,16 +49,23 @@ function loggerOptions(option: ServeAppOptions['logger']): FastifyServerOptions[
   return {
     level: option?.level ?? 'info',
     ...(option?.stream === undefined ? { stream: process.stderr } : { stream: option.stream }),
-    // Belt and braces: the serializer below never passes a secret header, and redaction
-    // would catch one logged some other way.
+    // Belt and braces: the serializer below never passes a credential header or query
+    // parameter, and redaction would catch one logged some other way.
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+      paths: [
+        'req.headers.authorization',
+        'req.headers["proxy-authorization"]',
+        'req.headers.cookie',
+        'req.headers["api-key"]',
+        'req.headers["x-api-key"]',
+        'headers.authorization',
+      ],
       censor: '[redacted]',
     },
     serializers: {
       req: (request: { method: string; url: string; ip?: string; headers: Record<string, unknown> }) => ({
         method: request.method,
-        url: request.url,
+        url: loggableUrl(request.url),
         remoteAddress: request.ip,
         headers: loggableHeaders(request.headers),
       }),
@@ -61,19 +73,42 @@ function loggerOptions(option: ServeAppOptions['logger']): FastifyServerOptions[
   };
 }
 
-function installHooks(app: FastifyInstance, config: ServeConfig, metrics: ServeMetrics): void {
+/** The route label of a request in the metrics: the route the router matched. */
+const routeOf = (request: FastifyRequest): string => request.routeOptions.url ?? 'unmatched';
+
+function installRequestHooks(
+  app: FastifyInstance,
+  config: ServeConfig,
+  metrics: ServeMetrics,
+  readiness: Readiness,
+): void {
   const authenticate = createAuthenticator(config.apiKeys);
-  app.addHook('onRequest', async (request) => {
-    if (request.url.startsWith('/v1/')) authenticate(request.headers.authorization);
+  app.addHook('onRequest', async (request, reply) => {
+    // A client that goes away before its response is complete is still counted (as 499).
+    reply.raw.once('close', () => {
+      if (!reply.raw.writableFinished)
+        metrics.request(routeOf(request), request.method, 499, reply.elapsedTime / 1000);
+    });
+    checkRequestTarget(request.raw.url ?? '');
+    // Auth follows the route the router matched, never the raw URL: deny unless it is public.
+    if (!isPublicRoute(request.routeOptions.config)) authenticate(request.headers.authorization);
+    if (readiness.state === 'closing')
+      throw new ApiError(503, 'service_unavailable_error', 'the server is shutting down; retry elsewhere', {
+        code: 'shutting_down',
+        headers: { connection: 'close' },
+      });
   });
   app.addHook('onResponse', async (request, reply) => {
     metrics.request(
-      request.routeOptions.url ?? 'unmatched',
+      routeOf(request),
       request.method,
-      reply.statusCode,
+      metrics.outcomeOf(reply.raw, reply.statusCode),
       reply.elapsedTime / 1000,
     );
   });
+}
+
+function installErrorHandlers(app: FastifyInstance, metrics: ServeMetrics): void {
   app.setErrorHandler(async (error, request, reply) => {
     const apiError =
       error instanceof ApiError
@@ -101,19 +136,52 @@ function installHooks(app: FastifyInstance, config: ServeConfig, metrics: ServeM
   });
 }
 
+/** Fastify options from the config: body size, receive timeout, Node's own error replies. */
+function fastifyOptions(config: ServeConfig, options: ServeAppOptions, metrics: ServeMetrics) {
+  const receiveTimeoutMs = config.limits.receiveTimeoutMs;
+  return {
+    logger: loggerOptions(options.logger),
+    bodyLimit: config.limits.bodyBytes,
+    // Node checks the receive deadline every `connectionsCheckingInterval` ms (30 s by default,
+    // far too coarse for short deadlines): check at a tenth of the deadline, within 10 ms..1 s.
+    requestTimeout: receiveTimeoutMs,
+    http: {
+      requestTimeout: receiveTimeoutMs,
+      headersTimeout: Math.min(60_000, receiveTimeoutMs),
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(receiveTimeoutMs / 10))),
+    },
+    // Requests on kept-alive connections during shutdown get the 503 of the onRequest hook.
+    return503OnClosing: false,
+    clientErrorHandler(error: Error & { code?: string }, socket: Socket) {
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      const apiError = clientErrorOf(error, receiveTimeoutMs);
+      metrics.error(apiError.options.code ?? apiError.type);
+      metrics.request('unmatched', 'unknown', apiError.status, 0);
+      writeClientError(socket, apiError, error);
+    },
+  } satisfies FastifyServerOptions & { http: Record<string, number> };
+}
+
 export function createServeApp(config: ServeConfig, options: ServeAppOptions = {}): ServeApp {
-  const app = Fastify({ logger: loggerOptions(options.logger), bodyLimit: config.limits.bodyBytes });
   const readiness: Readiness = { state: 'loading' };
   let bricks: ServeBricks | undefined;
+  const streams = new OpenStreams();
   const metrics: ServeMetrics = new ServeMetrics({
     running: () => chainService.admission.running,
     waiting: () => chainService.admission.waiting,
     workerQueue: () => bricks?.pool?.queueSize ?? 0,
   });
   const chainService: ChainService = new ChainService(config, metrics);
-  installHooks(app, config, metrics);
-  registerChatRoute(app, chainService, config.limits);
-  registerInfoRoutes(app, chainService, metrics, readiness, Date.now());
+  const app = Fastify(fastifyOptions(config, options, metrics));
+  // A JSON API: a text/plain body gets 415 (Fastify would otherwise parse it as a string).
+  app.removeContentTypeParser('text/plain');
+  installRequestHooks(app, config, metrics, readiness);
+  installErrorHandlers(app, metrics);
+  registerChatRoute(app, chainService, config.limits, streams);
+  registerInfoRoutes(app, chainService, metrics, readiness, Date.now(), {
+    limits: config.limits,
+    publicMetrics: config.publicMetrics || config.apiKeys.length === 0,
+  });
 
   const ready = loadServeBricks(config.chains, {
     placement: config.workers.placement,
@@ -163,7 +231,16 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
       ]);
       deadline.abort();
       clearInterval(sweeper);
-      if (first === 'deadline') app.server.closeAllConnections();
+      if (first === 'deadline') {
+        // Streams still open are told why they stop before their connections are cut.
+        await streams.cutAll(
+          new ApiError(503, 'service_unavailable_error', 'the server shut down before this stream finished', {
+            code: 'shutting_down',
+          }),
+          500,
+        );
+        app.server.closeAllConnections();
+      }
       await closing;
       await ready.catch(() => undefined);
       await bricks?.close();

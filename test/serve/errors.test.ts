@@ -184,7 +184,9 @@ describe('serve error handling', () => {
   });
 
   it('counts requests by route and status in the Prometheus metrics', async () => {
-    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const text = await (
+      await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${key}` } })
+    ).text();
     expect(text).toMatch(
       /dnc_http_requests_total\{route="\/v1\/chat\/completions",method="POST",status="401"\} [1-9]/,
     );

@@ -1,7 +1,7 @@
 /**
  * The official `openai` client, pointed at a dnc server on 127.0.0.1, gets correct answers
  * from decomposer → solver chains, non-streaming and streaming. The chain's bricks are a
- * parameter: the reference expert on the main thread and in workers, and a local `nano`
+ * parameter: the reference expert (in worker threads under both placements), and a local `nano`
  * decomposer brick (trained here on these questions' decompositions, run in worker threads).
  */
 import { mkdtempSync } from 'node:fs';
@@ -31,7 +31,7 @@ const nanoBrick = join(nanoRoot, 'brick');
 
 const variants: Variant[] = [
   {
-    title: 'reference decomposer and solver on the main thread',
+    title: 'reference decomposer and solver, placement auto (worker threads)',
     decomposer: 'reference',
     solver: 'reference',
   },
@@ -79,6 +79,7 @@ beforeAll(async () => {
       learningRate: 1e-2,
       batchSize: 4,
       promptFormat: 'compact',
+      allowSmallData: true,
     },
     exportDirectory: nanoBrick,
     threads: 1,

@@ -46,11 +46,15 @@ export async function startTestServer(
   };
 }
 
-/** A `reference` loader whose bricks wait `delayMs` (asynchronously) before every call. */
-export function slowReferenceLoader(delayMs: number): BrickLoader {
+/**
+ * A remote-brick stand-in: the loader of `openai:` bricks, whose bricks wait `delayMs`
+ * (asynchronously, as a network call does) before answering as the reference expert. Remote
+ * bricks run on the main thread, so this is the main-thread placement under test.
+ */
+export function slowRemoteLoader(delayMs: number): BrickLoader {
   return {
-    kind: 'reference',
-    load: async () => {
+    kind: 'openai',
+    load: async (spec) => {
       const inner = new ReferenceBrick(createReferenceExpert());
       const slow =
         <Input, Output>(call: (input: Input) => Promise<Output>) =>
@@ -60,8 +64,8 @@ export function slowReferenceLoader(delayMs: number): BrickLoader {
         };
       const brick: Brick = {
         specificationVersion: 'v1',
-        spec: 'reference',
-        kind: 'reference',
+        spec: spec.spec,
+        kind: 'openai',
         model: inner.model,
         decompose: slow(inner.decompose),
         nextSubquestion: slow(inner.nextSubquestion),

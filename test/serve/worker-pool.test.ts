@@ -1,6 +1,6 @@
 /**
  * Local bricks run in the worker pool: a brick directory spec (kind `onnx`) is routed to the
- * workers automatically, while `reference` stays on the main thread; a brick that blocks its
+ * workers automatically, and so is `reference` (it parses text: CPU work); a brick that blocks its
  * thread for 400 ms per call never stalls the server's event loop that long; `/readyz` is 503
  * until the workers have loaded their bricks, and a brick that cannot load is reported.
  */
@@ -49,7 +49,7 @@ describe('worker pool for local bricks', () => {
       expect(early.status).toBe(503);
       await server.serve.ready;
       expect((await fetch(`${server.url}/readyz`)).status).toBe(200);
-      expect(server.serve.readiness.placements).toEqual({ [busyBrick]: 'worker', reference: 'main' });
+      expect(server.serve.readiness.placements).toEqual({ [busyBrick]: 'worker', reference: 'worker' });
 
       const lag = monitorEventLoopDelay({ resolution: 5 });
       lag.enable();

@@ -2,13 +2,14 @@
  * `dnc serve --config FILE [--port N] [--host H]`: serves the config's chains behind an
  * OpenAI-compatible HTTP endpoint until SIGTERM or SIGINT, then shuts down gracefully: stops
  * accepting, lets requests in flight finish (up to the shutdown deadline), closes the worker
- * pool and exits 0. A second signal cuts the remaining requests at once.
+ * pool and exits 0 — or 1 when the deadline passed and requests were cut (their streams get an
+ * `error` event first). A second signal cuts the remaining requests at once.
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { ServeConfigError, loadServeConfig, type ServeConfig } from '../../serve/serve-config.js';
+import { ServeConfigError, durationMs, loadServeConfig, type ServeConfig } from '../../serve/serve-config.js';
 import { createServeApp } from '../../serve/server.js';
 import { log } from '../output.js';
 import { UserError } from '../user-error.js';
@@ -18,9 +19,8 @@ const serveOptionsSchema = z.strictObject({
   port: z.coerce.number().int().min(0).max(65_535, '--port takes 0..65535 (0 picks a free port)').optional(),
   host: z.string().min(1).optional(),
   shutdownDeadlineMs: z.coerce
-    .number()
-    .int()
-    .positive('--shutdown-deadline-ms takes a positive integer')
+    .number({ error: '--shutdown-deadline-ms takes a whole number of milliseconds' })
+    .pipe(durationMs('--shutdown-deadline-ms'))
     .optional(),
 });
 
@@ -69,6 +69,10 @@ async function serve(rawOptions: Record<string, unknown>): Promise<void> {
       );
     });
   log(`dnc serve: listening on ${url} (chains: ${config.chains.map((chain) => chain.name).join(', ')})`);
+  if (config.apiKeys.length === 0)
+    log(
+      `dnc serve: WARNING: no apiKeys in ${options.config}: every route is open to anyone who can reach ${url}`,
+    );
   const loaded = await Promise.race([server.ready.then(() => 'ready' as const), signal]).catch(
     async (error: unknown) => {
       await server.close(0);
@@ -82,7 +86,8 @@ async function serve(rawOptions: Record<string, unknown>): Promise<void> {
   log(`dnc serve: ${received}: finishing requests in flight (up to ${config.shutdownDeadlineMs} ms)`);
   const { forced } = await server.close(config.shutdownDeadlineMs);
   log(forced ? 'dnc serve: deadline reached; cut the remaining requests' : 'dnc serve: stopped');
-  process.exitCode = 0;
+  // Cut requests are a failure of the shutdown: a supervisor should see it in the exit status.
+  process.exitCode = forced ? 1 : 0;
 }
 
 export function register(program: Command): void {
