@@ -83,6 +83,12 @@ export const defaults = {
     keepCheckpoints: 2,
   },
   /**
+   * `dnc train --backend openai`: the budget (dollars) above which the estimated training cost
+   * needs `--yes` (0: any priced job asks), the job poll interval, and the epochs the estimate
+   * assumes when the service chooses them (`auto`).
+   */
+  fineTuning: { maxUsd: 0, pollIntervalMs: 10_000, assumedEpochs: 3 },
+  /**
    * `dnc export`: the decoding settings written into a brick's brick.json, by role. A decomposer
    * re-types names and numbers from the question, so it decodes with the copy constraint and a
    * copy bias (src/runtime/generation/copy-*.ts), and samples again when its answer leaves a name

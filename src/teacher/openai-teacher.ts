@@ -328,22 +328,35 @@ export class OpenAITeacher implements Teacher {
   }
 
   private translateError(error: unknown, url: string, timedOut: boolean): TeacherError {
-    if (timedOut) return new TeacherTimeoutError(this.timeoutMs, url);
-    if (error instanceof APIUserAbortError) return new TeacherAbortError();
-    if (error instanceof APIConnectionTimeoutError) return new TeacherTimeoutError(this.timeoutMs, url);
-    if (error instanceof APIConnectionError) return new TeacherNetworkError(url, error.cause ?? error);
-    if (error instanceof APIError && typeof error.status === 'number') {
-      return new TeacherApiCallError({
-        status: error.status,
-        url,
-        message: error.message,
-        retryAfterMs: parseRetryAfterMs(error.headers),
-        responseBody: error.error === undefined ? undefined : JSON.stringify(error.error),
-        cause: error,
-      });
-    }
-    if (error instanceof TeacherError) return error;
-    if ((error as Error | undefined)?.name === 'AbortError') return new TeacherAbortError();
-    return new TeacherNetworkError(url, error);
+    return toTeacherError(error, url, this.timeoutMs, timedOut);
   }
+}
+
+/**
+ * An `openai` SDK error as a TeacherError (retryable or not, with the server's `retry-after`);
+ * shared with the other clients of OpenAI-compatible services (fine-tuning, batches).
+ */
+export function toTeacherError(
+  error: unknown,
+  url: string,
+  timeoutMs: number,
+  timedOut: boolean,
+): TeacherError {
+  if (timedOut) return new TeacherTimeoutError(timeoutMs, url);
+  if (error instanceof APIUserAbortError) return new TeacherAbortError();
+  if (error instanceof APIConnectionTimeoutError) return new TeacherTimeoutError(timeoutMs, url);
+  if (error instanceof APIConnectionError) return new TeacherNetworkError(url, error.cause ?? error);
+  if (error instanceof APIError && typeof error.status === 'number') {
+    return new TeacherApiCallError({
+      status: error.status,
+      url,
+      message: error.message,
+      retryAfterMs: parseRetryAfterMs(error.headers),
+      responseBody: error.error === undefined ? undefined : JSON.stringify(error.error),
+      cause: error,
+    });
+  }
+  if (error instanceof TeacherError) return error;
+  if ((error as Error | undefined)?.name === 'AbortError') return new TeacherAbortError();
+  return new TeacherNetworkError(url, error);
 }

@@ -69,7 +69,7 @@ export interface FakeOpenAIServer {
   chatRequests: FakeChatRequest[];
   /** Every HTTP request as `METHOD /path`. */
   httpRequests: string[];
-  files: Map<string, { purpose: string; content: string }>;
+  files: Map<string, FakeFile>;
   batches: Map<string, Record<string, unknown>>;
   close(): Promise<void>;
 }
@@ -173,11 +173,19 @@ function behaviourReply(
   }
 }
 
-/** The server's state and its endpoint handlers. */
-class FakeOpenAI {
+/** A stored file; `filename` and `createdAt` are kept for listing (`GET /v1/files`). */
+export interface FakeFile {
+  purpose: string;
+  content: string;
+  filename?: string;
+  createdAt?: number;
+}
+
+/** The server's state and its endpoint handlers (composed by test/helpers/fake-fine-tuning-server.ts). */
+export class FakeOpenAI {
   readonly chatRequests: FakeChatRequest[] = [];
   readonly httpRequests: string[] = [];
-  readonly files = new Map<string, { purpose: string; content: string }>();
+  readonly files = new Map<string, FakeFile>();
   readonly batches = new Map<string, Record<string, unknown>>();
   private readonly polls = new Map<string, number>();
   private readonly seen = new Map<string, number>();

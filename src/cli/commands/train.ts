@@ -10,6 +10,11 @@ import { brickRoleSchema } from '../../export/brick-manifest.js';
 import { promptStyleSchema } from '../../prompts/index.js';
 import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
 import { longExamplePolicySchema } from '../../train/training-settings.js';
+import {
+  addRemoteTrainOptions,
+  isRemoteTraining,
+  runRemoteTrainCommand,
+} from '../../train/remote/remote-train-command.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
 
@@ -21,6 +26,7 @@ const count = (flag: string, minimum = 1) =>
     .optional();
 
 const trainFlagsSchema = z.strictObject({
+  backend: z.literal('dnc', { error: '--backend is dnc (local) or openai' }).optional(),
   data: z
     .string({ error: 'give the training file: --data FILE (chat JSONL, e.g. from `dnc collect`)' })
     .min(1),
@@ -80,6 +86,7 @@ function trapStopSignals(controller: AbortController): { code: () => number; rel
 }
 
 async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
+  if (isRemoteTraining(rawFlags)) return runRemoteTrainCommand(rawFlags);
   const parsed = trainFlagsSchema.safeParse(rawFlags);
   if (!parsed.success) throw new UserError(`dnc train: ${formatZodError(parsed.error)}`);
   const flags: TrainFlags = parsed.data;
@@ -164,4 +171,5 @@ export function register(program: Command): void {
     .option('--progress', 'draw progress lines even when stderr is not a terminal')
     .option('--json', 'print one JSON summary object on stdout')
     .action(runTrain);
+  addRemoteTrainOptions(program.commands.find((command) => command.name() === 'train')!);
 }

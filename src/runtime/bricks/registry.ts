@@ -12,6 +12,7 @@ import { goldBrickLoader } from './gold-brick.js';
 import { onnxBrickLoader } from './onnx-brick.js';
 import { openaiBrickLoader } from './openai-brick.js';
 import { referenceBrickLoader } from './reference-brick.js';
+import { remoteBrickSpec } from '../../train/remote/remote-brick-manifest.js';
 
 export interface LoadBrickOptions {
   /** Price table for remote and simulated bricks (defaults to `defaults.prices`). */
@@ -60,6 +61,9 @@ export async function loadBrick(spec: string, options: LoadBrickOptions = {}): P
         `${directory} is a file; a local brick is a directory holding brick.json`,
       );
     parsed.path = directory;
+    // A remotely fine-tuned brick (`dnc train --backend openai`): its brick.json names an openai:MODEL spec.
+    const remote = await remoteBrickSpec(directory);
+    if (remote !== undefined) return loadBrick(remote, options);
   }
   const loaders = options.loaders ?? defaultBrickLoaders;
   const loader = loaders.find((candidate) => candidate.kind === parsed.kind);
