@@ -4,6 +4,8 @@
  * of the one-block transformer at realistic sizes, with MFU = achieved ÷ peak. Each configuration is
  * measured over several steps and the spread is reported, because other processes share the cores.
  */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import type * as ort from 'onnxruntime-node';
 import { Graph } from '../src/engine/graph.js';
 import { optimizerNames } from '../src/engine/optimizer.js';
@@ -22,6 +24,7 @@ import { countParameters, loadPreset } from '../src/student/config.js';
 import { initializeWeights } from '../src/student/initialize.js';
 import { batchFeeds, type Document, targetCapacity } from '../src/train/packing.js';
 import { studentModel, studentStepFlops } from '../src/train/student-model.js';
+import { measurePretrained } from './train-pretrained.js';
 
 interface Spread {
   median: number;
@@ -256,6 +259,43 @@ async function measurePresets(
   return results;
 }
 
+/**
+ * Tokens of one GSM8K-socratic decomposer example (question in, sub-questions out, chat template
+ * around them), estimated from the real records in datasets/gsm8k-socratic at 4 characters a token
+ * (English under a 49k BPE vocabulary such as SmolLM2's) plus 24 tokens of template and system turn.
+ */
+async function gsm8kSocraticTokensPerExample(): Promise<number> {
+  const file = fileURLToPath(new URL('../datasets/gsm8k-socratic/fixture-real-test.jsonl', import.meta.url));
+  const records = (await readFile(file, 'utf8'))
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as { question: string; answer: string });
+  const characters = records.map(
+    (record) =>
+      record.question.length +
+      record.answer
+        .split('\n')
+        .filter((line) => line.includes(' ** '))
+        .reduce((sum, line) => sum + line.slice(0, line.indexOf(' ** ')).length + 4, 0),
+  );
+  return Math.round(characters.reduce((sum, value) => sum + value, 0) / characters.length / 4 + 24);
+}
+
+/** Pretrained students at SmolLM2-135M's shape (bench/train-pretrained.ts): full vs LoRA steps. */
+async function pretrainedSection(quick: boolean, matmulSize: number): Promise<Record<string, unknown>> {
+  const session: EngineSessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
+  const matmulPeak = async (): Promise<number> => {
+    const peak = await matmulRunner(matmulSize, session);
+    const [seconds] = await interleave([peak], 1, 3);
+    await peak.release();
+    return spread(seconds.map((time) => peak.flops / time / 1e9)).median;
+  };
+  const sizes = quick
+    ? { rows: 1, length: 64, steps: 1, layers: 2 }
+    : { rows: 4, length: 512, steps: 2, layers: 30 };
+  return measurePretrained({ ...sizes, matmulPeak, tokensPerExample: await gsm8kSocraticTokensPerExample() });
+}
+
 export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
   const config: OneBlockTransformerConfig = options.quick
     ? { vocabulary: 512, dimension: 128, heads: 2, hidden: 352, batch: 4, time: 64 }
@@ -301,6 +341,8 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
       matmulSize,
       options.quick ? 2 : Math.max(3, rounds / 2),
     ),
+    // Full fine-tuning vs LoRA at SmolLM2-135M's shape with random weights (quick: 2 layers, 1 × 64).
+    pretrained: await pretrainedSection(options.quick, matmulSize),
     note: 'MatMul and training-step runs alternate (MatMul, step, MatMul, ...) so both see the same background load; spreads are median/min/max over runs; matmulPeakGflops is the median MatMul run and mfu the median step over it (mfuAgainstBestMatmul uses the best MatMul run)',
   };
 }
