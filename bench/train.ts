@@ -5,6 +5,7 @@
  * measured over several steps and the spread is reported, because other processes share the cores.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type * as ort from 'onnxruntime-node';
 import { Graph } from '../src/engine/graph.js';
@@ -283,7 +284,11 @@ async function gsm8kSocraticTokensPerExample(): Promise<number> {
 
 /** Pretrained students at SmolLM2-135M's shape (bench/train-pretrained.ts): full vs LoRA steps. */
 async function pretrainedSection(quick: boolean, matmulSize: number): Promise<Record<string, unknown>> {
-  const session: EngineSessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
+  // The children's trainers use onnxruntime's default of one thread per core; so does this peak.
+  const session: EngineSessionOptions = {
+    intraOpNumThreads: availableParallelism(),
+    graphOptimizationLevel: 'all',
+  };
   const matmulPeak = async (): Promise<number> => {
     const peak = await matmulRunner(matmulSize, session);
     const [seconds] = await interleave([peak], 1, 3);
