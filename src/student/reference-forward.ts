@@ -1,11 +1,13 @@
 /**
- * A plain-TypeScript forward pass of the student (a Hugging Face `LlamaForCausalLM` with tied
- * embeddings): slow, written for clarity, with no shared code with the ONNX graph builder. It is the
- * independent check that the training graph and the exported model compute what Llama computes.
+ * A plain-TypeScript forward pass of the student (a Hugging Face `LlamaForCausalLM`, and the
+ * Mistral / Qwen2 / Qwen3 variants): slow, written for clarity, with no shared code with the ONNX
+ * graph builder. It is the independent check that the training graph and the exported model
+ * compute what those models compute.
  *
- * Per layer: h = x + o_proj(attention(rope(q_proj(n)), rope(k_proj(n)), v_proj(n))) with
- * n = RMSNorm(x); then out = h + down_proj(silu(gate_proj(m)) * up_proj(m)) with m = RMSNorm(h).
- * Logits = RMSNorm(out) · embed_tokensᵀ.
+ * Per layer: h = x + o_proj(attention(rope(qn(q_proj(n))), rope(kn(k_proj(n))), v_proj(n))) with
+ * n = RMSNorm(x) (qn, kn: Qwen3's per-head RMSNorm, identity elsewhere; projections add their bias
+ * where the architecture has one); then out = h + down_proj(silu(gate_proj(m)) * up_proj(m)) with
+ * m = RMSNorm(h). Logits = RMSNorm(out) · Wᵀ with W = lm_head, or embed_tokens when tied.
  */
 import { headDimension, type StudentArchitecture } from './config.js';
 import { studentWeightShapes } from './initialize.js';
@@ -17,11 +19,12 @@ function linear(
   rows: number,
   inputs: number,
   outputs: number,
+  bias?: Float32Array,
 ): Float32Array {
   const y = new Float32Array(rows * outputs);
   for (let row = 0; row < rows; row += 1) {
     for (let output = 0; output < outputs; output += 1) {
-      let sum = 0;
+      let sum = bias === undefined ? 0 : bias[output];
       for (let input = 0; input < inputs; input += 1)
         sum += x[row * inputs + input] * weight[output * inputs + input];
       y[row * outputs + output] = sum;
@@ -50,8 +53,37 @@ function rmsNorm(
 }
 
 /**
+ * theta^(-2j/headSize), rescaled for Llama 3 rope scaling as transformers' `_compute_llama3_parameters`
+ * does: long wavelengths (> original / lowFreqFactor) divided by factor, short ones
+ * (< original / highFreqFactor) kept, the band between blended by
+ * smooth = (original / wavelength − lowFreqFactor) / (highFreqFactor − lowFreqFactor).
+ */
+export function referenceInverseFrequencies(config: StudentArchitecture): number[] {
+  const headSize = headDimension(config);
+  const frequencies: number[] = [];
+  for (let j = 0; j < headSize / 2; j += 1) frequencies.push(1 / config.ropeTheta ** ((2 * j) / headSize));
+  const scaling = config.ropeScaling;
+  if (scaling === undefined) return frequencies;
+  return frequencies.map((frequency) => {
+    const wavelength = (2 * Math.PI) / frequency;
+    const scaled =
+      wavelength > scaling.originalMaxPositionEmbeddings / scaling.lowFreqFactor
+        ? frequency / scaling.factor
+        : frequency;
+    const smooth =
+      (scaling.originalMaxPositionEmbeddings / wavelength - scaling.lowFreqFactor) /
+      (scaling.highFreqFactor - scaling.lowFreqFactor);
+    const medium =
+      !(wavelength < scaling.originalMaxPositionEmbeddings / scaling.highFreqFactor) &&
+      !(wavelength > scaling.originalMaxPositionEmbeddings / scaling.lowFreqFactor);
+    return medium ? ((1 - smooth) * scaled) / scaling.factor + smooth * scaled : scaled;
+  });
+}
+
+/**
  * Rotary embedding in place, Hugging Face "rotate_half" convention: within each head, element j of
- * the first half pairs with element j of the second half, at angle position · theta^(-2j/headSize).
+ * the first half pairs with element j of the second half, at angle position · theta^(-2j/headSize)
+ * (or position · frequencies[j] when the frequencies are given).
  */
 export function applyRotary(
   x: Float32Array,
@@ -59,13 +91,14 @@ export function applyRotary(
   heads: number,
   headSize: number,
   theta: number,
+  frequencies?: readonly number[],
 ): void {
   const half = headSize / 2;
   for (let position = 0; position < rows; position += 1) {
     for (let head = 0; head < heads; head += 1) {
       const base = (position * heads + head) * headSize;
       for (let j = 0; j < half; j += 1) {
-        const angle = position / theta ** ((2 * j) / headSize);
+        const angle = position * (frequencies?.[j] ?? 1 / theta ** ((2 * j) / headSize));
         const [cos, sin] = [Math.cos(angle), Math.sin(angle)];
         const [first, second] = [x[base + j], x[base + j + half]];
         x[base + j] = first * cos - second * sin;
@@ -123,10 +156,12 @@ function addInPlace(target: Float32Array, addend: Float32Array): void {
 }
 
 type WeightLookup = (name: string) => Float32Array;
+type OptionalLookup = (name: string) => Float32Array | undefined;
 
 function attentionBlock(
   config: StudentArchitecture,
   weight: WeightLookup,
+  optional: OptionalLookup,
   x: Float32Array,
   rows: number,
   layer: number,
@@ -134,19 +169,36 @@ function attentionBlock(
   const { hiddenSize: size, numAttentionHeads: heads, numKeyValueHeads: keyValueHeads, ropeTheta } = config;
   const headSize = headDimension(config);
   const prefix = `model.layers.${layer}`;
+  const project = (name: string, input: Float32Array, inputs: number, outputs: number): Float32Array =>
+    linear(
+      input,
+      weight(`${prefix}.self_attn.${name}.weight`),
+      rows,
+      inputs,
+      outputs,
+      optional(`${prefix}.self_attn.${name}.bias`),
+    );
   const normed = rmsNorm(x, weight(`${prefix}.input_layernorm.weight`), rows, size, config.rmsNormEps);
-  const q = linear(normed, weight(`${prefix}.self_attn.q_proj.weight`), rows, size, heads * headSize);
-  const k = linear(normed, weight(`${prefix}.self_attn.k_proj.weight`), rows, size, keyValueHeads * headSize);
-  const v = linear(normed, weight(`${prefix}.self_attn.v_proj.weight`), rows, size, keyValueHeads * headSize);
-  applyRotary(q, rows, heads, headSize, ropeTheta);
-  applyRotary(k, rows, keyValueHeads, headSize, ropeTheta);
+  let q = project('q_proj', normed, size, heads * headSize);
+  let k = project('k_proj', normed, size, keyValueHeads * headSize);
+  const v = project('v_proj', normed, size, keyValueHeads * headSize);
+  const queryNorm = optional(`${prefix}.self_attn.q_norm.weight`);
+  const keyNorm = optional(`${prefix}.self_attn.k_norm.weight`);
+  if (queryNorm !== undefined && keyNorm !== undefined) {
+    q = rmsNorm(q, queryNorm, rows * heads, headSize, config.rmsNormEps);
+    k = rmsNorm(k, keyNorm, rows * keyValueHeads, headSize, config.rmsNormEps);
+  }
+  const frequencies = referenceInverseFrequencies(config);
+  applyRotary(q, rows, heads, headSize, ropeTheta, frequencies);
+  applyRotary(k, rows, keyValueHeads, headSize, ropeTheta, frequencies);
   const attended = causalAttention(q, k, v, { rows, heads, keyValueHeads, headSize });
-  return linear(attended, weight(`${prefix}.self_attn.o_proj.weight`), rows, heads * headSize, size);
+  return project('o_proj', attended, heads * headSize, size);
 }
 
 function mlpBlock(
   config: StudentArchitecture,
   weight: WeightLookup,
+  optional: OptionalLookup,
   x: Float32Array,
   rows: number,
   layer: number,
@@ -160,11 +212,20 @@ function mlpBlock(
     size,
     config.rmsNormEps,
   );
-  const gate = linear(normed, weight(`${prefix}.mlp.gate_proj.weight`), rows, size, inner);
-  const up = linear(normed, weight(`${prefix}.mlp.up_proj.weight`), rows, size, inner);
+  const project = (name: string, input: Float32Array, inputs: number, outputs: number): Float32Array =>
+    linear(
+      input,
+      weight(`${prefix}.mlp.${name}.weight`),
+      rows,
+      inputs,
+      outputs,
+      optional(`${prefix}.mlp.${name}.bias`),
+    );
+  const gate = project('gate_proj', normed, size, inner);
+  const up = project('up_proj', normed, size, inner);
   for (let index = 0; index < gate.length; index += 1)
     gate[index] = (gate[index] / (1 + Math.exp(-gate[index]))) * up[index];
-  return linear(gate, weight(`${prefix}.mlp.down_proj.weight`), rows, inner, size);
+  return project('down_proj', gate, inner, size);
 }
 
 /** Checks that every tensor is present with the right number of values; returns a lookup. */
@@ -188,6 +249,7 @@ export function referenceForward(
   inputIds: readonly number[],
 ): Float32Array {
   const weight = weightLookup(config, weights);
+  const optional: OptionalLookup = (name) => (weights.has(name) ? weight(name) : undefined);
   const { hiddenSize: size, vocabSize } = config;
   const rows = inputIds.length;
   if (rows > config.maxPositionEmbeddings)
@@ -200,9 +262,10 @@ export function referenceForward(
     x.set(embedding.subarray(id * size, (id + 1) * size), row * size);
   });
   for (let layer = 0; layer < config.numHiddenLayers; layer += 1) {
-    addInPlace(x, attentionBlock(config, weight, x, rows, layer));
-    addInPlace(x, mlpBlock(config, weight, x, rows, layer));
+    addInPlace(x, attentionBlock(config, weight, optional, x, rows, layer));
+    addInPlace(x, mlpBlock(config, weight, optional, x, rows, layer));
   }
   const normed = rmsNorm(x, weight('model.norm.weight'), rows, size, config.rmsNormEps);
-  return linear(normed, embedding, rows, size, vocabSize);
+  const head = config.tieWordEmbeddings ? embedding : weight('lm_head.weight');
+  return linear(normed, head, rows, size, vocabSize);
 }
