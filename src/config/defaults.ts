@@ -70,9 +70,11 @@ export const defaults = {
    * `validationMinimumSet` get none), early stopping after `patience` evaluations without a
    * validation improvement of at least `minDelta`, the cosine schedule's floor (a fraction of the
    * peak learning rate), divergence detection (loss above `explodeFactor` × the first loss), and
-   * how many step checkpoints stay on disk.
+   * how many step checkpoints stay on disk (besides the best validation step's). Training refuses
+   * fewer than `minimumExamples` examples (or no validation set) unless `--allow-small-data`.
    */
   train: {
+    minimumExamples: 50,
     validationFraction: 0.05,
     validationMinimum: 4,
     validationMinimumSet: 20,

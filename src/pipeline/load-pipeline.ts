@@ -113,6 +113,9 @@ async function resolveStudent(
     promptFormat: _promptFormat,
     decoding: _decoding,
     nameCopies: _nameCopies,
+    patience: _patience,
+    minDelta: _minDelta,
+    allowSmallData: _allowSmallData,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

@@ -100,6 +100,12 @@ export const studentSchema = z.strictObject({
   promptFormat: promptStyleSchema.optional(),
   /** Renamed copies of each training example, its names replaced by made-up ones (default 0). */
   nameCopies: z.number().int().nonnegative().optional(),
+  /** Validations without improvement before early stopping (the best validation step is exported). */
+  patience: positiveInteger.optional(),
+  /** The least validation-loss drop that counts as an improvement. */
+  minDelta: z.number().nonnegative().optional(),
+  /** Train even below the data floor (50 examples and a validation set); the filter stage checks it too. */
+  allowSmallData: z.boolean().optional(),
   /** Decoding settings written into the exported brick.json (default: the role's, see `dnc export --help`). */
   decoding: brickDecodingSchema.optional(),
 });

@@ -64,8 +64,18 @@ export interface PreparedRun {
   resumeFrom?: TrainingCheckpoint;
 }
 
-/** Flags a resumed run may change: where it stops, and the learning rate (e.g. after a divergence). */
-const resumableOverrides = new Set(['maxSteps', 'epochs', 'learningRate']);
+/**
+ * Flags a resumed run may change: where it stops (steps, epochs, early stopping, the data floor),
+ * and the learning rate (e.g. after a divergence).
+ */
+const resumableOverrides = new Set([
+  'maxSteps',
+  'epochs',
+  'learningRate',
+  'patience',
+  'minDelta',
+  'allowSmallData',
+]);
 
 function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSettings): TrainingSettings {
   const settings = { ...saved };
@@ -76,7 +86,7 @@ function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSetti
     else if (savedValue !== value)
       throw new UserError(
         `--resume keeps the run's settings, but ${key} is ${String(value)} here and ${String(savedValue)} in the checkpoint; ` +
-          'drop the flag (only --max-steps, --epochs and --learning-rate may change on resume) or train afresh in another --out',
+          'drop the flag (only --max-steps, --epochs, --learning-rate, --patience, --min-delta and --allow-small-data may change on resume) or train afresh in another --out',
       );
   }
   return settings;

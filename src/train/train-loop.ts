@@ -37,10 +37,13 @@ import { type BatchShape, studentModel } from './student-model.js';
 import { type TrainingState, trainingFiles, writeTrainingCheckpoint } from './training-checkpoint.js';
 import { TrainingLog } from './training-log.js';
 import { packValidation, validationLoss } from './validation.js';
+import { patienceExhausted, recordValidation } from './early-stopping.js';
+import { restoreBestCheckpoint } from './best-checkpoint.js';
+import { checkDataFloor } from './data-floor.js';
 
 export type { TrainOptions } from './prepare-run.js';
 
-export type StopReason = 'max-steps' | 'early-stopping' | 'interrupted';
+export type StopReason = 'max-steps' | 'early-stop' | 'interrupted';
 
 export interface TrainSummary {
   params: number;
@@ -50,6 +53,9 @@ export interface TrainSummary {
   initialLoss: number | null;
   finalTrainLoss: number | null;
   finalValLoss: number | null;
+  /** The step of the best validation loss: the weights exported (null: no validation set). */
+  bestStep: number | null;
+  bestValLoss: number | null;
   /** Document tokens per second of this invocation's training loop. */
   tokensPerSecond: number;
   /** Wall time of this invocation, preparation included. */
@@ -155,6 +161,14 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   // 1. Data, tokenizer, settings, resume point.
   const run = await prepareRun(options);
   const { architecture, settings, tokenizer, train, validation, resumeFrom } = run;
+  checkDataFloor(
+    options.dataFile,
+    {
+      train: Math.round(train.documents.length / (1 + settings.nameCopies)), // renamed copies aside
+      validation: validation.documents.length,
+    },
+    settings.allowSmallData,
+  );
   const answers = answerFacts(run);
   const rowShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
   const padTokenId = tokenizer.specialTokenIds.pad;
@@ -226,6 +240,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
       validationLoss: null,
       bestValidationLoss: null,
       evaluationsWithoutImprovement: 0,
+      bestStep: null,
     },
     createdAt: '',
   };
@@ -256,17 +271,14 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     );
   };
   let validatedAtStep = -1;
+  /** Validates; a new best validation loss is checkpointed at once (it is what gets exported). */
   const validate = async (): Promise<void> => {
     validatedAtStep = state.step;
     const loss = await validationLoss(trainer, validationSet, shape, padTokenId); // mean per target token
     if (loss === null) return;
     state.progress.validationLoss = loss;
     await log.append({ step: state.step, validationLoss: loss });
-    const best = state.progress.bestValidationLoss;
-    if (best === null || loss < best - defaults.train.minDelta) {
-      state.progress.bestValidationLoss = loss;
-      state.progress.evaluationsWithoutImprovement = 0;
-    } else state.progress.evaluationsWithoutImprovement += 1;
+    if (recordValidation(state.progress, loss, state.step, settings.minDelta)) await saveCheckpoint();
   };
 
   // 4. The loop.
@@ -313,8 +325,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
       const finished = state.step === schedule.totalSteps;
       if (state.step % settings.evalEvery === 0 || finished) {
         await validate();
-        if (state.progress.evaluationsWithoutImprovement >= defaults.train.patience)
-          stopReason = 'early-stopping';
+        if (patienceExhausted(state.progress, settings.patience)) stopReason = 'early-stop';
       }
       const tokensPerSecond = loopTokens / ((performance.now() - loopStarted) / 1000);
       progress.tick(1, {
@@ -330,7 +341,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
             `val ${state.progress.validationLoss?.toFixed(4) ?? '-'}  ${Math.round(tokensPerSecond)} tok/s  eta ${formatDuration(remaining)}`,
         );
       }
-      if (stopReason === 'early-stopping') break;
+      if (stopReason === 'early-stop') break;
       if (state.step % settings.checkpointEvery === 0 && !finished) await saveCheckpoint();
     }
   } catch (error) {
@@ -346,9 +357,19 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   // 5. Final validation (unless the last step had one), final checkpoint, export, summary.
   if (stopReason !== 'interrupted' && validatedAtStep !== state.step) await validate();
   await saveCheckpoint();
+  const { bestStep } = state.progress;
+  let exportState = state; // the state whose weights are exported: the best validation step's
+  if (stopReason !== 'interrupted' && bestStep !== null && bestStep !== state.step) {
+    const { directory, state: best } = await restoreBestCheckpoint(trainer, options.outDirectory, bestStep);
+    exportState = best;
+    say(
+      `the best validation loss ${state.progress.bestValidationLoss?.toFixed(4)} was at step ${bestStep} ` +
+        `(last: ${state.progress.validationLoss?.toFixed(4)} at step ${state.step}); exporting ${directory}`,
+    );
+  }
   let exported: string | null = null;
   if (options.exportDirectory !== undefined && stopReason !== 'interrupted') {
-    const manifest = manifestFor(run, options, state, answers);
+    const manifest = manifestFor(run, options, exportState, answers);
     const result = await exportBrick({
       architecture,
       weights: trainer.parameters(),
@@ -370,6 +391,8 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     initialLoss: round(state.progress.initialLoss),
     finalTrainLoss: round(state.progress.trainLoss),
     finalValLoss: round(state.progress.validationLoss),
+    bestStep,
+    bestValLoss: round(state.progress.bestValidationLoss),
     tokensPerSecond: Math.round(loopTokens / Math.max(loopSeconds, 1e-9)),
     seconds: round((performance.now() - started) / 1000, 2) as number,
     out: options.outDirectory,

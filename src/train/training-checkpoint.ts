@@ -80,6 +80,8 @@ export const trainingStateSchema = z.strictObject({
     validationLoss: finiteOrNull,
     bestValidationLoss: finiteOrNull,
     evaluationsWithoutImprovement: count,
+    /** The step of the best validation loss; its checkpoint stays on disk (early-stopping.ts). */
+    bestStep: count.nullable().default(null),
   }),
   createdAt: z.string(),
 });
@@ -95,6 +97,10 @@ export interface TrainingCheckpoint {
 }
 
 const stepDirectoryName = (step: number): string => `step-${String(step).padStart(8, '0')}`;
+
+/** The checkpoint directory of `step` in a run directory. */
+export const checkpointDirectoryOf = (outDirectory: string, step: number): string =>
+  join(outDirectory, trainingFiles.checkpoints, stepDirectoryName(step));
 const stepDirectoryPattern = /^step-(\d{8})$/;
 const json = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
@@ -132,7 +138,8 @@ function momentTensors(architecture: StudentArchitecture, moments: ReadonlyMap<s
 
 /**
  * Writes a checkpoint for `state.step` (staged, then renamed into place), refreshes the run's
- * export view and keeps only the newest `keep` checkpoints. A step already saved is not rewritten.
+ * export view and keeps only the newest `keep` checkpoints, and the best validation step's
+ * (`state.progress.bestStep`). A step already saved is not rewritten.
  */
 export async function writeTrainingCheckpoint(
   outDirectory: string,
@@ -169,7 +176,11 @@ export async function writeTrainingCheckpoint(
   }
   await writeFileAtomic(join(outDirectory, checkpointFiles.weights), weightBytes);
   await writeFileAtomic(join(outDirectory, checkpointFiles.manifest), json(manifest));
-  for (const old of (await listCheckpoints(outDirectory)).slice(keep))
+  const best =
+    state.progress.bestStep === null ? null : checkpointDirectoryOf(outDirectory, state.progress.bestStep);
+  for (const old of (await listCheckpoints(outDirectory))
+    .slice(keep)
+    .filter((directory) => directory !== best))
     await rm(old, { recursive: true, force: true });
   return target;
 }

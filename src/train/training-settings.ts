@@ -4,6 +4,7 @@
  * takes them from there (only the stopping point — max steps, epochs — may change on resume).
  */
 import { z } from 'zod';
+import { defaults } from '../config/defaults.js';
 import { promptStyleSchema, type PromptStyle } from '../prompts/index.js';
 import { trainingDefaultsSchema, type StudentPreset } from '../student/config.js';
 
@@ -27,6 +28,14 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
    * src/train/name-copies.ts) added to the training set; 0: none.
    */
   nameCopies: z.number().int().nonnegative().default(0),
+  /**
+   * Early stopping: the run stops after `patience` validations in a row that did not lower the
+   * best validation loss by at least `minDelta`, and the best validation checkpoint is exported.
+   */
+  patience: z.number().int().positive().default(defaults.train.patience),
+  minDelta: z.number().nonnegative().default(defaults.train.minDelta),
+  /** Train even on fewer examples than the floor, or without a validation set (see data-floor.ts). */
+  allowSmallData: z.boolean().default(false),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -48,6 +57,12 @@ export interface TrainingOverrides {
   promptFormat?: PromptStyle;
   /** Renamed copies of each training example (default 0). */
   nameCopies?: number;
+  /** Validations without improvement before early stopping (default: defaults.train.patience). */
+  patience?: number;
+  /** The least drop of the validation loss that counts as an improvement. */
+  minDelta?: number;
+  /** Train below the data floor (fewer examples than defaults.train.minimumExamples, or no validation). */
+  allowSmallData?: boolean;
 }
 
 function defined<T extends object>(values: T): Partial<T> {

@@ -10,7 +10,18 @@ let root: string;
 let dataFile: string;
 
 const train = (extra: string[]) =>
-  runCli(['train', '--role', 'decomposer', '--preset', 'nano', '--threads', '1', '--json', ...extra]);
+  runCli([
+    'train',
+    '--role',
+    'decomposer',
+    '--preset',
+    'nano',
+    '--threads',
+    '1',
+    '--allow-small-data', // a few dozen examples: under the training floor on purpose
+    '--json',
+    ...extra,
+  ]);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'dnc-train-cli-'));

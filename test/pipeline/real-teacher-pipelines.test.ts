@@ -35,6 +35,7 @@ async function smallVersion(name: string, fixture: string): Promise<Record<strin
     batchSize: 2,
     sequenceLength: 256,
     longExamples: 'truncate',
+    allowSmallData: true, // the fixture holds a handful of examples
   }));
   return pipeline;
 }

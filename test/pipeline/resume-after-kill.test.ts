@@ -51,6 +51,7 @@ describe('dnc run killed during training', () => {
         batchSize: 2,
         checkpointEvery: 5,
         sequenceLength: 256,
+        allowSmallData: true,
       },
     ];
     const { directory, file } = await writePipeline(pipeline);

@@ -25,6 +25,7 @@ it('nano overfits a few chat examples and greedy decoding of the exported brick 
       warmupSteps: 10,
       learningRate: 1e-2,
       batchSize: 4,
+      allowSmallData: true, // six examples, no validation set: overfitting them is the point
     },
     exportDirectory: join(root, 'brick'),
     threads: 1,

@@ -91,6 +91,7 @@ describe('the prompt format of a training run', () => {
         warmupSteps: 10,
         learningRate: 1e-2,
         batchSize: 2,
+        allowSmallData: true,
       },
       exportDirectory: join(root, 'brick'),
       threads: 1,

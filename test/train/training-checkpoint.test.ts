@@ -58,6 +58,7 @@ it('checkpoints round-trip exactly, are written whole or not at all, and carry a
       trainLoss: 2,
       validationLoss: null,
       bestValidationLoss: null,
+      bestStep: null,
       evaluationsWithoutImprovement: 0,
     },
     createdAt: 'now',

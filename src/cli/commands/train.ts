@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickRoleSchema } from '../../export/brick-manifest.js';
 import { promptStyleSchema } from '../../prompts/index.js';
@@ -45,6 +46,9 @@ const trainFlagsSchema = z.strictObject({
   checkpointEvery: count('--checkpoint-every'),
   warmupSteps: count('--warmup-steps', 0),
   nameCopies: count('--name-copies', 0),
+  patience: count('--patience'),
+  minDelta: z.coerce.number().nonnegative('--min-delta must be zero or more').optional(),
+  allowSmallData: z.boolean().optional(),
   longExamples: longExamplePolicySchema.optional(),
   promptFormat: promptStyleSchema.optional(),
   teacher: z.string().min(1).optional(),
@@ -61,7 +65,8 @@ function describe(summary: TrainSummary): string {
   return [
     `trained ${summary.steps} steps (${summary.stopReason}) on ${summary.tokens.toLocaleString('en-US')} tokens in ${summary.seconds.toFixed(1)} s ` +
       `(${summary.tokensPerSecond.toLocaleString('en-US')} tokens/s, ${(summary.paddingFraction * 100).toFixed(1)}% padding)`,
-    `loss ${loss(summary.initialLoss)} → ${loss(summary.finalTrainLoss)}, validation ${loss(summary.finalValLoss)}; ` +
+    `loss ${loss(summary.initialLoss)} → ${loss(summary.finalTrainLoss)}, validation ${loss(summary.finalValLoss)} ` +
+      `(best ${loss(summary.bestValLoss)}${summary.bestStep === null ? '' : ` at step ${summary.bestStep}, the weights exported`}); ` +
       `${summary.skippedLongExamples} long examples skipped, ${summary.truncatedLongExamples} truncated`,
     `checkpoint: ${summary.checkpoint}${summary.export === null ? '' : `\nbrick: ${summary.export}`}`,
   ].join('\n');
@@ -113,6 +118,9 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         checkpointEvery: flags.checkpointEvery,
         warmupSteps: flags.warmupSteps,
         nameCopies: flags.nameCopies,
+        patience: flags.patience,
+        minDelta: flags.minDelta,
+        allowSmallData: flags.allowSmallData,
         longExamples: flags.longExamples,
         promptFormat: flags.promptFormat,
       },
@@ -159,6 +167,18 @@ export function register(program: Command): void {
     .option(
       '--name-copies <n>',
       'add n copies of each training example with its names made up anew (default 0)',
+    )
+    .option(
+      '--patience <n>',
+      `stop after n validations without improvement; the best validation step is exported (default ${defaults.train.patience})`,
+    )
+    .option(
+      '--min-delta <x>',
+      `the least validation-loss drop that counts as an improvement (default ${defaults.train.minDelta})`,
+    )
+    .option(
+      '--allow-small-data',
+      `train on fewer than ${defaults.train.minimumExamples} examples or without a validation set`,
     )
     .option('--long-examples <policy>', 'examples longer than the context: skip (default) or truncate')
     .option(
