@@ -1,0 +1,71 @@
+/**
+ * dnc's forward against an independent oracle: test/student/torch-reference.py, written from the
+ * Hugging Face modeling files in plain torch, reading each random checkpoint itself. It needs
+ * Debian's python3-torch (`apt-get install python3-torch`, run by /usr/bin/python3); without it the
+ * test is skipped and says why.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { loadPretrainedCheckpoint } from '../../src/student/hugging-face-checkpoint.js';
+import { referenceForward } from '../../src/student/reference-forward.js';
+import {
+  checkpointCases,
+  fixtureVocabSize,
+  temporaryDirectory,
+  writeCheckpoint,
+} from './hugging-face-fixtures.js';
+
+const python = '/usr/bin/python3';
+const script = fileURLToPath(new URL('./torch-reference.py', import.meta.url));
+
+function torchMissingReason(): string | undefined {
+  const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
+  if (probe.error !== undefined) return `${python} cannot run (${probe.error.message})`;
+  if (probe.status !== 0) return `${python} cannot import torch (apt-get install python3-torch)`;
+  return undefined;
+}
+
+const skipReason = torchMissingReason();
+if (skipReason !== undefined) console.warn(`torch oracle test skipped: ${skipReason}`);
+
+/** Logits per job from one python process (torch is imported once). */
+function torchLogits(jobs: Array<{ directory: string; ids: number[] }>): Float32Array[] {
+  const output = execFileSync(python, [script, JSON.stringify(jobs)], {
+    encoding: 'utf8',
+    maxBuffer: 256 << 20,
+  });
+  return (JSON.parse(output) as Array<{ logits: number[][] }>).map(({ logits }) =>
+    Float32Array.from(logits.flat()),
+  );
+}
+
+function relativeDifference(actual: Float32Array, expected: Float32Array): number {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let scale = 1;
+  for (let index = 0; index < actual.length; index += 1) {
+    worst = Math.max(worst, Math.abs(actual[index] - expected[index]));
+    scale = Math.max(scale, Math.abs(expected[index]));
+  }
+  return worst / scale;
+}
+
+describe.skipIf(skipReason !== undefined)('forward against the torch oracle (Hugging Face semantics)', () => {
+  it('dnc reference logits equal torch logits for every checkpoint case', async () => {
+    // 70 positions: past the llama3 case's original context (64), where rope scaling matters most.
+    const ids = Array.from({ length: 70 }, (_, index) => (index * 53 + 7) % fixtureVocabSize);
+    const directories: string[] = [];
+    for (const testCase of checkpointCases) {
+      const directory = await temporaryDirectory('dnc-torch-');
+      await writeCheckpoint(directory, testCase);
+      directories.push(directory);
+    }
+    const expected = torchLogits(directories.map((directory) => ({ directory, ids })));
+    for (const [index, testCase] of checkpointCases.entries()) {
+      const checkpoint = await loadPretrainedCheckpoint(directories[index]);
+      const actual = referenceForward(checkpoint.architecture, checkpoint.weights, ids);
+      expect(relativeDifference(actual, expected[index]), testCase.name).toBeLessThan(1e-5);
+    }
+  });
+});
