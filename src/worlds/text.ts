@@ -45,11 +45,14 @@ export function normalizeText(text: string): string {
 
 /** Trims, collapses spaces, straightens quotes and drops the final punctuation of a sentence. */
 export function tidySentence(text: string): string {
-  return text
+  const tidy = text
     .replace(/[\u2018\u2019]/g, "'")
     .replace(/\s+/g, ' ')
-    .trim()
-    .replace(/\s*[?.!]+$/, '');
+    .trim();
+  // By hand rather than /\s*[?.!]+$/, which rescans a long run of marks from every position in it.
+  let end = tidy.length;
+  while (end > 0 && '?.!'.includes(tidy[end - 1] as string)) end -= 1;
+  return end === tidy.length ? tidy : tidy.slice(0, end).trimEnd();
 }
 
 /** How a slot matches: a number, one word (a name), a few lower-case words, or any text. */
@@ -88,7 +91,8 @@ export function compilePhrase(text: string, slotKinds: Readonly<Record<string, S
   return new RegExp(`^${source}$`, 'i');
 }
 
-function literalPattern(text: string): string {
+/** A literal piece of a phrase as a regex source: escaped, commas optional, spaces elastic. */
+export function literalPattern(text: string): string {
   return text
     .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
     .replace(/\s*,\s*/g, '\\s*,?\\s*')

@@ -1,10 +1,12 @@
 /**
  * Reads a hops question back into its meaning (a HopsQuestion tree) from the text alone:
- * every phrasing of the world is compiled to a regex, slots are parsed recursively as noun
- * phrases, and the knowledge base's names (the expert's knowledge) ground the leaves. A
- * parse is accepted only when the kinds fit (a city has no founder).
+ * every phrasing of the world is compiled to a pattern matched in linear time
+ * (phrase-matcher.ts), slots are parsed recursively as noun phrases, and the knowledge base's
+ * names (the expert's knowledge) ground the leaves. A parse is accepted only when the kinds fit
+ * (a city has no founder).
  */
-import { compilePhrase, parseNumber, tidySentence } from '../text.js';
+import { compilePhraseMatcher, type PhraseMatcher, type WorkMeter } from '../phrase-matcher.js';
+import { parseNumber, tidySentence } from '../text.js';
 import type { SlotKind } from '../text.js';
 import { comparePhrases, samePhrases } from './comparison-phrases.js';
 import type { Entity, KnowledgeBase } from './knowledge-base.js';
@@ -13,7 +15,7 @@ import { isEntityKind, linkRelations, relationIds, relations } from './relations
 import type { EntityKind, LinkRelation, RelationId } from './relations.js';
 
 interface Compiled<T> {
-  regex: RegExp;
+  matcher: PhraseMatcher;
   value: T;
 }
 
@@ -21,7 +23,7 @@ function compileAll<T extends { text: string }>(
   items: readonly T[],
   slotKinds: Record<string, SlotKind> = {},
 ): Compiled<T>[] {
-  return items.map((value) => ({ regex: compilePhrase(value.text, slotKinds), value }));
+  return items.map((value) => ({ matcher: compilePhraseMatcher(value.text, slotKinds), value }));
 }
 
 const nounPatterns = linkRelations.flatMap((relation) =>
@@ -40,10 +42,21 @@ const comparePatterns = compileAll(comparePhrases);
 const samePatterns = compileAll(samePhrases);
 
 export class HopsParser {
+  /**
+   * The matching work done so far (phrase-matcher.ts): linear in the text for every phrase, so
+   * a long question costs proportionally, never quadratically (tests check its growth).
+   */
+  readonly work: WorkMeter = { steps: 0 };
+
   constructor(private readonly knowledgeBase: KnowledgeBase) {}
 
+  private tidy(text: string): string {
+    this.work.steps += text.length;
+    return tidySentence(text);
+  }
+
   entity(text: string, kinds: readonly EntityKind[]): Entity | undefined {
-    const entity = this.knowledgeBase.byName.get(tidySentence(text).toLowerCase());
+    const entity = this.knowledgeBase.byName.get(this.tidy(text).toLowerCase());
     return entity && kinds.includes(entity.kind) ? entity : undefined;
   }
 
@@ -52,11 +65,11 @@ export class HopsParser {
     const entity = this.entity(text, kinds);
     if (entity) return { type: 'entity', entity };
     if (depth > 8) return undefined;
-    const trimmed = tidySentence(text);
+    const trimmed = this.tidy(text);
     for (const pattern of nounPatterns) {
       const range = relations[pattern.relation].range;
       if (!isEntityKind(range) || !kinds.includes(range)) continue;
-      const inner = pattern.regex.exec(trimmed)?.groups?.X;
+      const inner = pattern.matcher.exec(trimmed, this.work)?.X;
       if (inner === undefined) continue;
       const domain = relations[pattern.relation].domain;
       const innerPhrase =
@@ -75,7 +88,7 @@ export class HopsParser {
 
   /** Parses a whole question; undefined when it is not a question of the hops world. */
   question(text: string): HopsQuestion | undefined {
-    const sentence = tidySentence(text);
+    const sentence = this.tidy(text);
     return (
       this.ask(sentence) ?? this.verification(sentence) ?? this.comparison(sentence) ?? this.same(sentence)
     );
@@ -83,7 +96,7 @@ export class HopsParser {
 
   private ask(sentence: string): HopsQuestion | undefined {
     for (const pattern of questionPatterns) {
-      const subjectText = pattern.regex.exec(sentence)?.groups?.X;
+      const subjectText = pattern.matcher.exec(sentence, this.work)?.X;
       if (subjectText === undefined) continue;
       const subject = this.nounPhrase(subjectText, relations[pattern.relation].domain);
       if (subject) return { type: 'ask', relation: pattern.relation, subject };
@@ -93,7 +106,7 @@ export class HopsParser {
 
   private verification(sentence: string): HopsQuestion | undefined {
     for (const pattern of verificationPatterns) {
-      const groups = pattern.regex.exec(sentence)?.groups;
+      const groups = pattern.matcher.exec(sentence, this.work);
       if (!groups?.X) continue;
       const spec = relations[pattern.relation];
       const subject = this.nounPhrase(groups.X, spec.domain);
@@ -120,7 +133,7 @@ export class HopsParser {
 
   private comparison(sentence: string): HopsQuestion | undefined {
     for (const pattern of comparePatterns) {
-      const groups = pattern.regex.exec(sentence)?.groups;
+      const groups = pattern.matcher.exec(sentence, this.work);
       if (!groups?.X || !groups.Y) continue;
       const left = this.nounPhrase(groups.X, pattern.value.kinds);
       const right = left && this.nounPhrase(groups.Y, pattern.value.kinds);
@@ -132,7 +145,7 @@ export class HopsParser {
 
   private same(sentence: string): HopsQuestion | undefined {
     for (const pattern of samePatterns) {
-      const groups = pattern.regex.exec(sentence)?.groups;
+      const groups = pattern.matcher.exec(sentence, this.work);
       if (!groups?.X || !groups.Y) continue;
       const domain = relations[pattern.value.relation].domain;
       const left = this.nounPhrase(groups.X, domain);

@@ -4,34 +4,25 @@
  * that the sub-question itself states, or checks two stated answers for equality.
  * Anything that would need a further lookup is refused.
  */
-import {
-  compilePhrase,
-  formatNumber,
-  numberPattern,
-  normalizeText,
-  parseNumber,
-  tidySentence,
-} from '../text.js';
+import { compilePhraseMatcher, type WorkMeter } from '../phrase-matcher.js';
+import { formatNumber, normalizeText, parseNumber, tidySentence } from '../text.js';
 import type { KnowledgeBase } from './knowledge-base.js';
 import type { HopsParser } from './parser.js';
 import { planQuestion } from './question-tree.js';
 import type { HopsQuestion } from './question-tree.js';
+import { readStatedValues } from './stated-values.js';
 
 export type HopsStepResult = { ok: true; answer: string } | { ok: false; reason: string };
 
-const comparisonWithValues = new RegExp(
-  `^(?:which|who)\\b(?<words>.*?)[,:]?\\s+(?<X>[^,:]+?)\\s*\\((?<A>${numberPattern})\\)\\s*,?\\s+or\\s+(?<Y>.+?)\\s*\\((?<B>${numberPattern})\\)$`,
-  'i',
-);
 const smallerWords =
   /\b(earlier|earliest|first|smaller|smallest|lower|lowest|less|least|fewer|fewest|older|oldest|sooner)\b/i;
 const largerWords =
   /\b(later|latest|last|larger|largest|bigger|biggest|greater|greatest|higher|highest|more|most|younger|youngest|recently)\b/i;
 const equalityPatterns = [
-  compilePhrase('Are {X} and {Y} the same?'),
-  compilePhrase('Are {X} and {Y} the same entity?'),
-  compilePhrase('Is {X} the same as {Y}?'),
-  compilePhrase('Are {X} and {Y} equal?'),
+  compilePhraseMatcher('Are {X} and {Y} the same?'),
+  compilePhraseMatcher('Are {X} and {Y} the same entity?'),
+  compilePhraseMatcher('Is {X} the same as {Y}?'),
+  compilePhraseMatcher('Are {X} and {Y} equal?'),
 ];
 
 export function solveHopsStep(
@@ -42,7 +33,7 @@ export function solveHopsStep(
   const parsed = parser.question(subquestion);
   if (parsed) return answerParsed(parsed, knowledgeBase);
   const sentence = tidySentence(subquestion);
-  return compareStatedValues(sentence) ?? compareStatedAnswers(sentence);
+  return compareStatedValues(sentence, parser.work) ?? compareStatedAnswers(sentence, parser.work);
 }
 
 function answerParsed(question: HopsQuestion, knowledgeBase: KnowledgeBase): HopsStepResult {
@@ -60,10 +51,10 @@ function answerParsed(question: HopsQuestion, knowledgeBase: KnowledgeBase): Hop
 }
 
 /** "Which is earlier, A (1987) or B (1992)?" → the side with the smaller or larger stated value. */
-function compareStatedValues(sentence: string): HopsStepResult | undefined {
-  const groups = comparisonWithValues.exec(sentence)?.groups;
+function compareStatedValues(sentence: string, meter: WorkMeter): HopsStepResult | undefined {
+  const groups = readStatedValues(sentence, meter);
   if (!groups?.X || !groups.Y || !groups.A || !groups.B) return undefined;
-  const words = groups.words ?? '';
+  const words = groups.words;
   const wantsSmaller = smallerWords.test(words);
   const wantsLarger = largerWords.test(words);
   if (wantsSmaller === wantsLarger) {
@@ -81,9 +72,9 @@ function compareStatedValues(sentence: string): HopsStepResult | undefined {
 }
 
 /** "Are Velmora and Velmora the same?" → yes. */
-function compareStatedAnswers(sentence: string): HopsStepResult | undefined {
+function compareStatedAnswers(sentence: string, meter: WorkMeter): HopsStepResult | undefined {
   for (const pattern of equalityPatterns) {
-    const groups = pattern.exec(sentence)?.groups;
+    const groups = pattern.exec(sentence, meter);
     if (!groups?.X || !groups.Y) continue;
     return { ok: true, answer: normalizeText(groups.X) === normalizeText(groups.Y) ? 'yes' : 'no' };
   }
