@@ -42,6 +42,8 @@ export interface PretrainedCheckpoint {
   tokenizerFiles: PretrainedTokenizerFiles;
   /** The Jinja chat template (from `--chat-template FILE`, tokenizer_config.json or chat_template.jinja). */
   chatTemplate: string;
+  /** The base's own tokenizer over those files (kind `pretrained`). */
+  tokenizer: Tokenizer;
 }
 
 export interface LoadPretrainedOptions {
@@ -161,6 +163,7 @@ export async function loadPretrainedCheckpoint(
     chatTemplateFile: options.chatTemplateFile,
     vocabSize: architecture.vocabSize,
   });
+  const tokenizer = Tokenizer.fromPretrainedFiles(tokenizerFiles);
   const weights = await readPretrainedWeights(absolute, architecture);
   return {
     directory: absolute,
@@ -169,5 +172,6 @@ export async function loadPretrainedCheckpoint(
     weights,
     tokenizerFiles,
     chatTemplate: tokenizerFiles.chatTemplate,
+    tokenizer,
   };
 }
