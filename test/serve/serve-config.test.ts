@@ -55,6 +55,25 @@ describe('serve config', () => {
     );
   });
 
+  it("refuses a duration outside Node's timer range, naming the key (Node would fire it at once)", () => {
+    for (const key of ['timeoutMs', 'receiveTimeoutMs'])
+      expect(() => resolveServeConfig({ chains: [chain], limits: { [key]: 2 ** 31 } })).toThrow(
+        new RegExp(`limits\\.${key} must be at most 2147483647 ms`),
+      );
+    expect(resolveServeConfig({ chains: [chain], limits: { timeoutMs: 2 ** 31 - 1 } }).limits.timeoutMs).toBe(
+      2 ** 31 - 1,
+    );
+  });
+
+  it('refuses an empty key list and keys with whitespace', () => {
+    expect(() => resolveServeConfig({ chains: [chain], apiKeys: [] })).toThrow(/apiKeys is empty/);
+    expect(() => resolveServeConfig({ chains: [chain], apiKeys: ['good-key-123', 'bad key 456'] })).toThrow(
+      /apiKeys\.1: an API key must not contain whitespace/,
+    );
+    expect(() => resolveServeConfig({ chains: [chain], apiKeys: ['tab\tkey-1234'] })).toThrow(/whitespace/);
+    expect(resolveServeConfig({ chains: [chain], apiKeys: ['good-key-123'] }).publicMetrics).toBe(false);
+  });
+
   it('refuses the gold decomposer, which needs dataset examples', async () => {
     const config = resolveServeConfig({ chains: [{ ...chain, decomposer: 'gold' }] });
     await expect(
@@ -73,5 +92,18 @@ describe('serve config', () => {
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/^dnc: .*cli\.json: limits\.bodyBytes: limits\.bodyBytes must be > 0/);
+    const good = writeConfig('good.json', { chains: [chain] });
+    const deadline = await runCli([
+      'serve',
+      '--config',
+      good,
+      '--port',
+      '0',
+      '--shutdown-deadline-ms',
+      '2147483648',
+    ]);
+    expect(deadline.code).not.toBe(0);
+    expect(deadline.stderr.trim().split('\n')).toHaveLength(1);
+    expect(deadline.stderr).toMatch(/--shutdown-deadline-ms must be at most 2147483647 ms/);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Graceful shutdown of the real CLI: `node bin/dnc.js serve` as a child process, a chain
  * whose solver is a slow fake OpenAI endpoint, requests in flight when SIGTERM arrives: they
- * all complete, new connections are refused, and the process exits 0.
+ * all complete, new connections are refused, and the process exits 0. When the shutdown
+ * deadline passes first, a cut stream ends with an `error` event and the process exits 1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ describe('dnc serve on SIGTERM', () => {
     rmSync(directory, { recursive: true, force: true });
   });
 
-  it('finishes the requests in flight, refuses new connections and exits 0', async () => {
+  function startServe(extraArguments: string[] = []) {
     const config = join(directory, 'serve.json');
     writeFileSync(
       config,
@@ -59,31 +60,39 @@ describe('dnc serve on SIGTERM', () => {
     );
     const child = spawn(
       process.execPath,
-      [dncBin, 'serve', '--config', config, '--port', '0', '--host', '127.0.0.1'],
+      [dncBin, 'serve', '--config', config, '--port', '0', '--host', '127.0.0.1', ...extraArguments],
       {
         cwd: repoRoot,
         env: { ...process.env, OPENAI_BASE_URL: fake.url, OPENAI_API_KEY: 'test-key' },
         stdio: ['ignore', 'pipe', 'pipe'],
       },
     );
+    return child;
+  }
+
+  function ask(url: string, stream: boolean) {
+    return fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'remote',
+        stream,
+        messages: [{ role: 'user', content: 'What is six times seven?' }],
+      }),
+    }).then(async (response) => ({ status: response.status, text: await response.text() }));
+  }
+
+  it('finishes the requests in flight, refuses new connections and exits 0', async () => {
+    const child = startServe();
     const output = { text: '' };
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
       const url = (await waitForLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, output))[1];
       await waitForLine(child, /dnc serve: ready/, output);
-      const ask = (stream: boolean) =>
-        fetch(`${url}/v1/chat/completions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({
-            model: 'remote',
-            stream,
-            messages: [{ role: 'user', content: 'What is six times seven?' }],
-          }),
-        }).then(async (response) => ({ status: response.status, text: await response.text() }));
-      const inFlight = [ask(false), ask(true), ask(false), ask(true)];
-      while (fake.chatRequests.length < 4) await new Promise((resolve) => setTimeout(resolve, 10));
+      const before = fake.chatRequests.length;
+      const inFlight = [ask(url, false), ask(url, true), ask(url, false), ask(url, true)];
+      while (fake.chatRequests.length < before + 4) await new Promise((resolve) => setTimeout(resolve, 10));
       child.kill('SIGTERM');
       await waitForLine(child, /SIGTERM: finishing requests in flight/, output);
       await expect(fetch(`${url}/healthz`)).rejects.toThrow();
@@ -98,6 +107,31 @@ describe('dnc serve on SIGTERM', () => {
       }
       expect(await exited, output.text).toBe(0);
       expect(output.text).toContain('dnc serve: stopped');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('past the shutdown deadline, ends a cut stream with an error event and exits 1', async () => {
+    // The fake answers after 700 ms; the deadline is 100 ms.
+    const child = startServe(['--shutdown-deadline-ms', '100']);
+    const output = { text: '' };
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output.text += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = (await waitForLine(child, /listening on (http:\/\/127\.0\.0\.1:\d+)/, output))[1];
+      await waitForLine(child, /dnc serve: ready/, output);
+      const before = fake.chatRequests.length;
+      const streamed = ask(url, true);
+      while (fake.chatRequests.length < before + 1) await new Promise((resolve) => setTimeout(resolve, 10));
+      child.kill('SIGTERM');
+      const result = await streamed;
+      expect(result.status).toBe(200);
+      expect(result.text).toContain('"code":"shutting_down"');
+      expect(result.text).not.toContain('The answer is: 42');
+      expect(result.text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      expect(await exited, output.text).toBe(1);
+      expect(output.text).toContain('deadline reached');
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
