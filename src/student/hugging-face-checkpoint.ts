@@ -18,6 +18,7 @@ import { type StudentArchitecture } from './config.js';
 import { architectureFromHuggingFaceConfig } from './hugging-face-config.js';
 import { studentWeightShapes } from './initialize.js';
 import { readSafetensors, type Tensor } from './safetensors.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
 import {
   readPretrainedTokenizerFiles,
   type PretrainedTokenizerFiles,
