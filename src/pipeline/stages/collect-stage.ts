@@ -2,10 +2,12 @@
  * The collect stage: the teacher decomposes (and solves from its own decomposition) every
  * training example, through the collect module's crash-safe journals in `collect/`. A rerun or a
  * resume never pays for a key that is already answered, whatever changed in the pipeline, so
- * this stage always continues its journals.
+ * this stage always continues its journals. It logs (and its summary counts) the examples left
+ * without a valid decomposition; the filter stage says what each training set dropped after that.
  */
 import { join } from 'node:path';
 import { journalFileNames, runCollection } from '../../collect/run-collection.js';
+import { dropReasonText } from '../../collect/training-sets.js';
 import type { CollectSettings } from '../../collect/collection-state.js';
 import { defaults } from '../../config/defaults.js';
 import { readJsonlAll } from '../../data/jsonl.js';
@@ -111,6 +113,14 @@ function collectUnit(context: PipelineContext): UnitPlan {
           unit.progress({ done, total, extra: { $: costUsd.toFixed(4) } }),
       });
       const { files: _files, ...rest } = summary;
+      // What collection drops before any filter: examples without a valid decomposition.
+      const dropped = { 'decomposition-invalid': summary.invalid, 'decomposition-error': summary.error };
+      unit.log(
+        `collect: ${summary.ok} of ${summary.total} examples have a valid decomposition; dropped ` +
+          `${summary.invalid} invalid (${dropReasonText['decomposition-invalid']} in ${settings.maxAttempts} attempts) and ` +
+          `${summary.error} with errors (${dropReasonText['decomposition-error']}); solutions: ` +
+          `${summary.solutions.correct} of ${summary.solutions.ok} reached the gold answer`,
+      );
       return {
         outputs: {
           decompositions: join(directory, journalFileNames.decompositions),
@@ -118,7 +128,7 @@ function collectUnit(context: PipelineContext): UnitPlan {
         },
         spentUsd: summary.costUsd,
         savedUsd: summary.savedUsd,
-        summary: rest,
+        summary: { ...rest, dropped },
         ...(summary.error > 0
           ? {
               incomplete: `${summary.error} examples got no answer from the teacher (errors); a rerun retries them`,
