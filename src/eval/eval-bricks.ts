@@ -14,6 +14,7 @@ import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
 import { BrickPool, WorkerBrick } from '../serve/brick-pool.js';
+import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
 import { brickIdentity } from './brick-identity.js';
 import { suiteBrickSpecs } from './suite.js';
 
@@ -72,7 +73,13 @@ export async function loadEvalBricks(
   options: EvalBricksOptions,
 ): Promise<EvalBricks> {
   const specs = suiteBrickSpecs(chains);
-  const inWorker = (spec: string) => options.placement === 'always' || parseBrickSpec(spec).kind === 'onnx';
+  const cwd = options.loadOptions.cwd ?? process.cwd();
+  // A remotely fine-tuned brick directory waits on the network, like `openai:MODEL`: main thread.
+  const isRemote = (path: string | undefined) =>
+    path !== undefined && isRemoteBrickDirectory(resolve(cwd, path));
+  const inWorker = (spec: string) =>
+    options.placement === 'always' ||
+    (parseBrickSpec(spec).kind === 'onnx' && !isRemote(parseBrickSpec(spec).path));
   const workerSpecs = specs.filter(inWorker);
   const pool =
     workerSpecs.length === 0

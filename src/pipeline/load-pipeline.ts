@@ -26,8 +26,8 @@ import {
 export const studentSpecPrefix = 'student:';
 
 export interface ResolvedStudent extends PipelineStudent {
-  /** The preset with the pipeline's training overrides applied. */
-  resolvedPreset: StudentPreset;
+  /** The preset with the pipeline's training overrides applied (none for an `openai` student). */
+  resolvedPreset?: StudentPreset;
 }
 
 export interface ResolvedEval {
@@ -98,6 +98,8 @@ async function resolveStudent(
   fail: (message: string) => never,
 ): Promise<ResolvedStudent> {
   const key = `students[${index}] "${student.name}"`;
+  // A remote student (backend openai) is trained by the service: no preset (pipeline-schema.ts checks it).
+  if (student.backend === 'openai' || student.preset === undefined) return { ...student };
   let preset: StudentPreset;
   try {
     preset = await loadPreset(student.preset);
@@ -113,6 +115,11 @@ async function resolveStudent(
     promptFormat: _promptFormat,
     decoding: _decoding,
     nameCopies: _nameCopies,
+    backend: _backend,
+    base: _base,
+    suffix: _suffix,
+    maxUsd: _maxUsd,
+    pollIntervalMs: _pollIntervalMs,
     patience: _patience,
     minDelta: _minDelta,
     allowSmallData: _allowSmallData,
@@ -279,7 +286,10 @@ export async function loadPipeline(file: string, options: LoadPipelineOptions = 
     chain.solver,
     ...chainDecomposers(chain),
   ]);
-  checkRemoteEnvironment([pipeline.teacher, ...chainSpecs], env, fail);
+  const remoteStudents = students
+    .filter((student) => student.backend === 'openai')
+    .map((student) => `openai:${student.base}`);
+  checkRemoteEnvironment([pipeline.teacher, ...chainSpecs, ...remoteStudents], env, fail);
   return {
     file,
     pipeline,

@@ -80,9 +80,24 @@ export type PipelineCollectSettings = z.infer<typeof collectSettingsSchema>;
 export const studentSchema = z.strictObject({
   name: nameSchema('a student'),
   role: z.enum(['decomposer', 'solver']),
+  /** Needed by the `dnc` backend; an `openai` student has none. */
   preset: z
     .string()
-    .min(1, '`preset` is a student preset name (nano, micro, tiny, small) or a preset JSON path'),
+    .min(1, '`preset` is a student preset name (nano, micro, tiny, small) or a preset JSON path')
+    .optional(),
+  /** `dnc` (default): trained here; `openai`: fine-tuned by an OpenAI-compatible service (`base` names the model). */
+  backend: z.enum(['dnc', 'openai']).optional(),
+  /** With backend `openai`: the remote model to fine-tune (e.g. gpt-4o-mini-2024-07-18). */
+  base: z.string().min(1).optional(),
+  /** With backend `openai`: a suffix for the fine-tuned model's name. */
+  suffix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'suffix: up to 40 letters, digits, - and _')
+    .optional(),
+  /** With backend `openai`: dollars the training estimate may reach (above it the run stops before paying). */
+  maxUsd: z.number().nonnegative().optional(),
+  /** With backend `openai`: milliseconds between polls of the job (default 10,000). */
+  pollIntervalMs: positiveInteger.optional(),
   maxSteps: positiveInteger.optional(),
   epochs: positiveInteger.optional(),
   learningRate: z.number().positive().optional(),
@@ -112,7 +127,44 @@ export const studentSchema = z.strictObject({
 export type PipelineStudent = z.infer<typeof studentSchema>;
 
 /** The training overrides of a student (everything but its identity). */
-export type StudentOverrides = Omit<PipelineStudent, 'name' | 'role' | 'preset'>;
+export type StudentOverrides = Omit<
+  PipelineStudent,
+  'name' | 'role' | 'preset' | 'backend' | 'base' | 'suffix' | 'maxUsd' | 'pollIntervalMs'
+>;
+
+/** The keys an `openai` student may have (the service trains; local training settings mean nothing there). */
+const remoteStudentKeys = new Set([
+  'name',
+  'role',
+  'backend',
+  'base',
+  'epochs',
+  'seed',
+  'suffix',
+  'maxUsd',
+  'pollIntervalMs',
+]);
+
+function checkStudentBackend(student: PipelineStudent, index: number, context: z.RefinementCtx): void {
+  const path = ['students', index];
+  if (student.backend !== 'openai') {
+    if (student.preset === undefined)
+      context.addIssue({ code: 'custom', path, message: `student "${student.name}" needs a \`preset\`` });
+    return;
+  }
+  if (student.base === undefined)
+    context.addIssue({
+      code: 'custom',
+      path,
+      message: `student "${student.name}" (backend openai) needs \`base\`: the remote model to fine-tune`,
+    });
+  for (const key of Object.keys(student).filter((name) => !remoteStudentKeys.has(name)))
+    context.addIssue({
+      code: 'custom',
+      path: [...path, key],
+      message: `\`${key}\` is a setting of dnc's own trainer; an openai student takes ${[...remoteStudentKeys].join(', ')}`,
+    });
+}
 
 /** An inline eval suite; file datasets may name a published `format` converted by the data stage. */
 export const inlineSuiteSchema = z.strictObject({
@@ -152,6 +204,7 @@ export const pipelineSchema = z
     const students = pipeline.students.map((student) => student.name);
     for (const name of duplicates(students))
       context.addIssue({ code: 'custom', path: ['students'], message: `two students are named "${name}"` });
+    pipeline.students.forEach((student, index) => checkStudentBackend(student, index, context));
     pipeline.export?.students?.forEach((name, index) => {
       if (!students.includes(name))
         context.addIssue({

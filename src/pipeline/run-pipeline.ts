@@ -113,8 +113,10 @@ function seedsOf(loaded: LoadedPipeline): Record<string, number> {
     if ('seed' in dataset) seeds[`dataset:${dataset.name}`] = dataset.seed;
   for (const dataset of loaded.eval?.datasets ?? [])
     if ('seed' in dataset) seeds[`eval:${dataset.name}`] = dataset.seed;
-  for (const student of loaded.students)
-    seeds[`student:${student.name}`] = student.resolvedPreset.training.seed;
+  for (const student of loaded.students) {
+    const seed = student.resolvedPreset?.training.seed ?? student.seed;
+    if (seed !== undefined) seeds[`student:${student.name}`] = seed;
+  }
   if (loaded.eval !== undefined) seeds['eval:bootstrap'] = defaults.eval.bootstrapSeed;
   return seeds;
 }

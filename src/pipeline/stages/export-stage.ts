@@ -11,11 +11,13 @@ import { readCheckpoint } from '../../export/checkpoint.js';
 import { exportBrick } from '../../export/export-brick.js';
 import { studentBrickDirectory, type ResolvedStudent } from '../load-pipeline.js';
 import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
+import { remoteExportUnit } from './remote-export-unit.js';
 import { checkpointViewFiles, studentTrainDirectory } from './train-stage.js';
 
 function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
   const trainDirectory = studentTrainDirectory(context, student.name);
   const outDirectory = studentBrickDirectory(context.loaded.runDirectory, student.name);
+  if (student.backend === 'openai') return remoteExportUnit(student, trainDirectory, outDirectory);
   const decoding = student.decoding ?? defaults.export.decoding[student.role];
   return {
     id: student.name,

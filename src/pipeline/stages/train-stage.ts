@@ -15,6 +15,7 @@ import type { TrainingOverrides } from '../../train/training-settings.js';
 import type { ResolvedStudent } from '../load-pipeline.js';
 import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
 import { trainingFile } from './filter-stage.js';
+import { remoteTrainUnit } from './remote-train-unit.js';
 import { readJsonlAll } from '../../data/jsonl.js';
 import { chatExampleSchema } from '../../data/schemas.js';
 
@@ -41,6 +42,7 @@ function overridesOf(student: ResolvedStudent): TrainingOverrides {
     preset: _preset,
     resolvedPreset: _resolved,
     decoding: _decoding,
+    backend: _backend,
     ...overrides
   } = student;
   return overrides;
@@ -49,6 +51,7 @@ function overridesOf(student: ResolvedStudent): TrainingOverrides {
 function trainUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
   const directory = studentTrainDirectory(context, student.name);
   const dataFile = trainingFile(context.stageDirectory('filter'), student.role);
+  if (student.backend === 'openai') return remoteTrainUnit(context, student, directory, dataFile);
   const { teacher } = context.loaded.pipeline;
   return {
     id: student.name,

@@ -4,6 +4,7 @@
  * lineage (base, data hashes, job id, trained tokens, dollars), so `dnc eval`, `dnc ask` and
  * `dnc serve` load the directory like any other brick (the registry reads `model`).
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -66,4 +67,16 @@ export async function remoteBrickSpec(directory: string): Promise<string | undef
       `${file}: not a valid remote brick manifest: ${formatZodError(parsed.error)}; rerun \`dnc train --backend openai\` into its directory`,
     );
   return parsed.data.model;
+}
+
+/** True when `directory` holds a brick.json of kind `openai` (read synchronously, for placement decisions). */
+export function isRemoteBrickDirectory(directory: string): boolean {
+  try {
+    return (
+      (JSON.parse(readFileSync(join(directory, brickManifestFileName), 'utf8')) as { kind?: unknown })
+        .kind === 'openai'
+    );
+  } catch {
+    return false;
+  }
 }
