@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { referenceBrickLoader } from '../../src/runtime/bricks/reference-brick.js';
 import { slowRemoteLoader, startTestServer, type TestServer } from './serve-harness.js';
 
 const question = 'Which was founded first, Plinsteford or Plixhio?';
@@ -106,7 +107,7 @@ describe('bounded queue and deadlines', () => {
         ],
         limits: { concurrency: 1, queueSize: 0 },
       },
-      { loadOptions: { loaders: [slowRemoteLoader(300)] } },
+      { loadOptions: { loaders: [slowRemoteLoader(300), referenceBrickLoader] } },
     );
     expect((await chat(server)).status).toBe(200);
     for (let index = 0; index < 10; index += 1)
