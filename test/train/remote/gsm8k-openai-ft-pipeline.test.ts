@@ -32,9 +32,9 @@ describe('pipelines/gsm8k-openai-ft.json against fake OpenAI services', () => {
       const { directory, file } = await writePipeline(pipeline);
       directories.push(directory);
       // GSM8K-format files of math-world questions (the fake models answer them like a good LLM).
-      // 60 questions: the filter stage's training floor (50) applies to every student.
+      // 12 questions: under dnc's own training floor (50), over the service's (10).
       const gsm8k = (seed: number) =>
-        generateExamples({ world: 'math', n: 60, seed, split: 'train' })
+        generateExamples({ world: 'math', n: 12, seed, split: 'train' })
           .map((example) => JSON.stringify({ question: example.question, answer: `#### ${example.answer}` }))
           .join('\n');
       const train = join(directory, 'train.jsonl');
