@@ -25,8 +25,11 @@ export const lineageSchema = z.strictObject({
 });
 
 export const promptFormatSchema = z.strictObject({
-  /** The chat layout the brick was trained on (the tokenizer's chat template renders it). */
-  chat: z.literal('dnc-chat'),
+  /**
+   * The chat layout the brick was trained on (the tokenizer's chat template renders it): dnc's own
+   * (`dnc-chat`) or a pretrained base's template (`base-template`).
+   */
+  chat: z.enum(['dnc-chat', 'base-template']),
   version: z.number().int().positive(),
   /**
    * How the brick's prompts are rendered: `instruct` (system message + user message) or `compact`
@@ -90,9 +93,12 @@ export type BrickManifest = z.infer<typeof brickManifestSchema>;
 export type BrickDecoding = z.infer<typeof brickDecodingSchema>;
 
 /** The prompt format of the prompts module as it is now, in a style. */
-export function currentPromptFormat(style: PromptStyle = 'instruct'): BrickManifest['promptFormat'] {
+export function currentPromptFormat(
+  style: PromptStyle = 'instruct',
+  chat: BrickManifest['promptFormat']['chat'] = 'dnc-chat',
+): BrickManifest['promptFormat'] {
   return {
-    chat: 'dnc-chat',
+    chat,
     version: PROMPT_FORMAT_VERSION,
     style,
     hashes: {

@@ -1,7 +1,9 @@
 /**
  * Turns a trained student into a brick directory in the Hugging Face ONNX layout (see
  * brick-files in hugging-face-files.ts): the KV-cache decoder graph, the HF configs, the tokenizer
- * files, the weights and `brick.json`. The directory is written beside its destination and renamed
+ * files, the weights and `brick.json`. A student of a pretrained base is exported merged: its
+ * config.json is the base's (model_type and every field), model.safetensors holds every tensor
+ * under its Hugging Face name, and the tokenizer is the base's own. The directory is written beside its destination and renamed
  * into place, so a reader never sees half a brick.
  */
 import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,6 +16,10 @@ import { buildLlamaDecoderGraph } from '../student/llama-graph.js';
 import { encodeSafetensors } from '../student/safetensors.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokenizer-files.js';
+import {
+  readPretrainedTokenizerFiles,
+  writePretrainedTokenizerFiles,
+} from '../tokenizer/pretrained-tokenizer-files.js';
 import {
   brickManifestSchema,
   currentPromptFormat,
@@ -61,6 +67,20 @@ async function checkTokenizer(directory: string, architecture: StudentArchitectu
   return tokenizer;
 }
 
+/**
+ * The brick's tokenizer files: dnc's are copied; a pretrained base's are written with its chat
+ * template inline in tokenizer_config.json (wherever the base kept it, or `--chat-template`), so
+ * every runtime finds it in the one place all of them read.
+ */
+async function writeTokenizer(directory: string, tokenizer: Tokenizer, staged: string): Promise<void> {
+  if (tokenizer.kind === 'pretrained') {
+    await writePretrainedTokenizerFiles(staged, await readPretrainedTokenizerFiles(directory));
+    return;
+  }
+  await copyFile(join(directory, tokenizerFileName), join(staged, brickFiles.tokenizer));
+  await copyFile(join(directory, tokenizerConfigFileName), join(staged, brickFiles.tokenizerConfig));
+}
+
 /** Replaces `target` with `staged` (a directory) by renames only. */
 async function moveIntoPlace(staged: string, target: string): Promise<void> {
   const existing = await stat(target).catch(() => undefined);
@@ -78,7 +98,12 @@ async function moveIntoPlace(staged: string, target: string): Promise<void> {
 
 export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
   const { architecture, weights, role, lineage, metrics } = input;
-  const decoding: BrickDecoding = { ...(input.decoding ?? defaults.export.decoding[role]) };
+  // A pretrained base starts with every copy/name helper off: they were tuned on dnc's 1,024-token
+  // vocabulary and the synthetic worlds' names, and a pretrained tokenizer spells most names whole.
+  const pretrained = architecture.huggingFaceConfig !== undefined;
+  const decoding: BrickDecoding = {
+    ...(input.decoding ?? (pretrained ? {} : defaults.export.decoding[role])),
+  };
   const usesTerms = decoding.copyConstraint === true || decoding.nameOrder === true;
   if (usesTerms && decoding.knownTerms === undefined && input.answerTerms?.length)
     decoding.knownTerms = [...input.answerTerms];
@@ -95,7 +120,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     specificationVersion: 'v1',
     role,
     kind: 'onnx',
-    promptFormat: currentPromptFormat(lineagePromptStyle(lineage)),
+    promptFormat: currentPromptFormat(lineagePromptStyle(lineage), pretrained ? 'base-template' : 'dnc-chat'),
     parameters: countParameters(architecture),
     lineage,
     metrics,
@@ -115,19 +140,12 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     await mkdir(join(staged, 'onnx'));
     await writeFile(join(staged, brickFiles.model), model);
     await writeFile(join(staged, brickFiles.weights), encodeSafetensors(tensors, { format: 'pt' }));
-    await writeFile(
-      join(staged, brickFiles.config),
-      json(buildModelConfig(architecture, tokenizer.specialTokenIds)),
-    );
+    await writeFile(join(staged, brickFiles.config), json(buildModelConfig(architecture, tokenizer)));
     await writeFile(
       join(staged, brickFiles.generationConfig),
-      json(buildGenerationConfig(tokenizer.specialTokenIds, metrics.longestAnswerTokens)),
+      json(buildGenerationConfig(tokenizer, metrics.longestAnswerTokens)),
     );
-    await copyFile(join(input.tokenizerDirectory, tokenizerFileName), join(staged, brickFiles.tokenizer));
-    await copyFile(
-      join(input.tokenizerDirectory, tokenizerConfigFileName),
-      join(staged, brickFiles.tokenizerConfig),
-    );
+    await writeTokenizer(input.tokenizerDirectory, tokenizer, staged);
     await writeFile(join(staged, brickFiles.manifest), json(manifest));
     await moveIntoPlace(staged, outDirectory);
   } catch (error) {

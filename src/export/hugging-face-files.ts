@@ -1,10 +1,12 @@
 /**
- * The Hugging Face files of an exported brick besides the model: `config.json` (a LlamaConfig
- * with a `transformers.js_config` that points transformers.js at the fp32 `onnx/model.onnx`) and
- * `generation_config.json` (greedy, ending at `<|eos|>` or at `<|end|>`, the end of an assistant turn).
+ * The Hugging Face files of an exported brick besides the model: `config.json` (a LlamaConfig, or
+ * a pretrained base's own config with its model_type and fields, with a `transformers.js_config`
+ * that points transformers.js at the fp32 `onnx/model.onnx`) and `generation_config.json` (greedy,
+ * ending at end-of-sequence or at the end of an assistant turn: `<|eos|>`/`<|end|>` for dnc's
+ * tokenizer, the base's eos and turn-end tokens for a pretrained one).
  */
 import { toHuggingFaceConfig, type StudentArchitecture } from '../student/config.js';
-import type { SpecialTokenIds } from '../tokenizer/special-tokens.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 export const brickFiles = {
   config: 'config.json',
@@ -16,9 +18,24 @@ export const brickFiles = {
   manifest: 'brick.json',
 } as const;
 
-export function buildModelConfig(architecture: StudentArchitecture, ids: SpecialTokenIds) {
+/** The ids config.json and generation_config.json give: stop at eos or at the end of a turn. */
+function stopIds(tokenizer: Tokenizer): number[] {
+  return [...new Set([tokenizer.eosTokenId, tokenizer.endTokenId])];
+}
+
+export function buildModelConfig(architecture: StudentArchitecture, tokenizer: Tokenizer) {
+  const pretrained = architecture.huggingFaceConfig;
+  // A pretrained base keeps its own token ids (eos may be a list, as Llama 3's is); weights are now float32.
+  const ids =
+    pretrained === undefined
+      ? { bos: tokenizer.bosTokenId, eos: tokenizer.eosTokenId, pad: tokenizer.padTokenId }
+      : {
+          bos: (pretrained.bos_token_id as number | null | undefined) ?? tokenizer.bosTokenId,
+          eos: (pretrained.eos_token_id as number | number[] | null | undefined) ?? tokenizer.eosTokenId,
+          pad: (pretrained.pad_token_id as number | null | undefined) ?? tokenizer.padTokenId,
+        };
   return {
-    ...toHuggingFaceConfig(architecture, { bos: ids.bos, eos: ids.eos, pad: ids.pad }),
+    ...toHuggingFaceConfig(architecture, ids),
     'transformers.js_config': { dtype: 'fp32', use_external_data_format: false },
   };
 }
@@ -28,11 +45,11 @@ export function buildModelConfig(architecture: StudentArchitecture, ids: Special
  * under-trained student that never writes its end token stops at a plausible length instead of
  * filling the context on every call.
  */
-export function buildGenerationConfig(ids: SpecialTokenIds, longestAnswerTokens?: number | null) {
+export function buildGenerationConfig(tokenizer: Tokenizer, longestAnswerTokens?: number | null) {
   return {
-    bos_token_id: ids.bos,
-    eos_token_id: [ids.eos, ids.end],
-    pad_token_id: ids.pad,
+    bos_token_id: tokenizer.bosTokenId,
+    eos_token_id: stopIds(tokenizer),
+    pad_token_id: tokenizer.padTokenId,
     do_sample: false,
     ...(longestAnswerTokens ? { max_new_tokens: Math.ceil(longestAnswerTokens * 1.5) + 8 } : {}),
   };

@@ -8,10 +8,11 @@
  */
 import { Template } from '@huggingface/jinja';
 import { Tokenizer as HuggingFaceTokenizer } from '@huggingface/tokenizers';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
+import { writeFileAtomic } from '../data/jsonl.js';
 import { formatZodError } from '../data/zod-format.js';
 import { tokenizerConfigFileName, tokenizerFileName } from './tokenizer-files.js';
 
@@ -161,4 +162,18 @@ export async function readPretrainedTokenizerFiles(
     tokenizerConfig: { ...(configJson as Record<string, unknown>), chat_template: chatTemplate },
     chatTemplate,
   };
+}
+
+/**
+ * Writes tokenizer.json and tokenizer_config.json (the chat template inline) into `directory`,
+ * e.g. a checkpoint or a brick of a pretrained base; readPretrainedTokenizerFiles reads them back.
+ */
+export async function writePretrainedTokenizerFiles(
+  directory: string,
+  files: PretrainedTokenizerFiles,
+): Promise<void> {
+  await mkdir(directory, { recursive: true });
+  await writeFileAtomic(join(directory, tokenizerFileName), `${JSON.stringify(files.tokenizerJson)}\n`);
+  const config = { ...files.tokenizerConfig, chat_template: files.chatTemplate };
+  await writeFileAtomic(join(directory, tokenizerConfigFileName), `${JSON.stringify(config, null, 2)}\n`);
 }
