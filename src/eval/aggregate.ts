@@ -4,6 +4,7 @@
  * runner, tests and `report.md`/`report.html` all see the same numbers.
  */
 import { chainDecomposers, decomposerLabel, type Chain } from '../data/schemas.js';
+import { cascadeReports } from './cascade-report.js';
 import { paretoFrontierByGroup } from './pareto.js';
 import { reportSchema } from './report-schema.js';
 import type { FailureCounts, Report, ReportResult, StageDollars } from './report-schema.js';
@@ -147,7 +148,8 @@ export function aggregateReport(input: AggregateInput): Report {
     }
   }
   markParetoOptimal(results);
-  return reportSchema.parse({ suite: input.suite, results });
+  const cascades = cascadeReports(input.chains, input.traces, datasets);
+  return reportSchema.parse({ suite: input.suite, results, ...(cascades.length > 0 ? { cascades } : {}) });
 }
 
 /**

@@ -59,7 +59,8 @@ export type CacheEntry = z.infer<typeof cacheEntrySchema>;
  * were written in. Hand-written: none of the installed packages offers canonical JSON.
  */
 export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => {
+  return JSON.stringify(value, (key, item: unknown) => {
+    if (typeof item === 'number') return infinityAsString(key, item);
     if (item === null || typeof item !== 'object' || Array.isArray(item)) return item;
     const record = item as Record<string, unknown>;
     return Object.fromEntries(
@@ -70,9 +71,21 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-/** The scope of a chain's calls: its definition without its name (see the header). */
+/**
+ * A JSON replacer that writes ±Infinity as "Infinity" / "-Infinity" (a cascade's threshold may be
+ * infinite; JSON.stringify would write null, which reads back as no threshold at all).
+ */
+export function infinityAsString(_key: string, item: unknown): unknown {
+  return typeof item === 'number' && !Number.isFinite(item) && !Number.isNaN(item) ? String(item) : item;
+}
+
+/**
+ * The scope of a chain's calls: its definition without its name (see the header) and without a
+ * cascade's route rule: the calls a cascade makes do not depend on its threshold (only which of
+ * them it makes), so a recalibrated cascade reuses every call already paid for.
+ */
 export function chainScope(chain: Chain): string {
-  const { name: _name, ...definition } = chain;
+  const { name: _name, route: _route, ...definition } = chain;
   return canonicalJson(definition);
 }
 

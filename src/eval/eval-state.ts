@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../data/jsonl.js';
 import { chainSchema, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';
 import type { PriceTable } from '../teacher/pricing.js';
-import { canonicalJson } from './brick-cache.js';
+import { canonicalJson, infinityAsString } from './brick-cache.js';
 
 export const evalStateFileName = 'eval-state.json';
 export const tracesFileName = 'traces.jsonl';
@@ -93,6 +93,6 @@ export async function openEvalState(
     prices: { ...input.prices },
     createdAt: previous?.createdAt ?? new Date().toISOString(),
   };
-  await writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(file, `${JSON.stringify(state, infinityAsString, 2)}\n`);
   return state;
 }

@@ -7,7 +7,13 @@ import { scoreAnswer } from '../data/metrics/index.js';
 import { decomposerLabel, type Chain, type Example } from '../data/schemas.js';
 import type { ChainFailure, ChainTrace } from '../runtime/chain-trace.js';
 import { emptyTotals, type CostTotals, type Stage } from '../runtime/cost-meter.js';
-import { traceSchema, type BrickCost, type FailureKind, type Trace } from './trace-schema.js';
+import {
+  traceSchema,
+  type BrickCost,
+  type FailureKind,
+  type Trace,
+  type TraceRoute,
+} from './trace-schema.js';
 
 export interface TraceContext {
   chain: Chain;
@@ -40,7 +46,8 @@ function brickCost(brick: string, totals: CostTotals): BrickCost {
 function proposedSubquestions(trace: ChainTrace): string[] {
   if (trace.mode === 'single') return [];
   const decomposeSteps = trace.steps.filter((step) => step.stage === 'decompose');
-  if (trace.mode === 'static') return decomposeSteps[0]?.subquestions ?? [];
+  // A cascade's last decompose step is the decomposition it kept.
+  if (trace.mode === 'static') return decomposeSteps.at(-1)?.subquestions ?? [];
   return decomposeSteps.flatMap((step) => (step.subquestion === undefined ? [] : [step.subquestion]));
 }
 
@@ -60,7 +67,7 @@ function finish(trace: Trace): Trace {
   return traceSchema.parse(trace);
 }
 
-export function exampleTrace(context: TraceContext, run: ChainTrace): Trace {
+export function exampleTrace(context: TraceContext, run: ChainTrace, route?: TraceRoute): Trace {
   const { chain, dataset, example } = context;
   const subquestions = proposedSubquestions(run);
   const answer = run.answer ?? '';
@@ -85,6 +92,7 @@ export function exampleTrace(context: TraceContext, run: ChainTrace): Trace {
   };
   if (run.failure === 'error') trace.error = run.error ?? 'a brick call failed';
   if (example.gold !== undefined) trace.goldSubquestions = example.gold.subquestions;
+  if (route !== undefined) trace.route = route;
   return finish(trace);
 }
 

@@ -83,11 +83,60 @@ export const reportResultSchema = z
   });
 export type ReportResult = z.infer<typeof reportResultSchema>;
 
+/** A threshold as JSON can hold it (±Infinity as strings). */
+const reportThresholdSchema = z.union([z.number().finite(), z.literal('-Infinity'), z.literal('Infinity')]);
+const fraction = z.number().min(0).max(1);
+
+export const cascadeCurvePointSchema = z.strictObject({
+  threshold: reportThresholdSchema,
+  /** Share of questions the first decomposer did not decide. */
+  escalateShare: fraction,
+  score: fraction,
+  /** Full price per example (spent plus cache-saved), decomposition and solving. */
+  costPerExampleUsd: dollars,
+  decomposeUsdPerExample: dollars,
+});
+export type CascadeCurvePoint = z.infer<typeof cascadeCurvePointSchema>;
+
+/** A cascade chain on one dataset: its routing, the whole threshold curve and each signal's AUROC. */
+export const reportCascadeSchema = z.strictObject({
+  chain: z.string().min(1),
+  dataset: z.string().min(1),
+  n: z.number().int().positive(),
+  decomposers: z.array(z.string().min(1)).min(2),
+  signal: z.string().min(1),
+  threshold: reportThresholdSchema,
+  /** Questions each decomposer decided (by spec), and the share escalated past the first. */
+  decidedBy: z.record(z.string(), tokenCount),
+  escalateShare: fraction,
+  /** Dollars spent on overruled decompositions (total over `n`). */
+  overruledUsd: dollars,
+  /** Each decomposer's own chain (from the probes): score and decomposition dollars per example. */
+  paths: z.array(
+    z.strictObject({
+      brick: z.string().min(1),
+      score: fraction,
+      decomposeUsdPerExample: dollars,
+      costPerExampleUsd: dollars,
+    }),
+  ),
+  /** The curve point at the chain's threshold (computed from the probes, like the rest of the curve). */
+  atThreshold: cascadeCurvePointSchema,
+  /** AUROC of each signal the first decomposer measured, for "its chain reaches the gold answer". */
+  auroc: z.record(z.string(), z.strictObject({ auroc: fraction.nullable(), n: tokenCount })),
+  curve: z.array(cascadeCurvePointSchema),
+  /** Dollars the eval's probes spent beyond the cascade's own calls. */
+  probeUsd: dollars,
+});
+export type ReportCascade = z.infer<typeof reportCascadeSchema>;
+
 export const reportSchema = z
   .strictObject({
     /** The suite's name. */
     suite: z.string().min(1),
     results: z.array(reportResultSchema),
+    /** Cascade chains (several decomposers): routing, threshold curve and AUROC per dataset. */
+    cascades: z.array(reportCascadeSchema).optional(),
   })
   .refine(
     (report) =>

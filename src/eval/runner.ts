@@ -16,6 +16,7 @@ import { defaults } from '../config/defaults.js';
 import { openJournal, type Journal } from '../data/jsonl.js';
 import type { Chain } from '../data/schemas.js';
 import type { BrickLoader } from '../runtime/bricks/registry.js';
+import { loadChainRoutes } from '../runtime/routing/route-file.js';
 import {
   ChainConfigurationError,
   chainBricksFor,
@@ -29,6 +30,7 @@ import { BrickCallCache, chainScope, type CallOwner } from './brick-cache.js';
 import { loadSuiteDatasets, type LoadedDataset } from './datasets.js';
 import { loadEvalBricks, type EvalBricks } from './eval-bricks.js';
 import { openEvalState, tracesFileName } from './eval-state.js';
+import { isCascade, probeCascade } from './cascade-probes.js';
 import { errorTrace, exampleTrace, type TraceContext } from './example-trace.js';
 import type { Report } from './report-schema.js';
 import type { Suite } from './suite.js';
@@ -166,20 +168,32 @@ async function runExample(
   });
   const startedAt = performance.now();
   try {
+    const options = { staticSolve: defaults.runtime.staticSolve };
     const run = await runChain(
       item.chain,
       viewed,
       { question: item.example.question, context: item.example.context, example: item.example },
-      { staticSolve: defaults.runtime.staticSolve },
+      options,
     );
-    return exampleTrace(item, run);
+    if (!isCascade(item.chain) || run.failure === 'error') return exampleTrace(item, run);
+    // A cascade: run each decomposer's path too (cached calls are free), for the threshold curve.
+    const probeBricks = (probe: number) =>
+      chainBricks(item.chain, (spec) => {
+        const loaded = bricks.get(spec);
+        const probeOwner = { ...owner, chain: `${item.chain.name} (probe ${probe})` };
+        return cache.bind(loaded.brick, { identity: loaded.identity, scope }, probeOwner);
+      });
+    const route = await probeCascade(item.chain, run, item.example, probeBricks, options);
+    return exampleTrace(item, run, route);
   } catch (error) {
     return errorTrace(item, error, performance.now() - startedAt);
   }
 }
 
+/** Dollars an example's trace spent or saved (a cascade's probes included: they are paid too). */
 function stageCost(trace: Trace, pick: 'costUsd' | 'savedUsd'): number {
-  return trace.cost.decompose[pick] + trace.cost.solve[pick];
+  const probes = pick === 'costUsd' ? (trace.route?.probeUsd ?? 0) : 0;
+  return trace.cost.decompose[pick] + trace.cost.solve[pick] + probes;
 }
 
 async function computeAll(
@@ -208,8 +222,10 @@ async function computeAll(
 
 /** Runs (or resumes) an eval and writes its reports. Setup problems throw UserError before any brick call. */
 export async function runEval(options: EvalOptions): Promise<EvalResult> {
-  const { suite, out } = options;
+  const { out } = options;
   const cwd = options.cwd ?? process.cwd();
+  // Cascades with `route: { file }` get the rule their route file holds.
+  const suite = { ...options.suite, chains: await loadChainRoutes(options.suite.chains, cwd) };
   const datasets = await loadSuiteDatasets(suite.datasets, {
     limit: options.limit ?? suite.limit,
     cwd,

@@ -50,6 +50,34 @@ export const failureKindSchema = z.enum([
 export type FailureKind = z.infer<typeof failureKindSchema>;
 export const failureKinds: readonly FailureKind[] = failureKindSchema.options;
 
+/** One decomposer of a cascade run alone on the example (an eval probe): what it would give. */
+export const cascadePathSchema = z.strictObject({
+  brick: z.string().min(1),
+  correct: z.boolean(),
+  score: z.number().min(0).max(1),
+  /** Full price of the path's calls (dollars spent plus dollars a cache hit saved). */
+  decomposeUsd: nonNegative,
+  solveUsd: nonNegative,
+  faults: z.array(z.string()),
+  /** Route signals measured on the decomposition (absent for the last decomposer and for bricks that measure none). */
+  signals: z.record(z.string(), z.number()),
+  /** The learned scorer's features (see src/runtime/routing/scorer.ts). */
+  features: z.record(z.string(), z.number()),
+});
+export type CascadePath = z.infer<typeof cascadePathSchema>;
+
+/** A cascade chain's routing on one example, and each decomposer's path for the threshold curve. */
+export const traceRouteSchema = z.strictObject({
+  decidedBy: z.string().min(1),
+  decidedAt: count,
+  escalations: count,
+  overruledUsd: nonNegative,
+  paths: z.array(cascadePathSchema),
+  /** Dollars the probes spent beyond the cascade's own calls (eval overhead, not the chain's cost). */
+  probeUsd: nonNegative,
+});
+export type TraceRoute = z.infer<typeof traceRouteSchema>;
+
 export const traceSchema = z
   .strictObject({
     /** The chain's `name` in the suite. */
@@ -76,6 +104,8 @@ export const traceSchema = z
     latencyMs: nonNegative,
     /** The example's gold decomposition, when the dataset has one. */
     goldSubquestions: z.array(z.string()).optional(),
+    /** Cascade chains: which decomposer decided, and every decomposer's path (for the curve). */
+    route: traceRouteSchema.optional(),
   })
   .refine((trace) => trace.correct === (trace.failure === 'none'), {
     message: '`failure` must be `none` exactly when `correct` is true; use `wrong-answer` for a plain miss',

@@ -2,6 +2,7 @@
 import type { ChainMode } from '../data/schemas.js';
 import type { BrickFinishReason, BrickKind, DecompositionConfidence, Unanswerable } from './bricks/brick.js';
 import type { RouteSignal } from './routing/route-schema.js';
+import type { FeatureValues } from './routing/scorer.js';
 import type { CostSummary, MeteredCall, Stage } from './cost-meter.js';
 
 /**
@@ -19,6 +20,8 @@ export interface RouteDecision {
   threshold: number;
   faults: string[];
   confidence?: DecompositionConfidence;
+  /** What a learned scorer reads from the decomposition. */
+  features: FeatureValues;
   escalated: boolean;
 }
 

@@ -24,6 +24,7 @@ import type { CascadeOutcome, ChainFailure, ChainStep, ChainTrace, RouteDecision
 import { decompositionFaults } from './routing/decomposition-faults.js';
 import { routeSamples, type InlineRoute } from './routing/route-schema.js';
 import { brickGivesSignal, signalValue } from './routing/route-signal.js';
+import { decompositionFeatures } from './routing/scorer.js';
 import { CostMeter, type Stage } from './cost-meter.js';
 
 export interface ChainBricks {
@@ -44,6 +45,11 @@ export interface ChainOptions {
   maxSubquestions?: number;
   staticSolve?: 'stepwise' | 'one-call';
   signal?: AbortSignal;
+  /**
+   * Cascades (eval probes): only decomposer k is asked, with the inputs the cascade gives it, and
+   * its decomposition is kept whatever the route says (the route's verdict is still recorded).
+   */
+  probeDecomposer?: number;
   /** Called as each step completes (serve streams them). */
   onStep?: (step: ChainStep) => void;
 }
@@ -252,7 +258,10 @@ async function runCascade(
   decomposers: readonly Brick[],
   route: InlineRoute,
 ): Promise<DecomposeOutput> {
-  const first = route.threshold === Infinity ? decomposers.length - 1 : 0;
+  const probe = run.options.probeDecomposer;
+  if (probe !== undefined && (probe < 0 || probe >= decomposers.length))
+    throw new ChainConfigurationError(`chain '${run.chain.name}' has no decomposer ${probe} to probe`);
+  const first = probe ?? (route.threshold === Infinity ? decomposers.length - 1 : 0);
   let overruledUsd = 0;
   for (let index = first; ; index += 1) {
     const decomposer = decomposers[index]!;
@@ -267,8 +276,15 @@ async function runCascade(
     const faults = decompositionFaults(result, run.cap);
     const value = last ? undefined : signalValue(route, result);
     // A brick that measured nothing cannot be trusted (checkChainBricks keeps such bricks last).
-    const escalated = !last && (faults.length > 0 || value === undefined || value < route.threshold);
-    const decision: RouteDecision = { signal: route.by, threshold: route.threshold, faults, escalated };
+    const overruled = !last && (faults.length > 0 || value === undefined || value < route.threshold);
+    const escalated = probe === undefined && overruled;
+    const decision: RouteDecision = {
+      signal: route.by,
+      threshold: route.threshold,
+      faults,
+      features: decompositionFeatures(result),
+      escalated,
+    };
     if (value !== undefined) decision.value = value;
     if (result.confidence !== undefined) decision.confidence = result.confidence;
     run.record('decompose', decomposer, result, {

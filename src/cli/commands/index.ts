@@ -6,6 +6,7 @@ import { register as registerData } from './data.js';
 import { register as registerEval } from './eval.js';
 import { register as registerExport } from './export.js';
 import { register as registerGenerate } from './generate.js';
+import { register as registerRoute } from './route.js';
 import { register as registerRun } from './run.js';
 import { register as registerServe } from './serve.js';
 import { register as registerTrain } from './train.js';
@@ -20,6 +21,7 @@ const registrations: ((program: Command) => void)[] = [
   registerAsk,
   registerEval,
   registerServe,
+  registerRoute,
   registerRun,
   registerBench,
 ];

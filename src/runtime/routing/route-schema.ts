@@ -21,7 +21,8 @@ export type RouteSignal = z.infer<typeof routeSignalSchema>;
 /** A threshold: any number, or "-Infinity" / "Infinity" (JSON has no infinite numbers). */
 export const thresholdSchema = z.union(
   [
-    z.number().refine((value) => !Number.isNaN(value)),
+    // Any number but NaN: ±Infinity come from code (and from the strings below).
+    z.custom<number>((value) => typeof value === 'number' && !Number.isNaN(value)),
     z.literal('-Infinity').transform(() => -Infinity),
     z.literal('Infinity').transform(() => Infinity),
   ],
