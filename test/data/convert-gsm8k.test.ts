@@ -102,7 +102,7 @@ describe('gsm8k-socratic converter on unclean records', () => {
       'gsm8k-socratic',
       'datasets/gsm8k-socratic/fixture-real-test.jsonl',
     );
-    expect(summary).toEqual({ recordsRead: 5, converted: 5, recordsDropped: {}, stepsDropped: {} });
+    expect(summary).toEqual({ recordsRead: 7, converted: 7, recordsDropped: {}, stepsDropped: {} });
     const downloads = examples[1]?.gold;
     expect(downloads?.subquestions.filter((text) => text.includes('third month'))).toHaveLength(2);
     expect(downloads?.subanswers?.[3]).toBe('There were 180-54 = 126 downloads in the third month.');
@@ -110,6 +110,8 @@ describe('gsm8k-socratic converter on unclean records', () => {
     expect(examples[3]?.gold?.subanswers?.[4]).toBe('x=40');
     expect(examples[2]?.gold?.subanswers?.[3]).toMatch(/= \$57,500$/);
     expect(examples[4]).toMatchObject({ answer: '16', gold: { subquestions: expect.any(Array) } });
+    expect(examples[5]).toMatchObject({ answer: '2125', meta: { rawAnswer: '2,125' } });
+    expect(examples[6]?.gold?.subanswers?.[1]).toBe('The number of wins is L + 8.');
   });
 
   it('drops empty steps and unusable records, counting each by reason, and converts the rest', async () => {
