@@ -85,6 +85,26 @@ export const defaults = {
     keepCheckpoints: 2,
   },
   /**
+   * `dnc train --base MODEL_DIR`: the training defaults of a pretrained student (there is no preset),
+   * by mode. LoRA takes a larger learning rate than full fine-tuning, as PEFT recipes do; both warm
+   * up briefly and clip at 1. Flags override each value.
+   */
+  pretrained: {
+    lora: { learningRate: 2e-4, weightDecay: 0 },
+    full: { learningRate: 2e-5, weightDecay: 0.01 },
+    training: {
+      warmupSteps: 20,
+      batchSize: 4,
+      sequenceLength: 512,
+      gradientClip: 1,
+      evalEvery: 50,
+      checkpointEvery: 50,
+      maxSteps: 2000,
+      epochs: 3,
+      seed: 0,
+    },
+  },
+  /**
    * `dnc train --backend openai`: the budget (dollars) above which the estimated training cost
    * needs `--yes` (0: any priced job asks), the job poll interval, and the epochs the estimate
    * assumes when the service chooses them (`auto`).

@@ -139,6 +139,14 @@ export class Trainer {
     return new Trainer(options, state, accumulators, sessions, frozenFeeds);
   }
 
+  /** Number of trainable parameter values (frozen inputs excluded). */
+  trainableParameterCount(): number {
+    return this.options.model.parameters.reduce(
+      (sum, spec) => sum + spec.shape.reduce((product, dimension) => product * dimension, 1),
+      0,
+    );
+  }
+
   /** Arrays and floats held between steps (see `TrainerMemory`). */
   memory(): TrainerMemory {
     const arrays = [

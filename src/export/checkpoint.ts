@@ -16,6 +16,13 @@ import { studentArchitectureSchema, type StudentArchitecture } from '../student/
 import { studentWeightShapes } from '../student/initialize.js';
 import { readSafetensors } from '../student/safetensors.js';
 import { brickRoleSchema, lineageSchema, type BrickRole, type Lineage } from './brick-manifest.js';
+import { mergeLora } from '../student/lora.js';
+import {
+  type BaseReference,
+  baseReferenceSchema,
+  loadBase,
+  trainableShapes,
+} from '../train/pretrained-base.js';
 
 export const checkpointFiles = { weights: 'model.safetensors', manifest: 'student.json' } as const;
 
@@ -28,6 +35,8 @@ export const checkpointManifestSchema = z.strictObject({
   answerTerms: z.array(z.string().min(1)).optional(),
   /** Question key → answer words it all but decides (runtime/generation/word-associations.ts). */
   answerAssociations: z.record(z.string(), z.array(z.string().min(1))).optional(),
+  /** The pretrained base (src/train/pretrained-base.ts); with LoRA, model.safetensors is the adapter. */
+  base: baseReferenceSchema.optional(),
 });
 
 export type CheckpointManifest = z.infer<typeof checkpointManifestSchema>;
@@ -44,6 +53,10 @@ export interface Checkpoint {
   answerAssociations: Record<string, string[]>;
   /** The directory holding the tokenizer files. */
   tokenizerDirectory: string;
+  /** The pretrained base the student was fine-tuned from, if any. */
+  base?: BaseReference;
+  /** With LoRA: the adapter's A and B (and `weights` is the base merged with it). */
+  adapter?: Map<string, Float32Array>;
 }
 
 async function readManifest(directory: string): Promise<CheckpointManifest> {
@@ -68,9 +81,11 @@ export function checkStudentWeights(
   architecture: StudentArchitecture,
   tensors: Map<string, { shape: number[]; data: Float32Array }>,
   source: string,
+  /** The tensors expected (default: every weight of the architecture; a LoRA run saves its adapter). */
+  shapes: Map<string, number[]> = studentWeightShapes(architecture),
 ): Map<string, Float32Array> {
   const weights = new Map<string, Float32Array>();
-  for (const [name, shape] of studentWeightShapes(architecture)) {
+  for (const [name, shape] of shapes) {
     const tensor = tensors.get(name);
     if (tensor === undefined)
       throw new UserError(`${source} lacks the tensor ${name}; the weights do not match the architecture`);
@@ -87,10 +102,25 @@ export async function readCheckpoint(directory: string): Promise<Checkpoint> {
   const manifest = await readManifest(directory);
   const weightsFile = join(directory, checkpointFiles.weights);
   const { tensors } = await readSafetensors(weightsFile);
+  const lora = manifest.base?.lora ?? null;
+  const saved = checkStudentWeights(
+    manifest.architecture,
+    tensors,
+    weightsFile,
+    trainableShapes(manifest.architecture, lora),
+  );
+  let weights = saved;
+  if (manifest.base !== undefined && lora !== null) {
+    // A LoRA checkpoint holds the adapter alone: read the base (unchanged since) and merge.
+    const base = await loadBase(manifest.base.directory, lora, { expected: manifest.base });
+    weights = mergeLora(manifest.architecture, base.checkpoint.weights, lora, saved);
+  }
   return {
     role: manifest.role,
     architecture: manifest.architecture,
-    weights: checkStudentWeights(manifest.architecture, tensors, weightsFile),
+    weights,
+    ...(manifest.base === undefined ? {} : { base: manifest.base }),
+    ...(lora === null ? {} : { adapter: saved }),
     lineage: manifest.lineage ?? { dataHash: null, teacher: null, training: {} },
     metrics: manifest.metrics ?? {},
     answerTerms: manifest.answerTerms ?? [],

@@ -6,14 +6,18 @@
  * a message that says what to do.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UserError } from '../cli/user-error.js';
 import { type BrickRole } from '../export/brick-manifest.js';
 import { type ChatExample } from '../data/schemas.js';
 import { applyPromptStyleToExample, detectPromptStyle } from '../prompts/index.js';
 import { loadPreset, type StudentArchitecture } from '../student/config.js';
 import { trainBpe } from '../tokenizer/bpe-trainer.js';
-import { tokenizerFileName, writeTokenizerFiles } from '../tokenizer/tokenizer-files.js';
+import {
+  tokenizerConfigFileName,
+  tokenizerFileName,
+  writeTokenizerFiles,
+} from '../tokenizer/tokenizer-files.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import {
   encodeExamples,
@@ -29,6 +33,9 @@ import {
   type TrainingCheckpoint,
 } from './training-checkpoint.js';
 import { renamedCopies } from './name-copies.js';
+import { type BaseReference, loadBase, type LoadedBase, pretrainedPreset } from './pretrained-base.js';
+import { type LoraSettings } from '../student/lora.js';
+import { writeFileAtomic } from '../data/jsonl.js';
 import { resolveSettings, type TrainingOverrides, type TrainingSettings } from './training-settings.js';
 
 export interface TrainOptions {
@@ -51,6 +58,12 @@ export interface TrainOptions {
   threads?: number;
   /** Receives human-readable log lines (default: none). */
   log?: (line: string) => void;
+  /** A Hugging Face model directory to fine-tune instead of a preset trained from scratch. */
+  base?: string;
+  /** A Jinja chat template replacing (or supplying) the base's. */
+  chatTemplateFile?: string;
+  /** Train a LoRA adapter on the frozen base (needs `base`); absent: full fine-tuning. */
+  lora?: LoraSettings;
 }
 
 export interface PreparedRun {
@@ -62,6 +75,8 @@ export interface PreparedRun {
   train: EncodedSet;
   validation: EncodedSet;
   resumeFrom?: TrainingCheckpoint;
+  /** The pretrained base, when the run fine-tunes one. */
+  base?: LoadedBase;
 }
 
 /**
@@ -148,6 +163,7 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
   let architecture: StudentArchitecture;
   let settings: TrainingSettings;
   let tokenizer: Tokenizer;
+  let base: LoadedBase | undefined;
   if (options.resume) {
     await removeStagingLeftovers(options.outDirectory);
     resumeFrom = await resumeCheckpoint(options, dataHash);
@@ -158,8 +174,31 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
       );
     ({ preset: presetName, architecture } = state);
     settings = checkResumeOverrides(options.overrides, state.settings);
+    base = await resumeBase(options, state.base);
     tokenizer = await Tokenizer.load(options.outDirectory);
+  } else if (options.base !== undefined) {
+    await refuseExistingRun(options.outDirectory);
+    if (options.overrides.vocabSize !== undefined)
+      throw new UserError('--vocab-size trains a new tokenizer; a --base keeps its own: drop --vocab-size');
+    base = await loadBase(options.base, options.lora ?? null, { chatTemplateFile: options.chatTemplateFile });
+    const preset = pretrainedPreset(
+      base.checkpoint,
+      base.reference.lora,
+      `base:${basename(base.reference.directory)}`,
+    );
+    presetName = preset.name;
+    settings = resolveSettings(preset, options.overrides, dataStyle === 'compact' ? 'compact' : 'instruct');
+    if (settings.sequenceLength > preset.architecture.maxPositionEmbeddings)
+      throw new UserError(
+        `the sequence length ${settings.sequenceLength} exceeds the base's context of ${preset.architecture.maxPositionEmbeddings}; lower it`,
+      );
+    architecture = base.checkpoint.architecture;
+    tokenizer = await baseTokenizer(options.outDirectory, base);
   } else {
+    if (options.lora !== undefined)
+      throw new UserError(
+        'LoRA adapts a pretrained model: give it with --base MODEL_DIR (or drop the --lora-* flags)',
+      );
     if (options.preset === undefined)
       throw new UserError('give the student preset: --preset nano|tiny|small (or a preset JSON file)');
     if (await findLatestCheckpoint(options.outDirectory))
@@ -206,5 +245,60 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
     train,
     validation: encode(split.validation),
     resumeFrom,
+    base,
   };
+}
+
+async function refuseExistingRun(outDirectory: string): Promise<void> {
+  if (await findLatestCheckpoint(outDirectory))
+    throw new UserError(
+      `${outDirectory} already holds a training run; pass --resume to continue it, or choose another --out (or delete it)`,
+    );
+}
+
+/** The base of a resumed run: the one its checkpoint names, unchanged, with the same LoRA settings. */
+async function resumeBase(
+  options: TrainOptions,
+  saved: BaseReference | null | undefined,
+): Promise<LoadedBase | undefined> {
+  if (saved === null || saved === undefined) {
+    if (options.base !== undefined || options.lora !== undefined)
+      throw new UserError(
+        `--resume: the run in ${options.outDirectory} trains from scratch; drop --base and the --lora-* flags`,
+      );
+    return undefined;
+  }
+  if (options.lora !== undefined && JSON.stringify(options.lora) !== JSON.stringify(saved.lora))
+    throw new UserError(
+      `--resume: the run in ${options.outDirectory} trains ${saved.lora === null ? 'the whole base' : `LoRA ${JSON.stringify(saved.lora)}`}; ` +
+        'drop the --lora-* flags (a resumed run keeps its own) or train afresh in another --out',
+    );
+  return loadBase(options.base ?? saved.directory, saved.lora, {
+    chatTemplateFile: options.chatTemplateFile,
+    expected: saved,
+  });
+}
+
+/**
+ * The base's own tokenizer, copied into the run directory (checkpoints and exports take it from
+ * there). dnc's chat encoding (src/tokenizer/chat-encoding.ts) needs its chat tokens in the
+ * vocabulary, which a dnc-exported base has.
+ */
+async function baseTokenizer(outDirectory: string, base: LoadedBase): Promise<Tokenizer> {
+  const { tokenizerJson, tokenizerConfig } = base.checkpoint.tokenizerFiles;
+  await mkdir(outDirectory, { recursive: true });
+  await writeFileAtomic(join(outDirectory, tokenizerFileName), `${JSON.stringify(tokenizerJson)}\n`);
+  await writeFileAtomic(
+    join(outDirectory, tokenizerConfigFileName),
+    `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
+  );
+  try {
+    return await Tokenizer.load(outDirectory);
+  } catch (error) {
+    throw new UserError(
+      `the tokenizer of ${base.reference.directory} lacks dnc's chat tokens (<|bos|>, <|user|>, <|assistant|>, <|end|>); ` +
+        "training on a pretrained tokenizer's own chat template is not implemented yet: use a base exported by `dnc export`",
+      { cause: error },
+    );
+  }
 }

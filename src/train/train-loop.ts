@@ -23,6 +23,7 @@ import { type CheckpointManifest } from '../export/checkpoint.js';
 import { exportBrick } from '../export/export-brick.js';
 import { countParameters } from '../student/config.js';
 import { initializeWeights } from '../student/initialize.js';
+import { initializeLora, mergeLora } from '../student/lora.js';
 import { learningRateAt, type Schedule } from './schedule.js';
 import {
   batchFeeds,
@@ -70,6 +71,10 @@ export interface TrainSummary {
   resumedFromStep: number | null;
   checkpoint: string;
   export: string | null;
+  /** Parameters the optimizer updated (the LoRA adapter's, or every weight). */
+  trainableParameters: number;
+  /** Peak resident memory of this process so far (process.resourceUsage().maxRSS), MiB. */
+  peakRssMb: number;
 }
 
 /** A NaN or exploding loss: the run stops without writing a checkpoint of the bad state. */
@@ -134,6 +139,7 @@ function manifestFor(
     },
     answerTerms: answers.answerTerms,
     answerAssociations: answers.answerAssociations,
+    ...(run.base === undefined ? {} : { base: run.base.reference }),
   };
 }
 
@@ -212,9 +218,11 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   );
 
   // 3. The trainer: initial weights, or the checkpoint's weights + AdamW moments + step count.
+  const lora = run.base?.reference.lora ?? undefined;
   const trainer = await Trainer.create({
-    model: studentModel(architecture, shape),
-    initialParameters: resumeFrom?.weights ?? initializeWeights(architecture, settings.seed),
+    model: studentModel(architecture, shape, lora),
+    initialParameters: resumeFrom?.weights ?? initialWeights(run),
+    frozenValues: lora === undefined ? undefined : run.base?.checkpoint.weights,
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },
     session: options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
   });
@@ -227,6 +235,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     settings,
     dataHash: run.dataHash,
     teacher: options.teacher ?? null,
+    base: run.base?.reference ?? null,
     step: 0,
     data: { epoch: 0, batchCursor: 0, batchesPerEpoch },
     random: { generator: 'xoroshiro128plus', seed: settings.seed },
@@ -372,7 +381,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     const manifest = manifestFor(run, options, exportState, answers);
     const result = await exportBrick({
       architecture,
-      weights: trainer.parameters(),
+      weights: exportWeights(run, trainer.parameters()),
       tokenizerDirectory: options.outDirectory,
       role: options.role,
       lineage: manifest.lineage!,
@@ -405,5 +414,22 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     resumedFromStep,
     checkpoint: lastCheckpoint ?? '',
     export: exported,
+    trainableParameters: trainer.trainableParameterCount(),
+    peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
   };
+}
+
+/** A fresh run's starting weights: LoRA's (A random, B zero), the base's, or a seeded initialization. */
+function initialWeights(run: PreparedRun): Map<string, Float32Array> {
+  const { base, architecture, settings } = run;
+  if (base === undefined) return initializeWeights(architecture, settings.seed);
+  const { lora } = base.reference;
+  return lora === null ? base.checkpoint.weights : initializeLora(architecture, lora, settings.seed);
+}
+
+/** The weights a brick gets: the trained ones, or with LoRA the base merged with the adapter. */
+function exportWeights(run: PreparedRun, trained: Map<string, Float32Array>): Map<string, Float32Array> {
+  const lora = run.base?.reference.lora;
+  if (run.base === undefined || lora === null || lora === undefined) return trained;
+  return mergeLora(run.architecture, run.base.checkpoint.weights, lora, trained);
 }

@@ -30,6 +30,7 @@ import { type StudentArchitecture, studentArchitectureSchema } from '../student/
 import { studentWeightShapes } from '../student/initialize.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../student/safetensors.js';
 import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokenizer-files.js';
+import { baseReferenceSchema, trainableShapes } from './pretrained-base.js';
 import { trainingSettingsSchema } from './training-settings.js';
 
 export const CHECKPOINT_MAGIC = 'dnc-train-checkpoint';
@@ -55,6 +56,12 @@ export const trainingStateSchema = z.strictObject({
   settings: trainingSettingsSchema,
   dataHash: z.string().min(1),
   teacher: z.string().min(1).nullable(),
+  /**
+   * The pretrained base the run fine-tunes (null: trained from scratch). With LoRA the checkpoint's
+   * weights are the adapter's A and B alone; the base is read from `base.directory` and checked
+   * against `base.weightsHash`.
+   */
+  base: baseReferenceSchema.nullable().optional(),
   /** Optimizer steps taken (the schedule position: the next update is step + 1). */
   step: count,
   /** Where the next batch comes from: batch `batchCursor` of epoch `epoch`. */
@@ -119,18 +126,19 @@ export async function findLatestCheckpoint(outDirectory: string): Promise<string
   return (await listCheckpoints(outDirectory))[0];
 }
 
-function weightTensors(architecture: StudentArchitecture, weights: ReadonlyMap<string, Float32Array>) {
+/** The tensors a checkpoint of this run holds: every weight, or the LoRA adapter alone. */
+const savedShapes = (state: Pick<TrainingState, 'architecture' | 'base'>): Map<string, number[]> =>
+  trainableShapes(state.architecture, state.base?.lora);
+
+function weightTensors(state: TrainingState, weights: ReadonlyMap<string, Float32Array>) {
   return new Map<string, Tensor>(
-    [...studentWeightShapes(architecture)].map(([name, shape]) => [
-      name,
-      { shape, data: weights.get(name)! },
-    ]),
+    [...savedShapes(state)].map(([name, shape]) => [name, { shape, data: weights.get(name)! }]),
   );
 }
 
-function momentTensors(architecture: StudentArchitecture, moments: ReadonlyMap<string, Float32Array>) {
+function momentTensors(state: TrainingState, moments: ReadonlyMap<string, Float32Array>) {
   const tensors = new Map<string, Tensor>();
-  for (const [name, shape] of studentWeightShapes(architecture))
+  for (const [name, shape] of savedShapes(state))
     for (const moment of [optimizerNames.firstMoment(name), optimizerNames.secondMoment(name)])
       tensors.set(moment, { shape, data: moments.get(moment)! });
   return tensors;
@@ -153,13 +161,13 @@ export async function writeTrainingCheckpoint(
   if (await stat(target).catch(() => undefined)) return target;
   await mkdir(parent, { recursive: true });
   const staged = await mkdtemp(join(parent, `.staging-${stepDirectoryName(state.step)}-`));
-  const weightBytes = encodeSafetensors(weightTensors(state.architecture, weights), { format: 'pt' });
+  const weightBytes = encodeSafetensors(weightTensors(state, weights), { format: 'pt' });
   try {
     await chmod(staged, 0o755); // mkdtemp makes it private
     await writeFileAtomic(join(staged, checkpointFiles.weights), weightBytes);
     await writeFileAtomic(
       join(staged, trainingFiles.optimizer),
-      encodeSafetensors(momentTensors(state.architecture, moments), {
+      encodeSafetensors(momentTensors(state, moments), {
         magic: OPTIMIZER_MAGIC,
         version: String(CHECKPOINT_VERSION),
         step: String(state.step),
@@ -227,6 +235,7 @@ export async function readTrainingCheckpoint(directory: string): Promise<Trainin
     state.architecture,
     decodeSafetensors(await readFile(weightsFile), weightsFile).tensors,
     weightsFile,
+    savedShapes(state),
   );
   const optimizerFile = join(directory, trainingFiles.optimizer);
   const optimizer = decodeSafetensors(await readFile(optimizerFile), optimizerFile);
@@ -235,7 +244,7 @@ export async function readTrainingCheckpoint(directory: string): Promise<Trainin
       `${optimizerFile} does not hold the AdamW moments of step ${state.step}; delete ${directory} to resume from an older checkpoint`,
     );
   const moments = new Map<string, Float32Array>();
-  for (const [name, shape] of studentWeightShapes(state.architecture)) {
+  for (const [name, shape] of savedShapes(state)) {
     for (const moment of [optimizerNames.firstMoment(name), optimizerNames.secondMoment(name)]) {
       const tensor = optimizer.tensors.get(moment);
       if (tensor === undefined || tensor.shape.join(',') !== shape.join(','))

@@ -11,6 +11,7 @@ import { brickRoleSchema } from '../../export/brick-manifest.js';
 import { promptStyleSchema } from '../../prompts/index.js';
 import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
 import { longExamplePolicySchema } from '../../train/training-settings.js';
+import { loraDefaults, type LoraSettings, loraSettingsSchema, parseLoraTargets } from '../../student/lora.js';
 import {
   addRemoteTrainOptions,
   isRemoteTraining,
@@ -56,9 +57,39 @@ const trainFlagsSchema = z.strictObject({
   threads: count('--threads'),
   progress: z.boolean().optional(),
   json: z.boolean().optional(),
+  base: z.string().min(1).optional(),
+  chatTemplate: z.string().min(1).optional(),
+  loraRank: count('--lora-rank'),
+  loraAlpha: z.coerce.number().positive('--lora-alpha must be positive').optional(),
+  loraDropout: z.coerce
+    .number({ error: '--lora-dropout takes a number' })
+    .min(0, '--lora-dropout is a probability from 0 to 1')
+    .max(1, '--lora-dropout is a probability from 0 to 1')
+    .optional(),
+  loraTargets: z.string().optional(),
 });
 
 type TrainFlags = z.infer<typeof trainFlagsSchema>;
+
+/** `--lora-rank R [--lora-alpha A] [--lora-dropout P] [--lora-targets LIST]`; PEFT's defaults otherwise. */
+function loraOf(flags: TrainFlags): LoraSettings | undefined {
+  const { loraRank, loraAlpha, loraDropout, loraTargets } = flags;
+  if (loraRank === undefined) {
+    if (loraAlpha !== undefined || loraDropout !== undefined || loraTargets !== undefined)
+      throw new UserError(
+        '--lora-alpha, --lora-dropout and --lora-targets need --lora-rank R (LoRA is off without it)',
+      );
+    return undefined;
+  }
+  const parsed = loraSettingsSchema.safeParse({
+    rank: loraRank,
+    alpha: loraAlpha ?? loraDefaults.alpha,
+    dropout: loraDropout ?? loraDefaults.dropout,
+    targets: loraTargets === undefined ? [...loraDefaults.targets] : parseLoraTargets(loraTargets),
+  });
+  if (!parsed.success) throw new UserError(`dnc train: ${formatZodError(parsed.error)}`);
+  return parsed.data;
+}
 
 function describe(summary: TrainSummary): string {
   const loss = (value: number | null) => (value === null ? '-' : value.toFixed(4));
@@ -130,6 +161,9 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
       progress: flags.progress,
       threads: flags.threads,
       log,
+      base: flags.base,
+      chatTemplateFile: flags.chatTemplate,
+      lora: loraOf(flags),
     });
   } finally {
     signals.release();
@@ -190,6 +224,24 @@ export function register(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')
     .option('--progress', 'draw progress lines even when stderr is not a terminal')
     .option('--json', 'print one JSON summary object on stdout')
+    .option(
+      '--base <dir>',
+      'fine-tune a Hugging Face model directory (llama/mistral/qwen2/qwen3) instead of a --preset; with --backend openai: the remote model',
+    )
+    .option('--chat-template <file>', "with --base: a Jinja chat template replacing the base's")
+    .option(
+      '--lora-rank <r>',
+      'with --base: train a LoRA adapter of rank r on the frozen base (default: full fine-tuning)',
+    )
+    .option(
+      '--lora-alpha <a>',
+      `LoRA scale numerator: the path is scaled by alpha / r (default ${loraDefaults.alpha}, as PEFT)`,
+    )
+    .option('--lora-dropout <p>', 'LoRA dropout (only 0 is implemented)')
+    .option(
+      '--lora-targets <list>',
+      `modules LoRA adapts, comma-separated (default ${loraDefaults.targets.join(',')})`,
+    )
     .action(runTrain);
   addRemoteTrainOptions(program.commands.find((command) => command.name() === 'train')!);
 }
