@@ -33,6 +33,9 @@ interface Literal {
   lazy: RegExp;
   /** Greedy, and anchored at the end of the text (for the last piece). */
   final: RegExp;
+  /** Search the whole text for the piece (anywhere; at its end): a quick way to rule a text out. */
+  present: RegExp;
+  presentAtEnd: RegExp;
   empty: boolean;
 }
 
@@ -43,6 +46,8 @@ function compileLiteral(text: string): Literal {
     greedy: new RegExp(source, 'iy'),
     lazy: new RegExp(lazySource, 'iy'),
     final: new RegExp(`${source}$`, 'iy'),
+    present: new RegExp(source, 'i'),
+    presentAtEnd: new RegExp(`${source}$`, 'i'),
     empty: text === '',
   };
 }
@@ -68,10 +73,24 @@ class FreeSlotMatcher implements PhraseMatcher {
     meter.steps += 1;
     if (lineTerminator.test(text)) return undefined;
     const start = endAt((this.literals[0] as Literal).greedy, text, 0, meter);
-    if (start === -1) return undefined;
+    if (start === -1 || !this.allPresent(text, meter)) return undefined;
     const latest = this.latestStarts(text, meter);
     if (latest === undefined || start > (latest[0] as number)) return undefined;
     return this.assign(text, start, latest, meter);
+  }
+
+  /**
+   * Whether every piece occurs in the text (the last one at its end): one native scan of the
+   * text per piece (each piece is a flat pattern, so a scan is linear), which rules out most
+   * texts that a phrase does not fit before the position-by-position work below.
+   */
+  private allPresent(text: string, meter: WorkMeter): boolean {
+    const last = this.literals.length - 1;
+    return this.literals.every((literal, index) => {
+      if (index === 0 || literal.empty) return true;
+      meter.steps += text.length;
+      return (index === last ? literal.presentAtEnd : literal.present).test(text);
+    });
   }
 
   /**
