@@ -6,14 +6,12 @@
  * `batches.jsonl`, so a killed run resumes polling them instead of paying again.
  */
 import { join } from 'node:path';
-import { toFile } from 'openai';
 import type OpenAI from 'openai';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
 import { openJournal } from '../data/jsonl.js';
 import type { Journal } from '../data/jsonl.js';
 import type { Example } from '../data/schemas.js';
-import { TeacherApiCallError } from '../teacher/errors.js';
 import {
   buildDecomposeBody,
   buildSolveBody,
@@ -23,8 +21,14 @@ import {
 } from '../teacher/openai-protocol.js';
 import type { ChatRequestBody } from '../teacher/openai-protocol.js';
 import { OpenAITeacher, isStructuredOutputRejection } from '../teacher/openai-teacher.js';
-import { sleep as defaultSleep } from '../teacher/retry.js';
 import type { Teacher } from '../teacher/types.js';
+import {
+  downloadLines,
+  lineError,
+  submitBatch,
+  waitForBatch,
+  type OutputLine,
+} from '../teacher/batch-api.js';
 import type { Step } from './collection-state.js';
 import { decompositionFailure, decompositionRecord, solutionFailure, solutionRecord } from './records.js';
 import type { Recorder } from './run-collection.js';
@@ -48,18 +52,6 @@ const batchEntrySchema = z.strictObject({
   createdAt: z.string(),
 });
 type BatchEntry = z.infer<typeof batchEntrySchema>;
-
-const outputLineSchema = z.object({
-  custom_id: z.string(),
-  response: z.object({ status_code: z.number().int(), body: z.unknown() }).nullable().optional(),
-  error: z
-    .object({ code: z.string().nullable().optional(), message: z.string().nullable().optional() })
-    .nullable()
-    .optional(),
-});
-type OutputLine = z.infer<typeof outputLineSchema>;
-
-const terminalStatuses = new Set(['completed', 'failed', 'expired', 'cancelled']);
 
 function requestBody(
   teacher: OpenAITeacher,
@@ -91,71 +83,12 @@ async function submit(
   maxSubquestions: number,
 ): Promise<{ id: string; structured: boolean }> {
   const structured = teacher.structured;
-  const lines = steps.map((step) =>
-    JSON.stringify({
-      custom_id: step.key,
-      method: 'POST',
-      url: '/v1/chat/completions',
-      body: requestBody(teacher, step, maxSubquestions, structured),
-    }),
-  );
-  const file = await client.files.create({
-    file: await toFile(Buffer.from(`${lines.join('\n')}\n`), 'dnc-collect-batch.jsonl'),
-    purpose: 'batch',
-  });
-  const batch = await client.batches.create({
-    input_file_id: file.id,
-    endpoint: '/v1/chat/completions',
-    completion_window: '24h',
-    metadata: { created_by: 'dnc collect' },
-  });
+  const lines = steps.map((step) => ({
+    customId: step.key,
+    body: requestBody(teacher, step, maxSubquestions, structured),
+  }));
+  const batch = await submitBatch(client, lines, 'dnc collect');
   return { id: batch.id, structured };
-}
-
-async function waitForBatch(client: OpenAI, id: string, options: BatchOptions): Promise<OpenAI.Batch> {
-  const wait = options.sleep ?? defaultSleep;
-  for (let batch = await client.batches.retrieve(id); ; batch = await client.batches.retrieve(id)) {
-    options.onStatus?.({
-      id,
-      status: batch.status,
-      completed: batch.request_counts?.completed ?? 0,
-      total: batch.request_counts?.total ?? 0,
-    });
-    if (terminalStatuses.has(batch.status)) return batch;
-    await wait(options.pollIntervalMs);
-  }
-}
-
-async function downloadLines(client: OpenAI, fileId: string | null | undefined): Promise<OutputLine[]> {
-  if (fileId === null || fileId === undefined) return [];
-  const text = await (await client.files.content(fileId)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line, index) => {
-      const parsed = outputLineSchema.safeParse(JSON.parse(line));
-      if (!parsed.success)
-        throw new Error(`batch output file ${fileId} line ${index + 1} is not a batch result line`);
-      return parsed.data;
-    });
-}
-
-function lineError(line: OutputLine | undefined, batch: OpenAI.Batch): Error {
-  if (line === undefined)
-    return new Error(
-      `batch ${batch.id} (${batch.status}) returned no result for this request; it is asked again on the next run`,
-    );
-  if (line.error)
-    return new Error(`batch ${batch.id}: ${line.error.message ?? line.error.code ?? 'request failed'}`);
-  const status = line.response?.status_code ?? 0;
-  const message =
-    (line.response?.body as { error?: { message?: string } } | undefined)?.error?.message ?? 'request failed';
-  return new TeacherApiCallError({
-    status,
-    url: `batch ${batch.id}`,
-    message,
-    responseBody: JSON.stringify(line.response?.body ?? null),
-  });
 }
 
 /** Merges a finished batch into the journals: each line lands on the step that still needs its key. */
