@@ -109,7 +109,7 @@ export const reportCascadeSchema = z.strictObject({
   /** Questions each decomposer decided (by spec), and the share escalated past the first. */
   decidedBy: z.record(z.string(), tokenCount),
   escalateShare: fraction,
-  /** Dollars spent on overruled decompositions (total over `n`). */
+  /** What the overruled decompositions cost, cache hits at their saved price (total over `n`). */
   overruledUsd: dollars,
   /** Each decomposer's own chain (from the probes): score and decomposition dollars per example. */
   paths: z.array(

@@ -32,7 +32,7 @@ export interface CascadeOutcome {
   decidedAt: number;
   /** Decomposers asked and overruled before the deciding one. */
   escalations: number;
-  /** Dollars spent on the overruled decompositions. */
+  /** What the overruled decompositions cost (a cache hit at the price it saved). */
   overruledUsd: number;
 }
 

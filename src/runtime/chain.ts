@@ -300,7 +300,7 @@ async function runCascade(
       };
       return result;
     }
-    overruledUsd += result.costUsd;
+    overruledUsd += result.costUsd + (result.savedUsd ?? 0);
   }
 }
 
