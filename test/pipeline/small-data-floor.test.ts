@@ -85,6 +85,7 @@ describe('the training floor in a pipeline', () => {
       expect(logs).toContain(
         "filter (correct): decomposer kept 0 of 5; dropped 5: wrong-answer 5 (filter correct: the chain's answer was wrong)",
       );
+      expect(logs).toContain('datasets[0] "gsm8k-train" (gsm8k): read 5 records, converted 5');
       expect(
         logs.some((line) => line.startsWith('collect: 5 of 5 examples have a valid decomposition')),
       ).toBe(true);

@@ -6,7 +6,7 @@
  */
 import { join, resolve } from 'node:path';
 import { UserError } from '../../cli/user-error.js';
-import { convertFile } from '../../data/convert/index.js';
+import { convertFileWithSummary, describeConversion } from '../../data/convert/index.js';
 import { readJsonlAll, writeJsonlAtomic } from '../../data/jsonl.js';
 import { exampleSchema, type Example } from '../../data/schemas.js';
 import { generateExamples } from '../../worlds/index.js';
@@ -19,17 +19,26 @@ export function evalExamplesFileName(dataset: string): string {
   return `eval-${dataset}.jsonl`;
 }
 
-async function loadDataset(dataset: PipelineDataset, key: string, cwd: string): Promise<Example[]> {
+/** A dataset's examples; a converted file's drops (unclean socratic steps, ...) are logged. */
+async function loadDataset(
+  dataset: PipelineDataset,
+  key: string,
+  cwd: string,
+  log: (message: string) => void,
+): Promise<Example[]> {
   if (!('file' in dataset)) {
     const { world, split, n, seed } = dataset;
     return generateExamples({ world, split, n, seed });
   }
   const path = resolve(cwd, dataset.file);
   try {
-    const examples =
-      dataset.format === undefined
-        ? await readJsonlAll(path, exampleSchema)
-        : await convertFile(dataset.format, path);
+    let examples: Example[];
+    if (dataset.format === undefined) examples = await readJsonlAll(path, exampleSchema);
+    else {
+      const conversion = await convertFileWithSummary(dataset.format, path);
+      examples = conversion.examples;
+      log(`${key} "${dataset.name}" (${dataset.format}): ${describeConversion(conversion.summary)}`);
+    }
     return dataset.limit === undefined ? examples : examples.slice(0, dataset.limit);
   } catch (error) {
     const hint =
@@ -72,19 +81,19 @@ function dataUnit(context: PipelineContext): UnitPlan {
     id: 'data',
     settings: { train: loaded.pipeline.datasets, eval: evalFiles },
     inputs,
-    async run() {
+    async run(unit) {
       const parts: { name: string; examples: Example[] }[] = [];
       for (const [index, dataset] of loaded.pipeline.datasets.entries())
         parts.push({
           name: dataset.name,
-          examples: await loadDataset(dataset, `datasets[${index}]`, loaded.cwd),
+          examples: await loadDataset(dataset, `datasets[${index}]`, loaded.cwd, unit.log),
         });
       const examples = concatenate(parts, 'datasets');
       const outputs: Record<string, string> = { train: join(directory, trainExamplesFileName) };
       await writeJsonlAtomic(outputs.train, examples, exampleSchema);
       const evalCounts: Record<string, number> = {};
       for (const [index, dataset] of evalFiles.entries()) {
-        const evalExamples = await loadDataset(dataset, `eval.datasets[${index}]`, loaded.cwd);
+        const evalExamples = await loadDataset(dataset, `eval.datasets[${index}]`, loaded.cwd, unit.log);
         const file = join(directory, evalExamplesFileName(dataset.name));
         await writeJsonlAtomic(file, evalExamples, exampleSchema);
         outputs[`eval:${dataset.name}`] = file;
