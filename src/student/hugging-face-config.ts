@@ -77,8 +77,9 @@ function ropeScaling(config: HuggingFaceConfig, source: string): Llama3RopeScali
 /** Which Linear modules carry a bias, per model_type (as the transformers modeling files build them). */
 function biasedProjections(modelType: ModelType, config: HuggingFaceConfig): ProjectionName[] {
   if (modelType === 'qwen2') return ['q_proj', 'k_proj', 'v_proj'];
+  // Mistral builds its projections without bias whatever attention_bias says.
   const attention: ProjectionName[] =
-    config.attention_bias === true ? ['q_proj', 'k_proj', 'v_proj', 'o_proj'] : [];
+    modelType !== 'mistral' && config.attention_bias === true ? ['q_proj', 'k_proj', 'v_proj', 'o_proj'] : [];
   const mlp: ProjectionName[] =
     modelType === 'llama' && config.mlp_bias === true ? ['gate_proj', 'up_proj', 'down_proj'] : [];
   return [...attention, ...mlp];

@@ -5,8 +5,10 @@
  * test is skipped and says why.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { exportBrick } from '../../src/export/export-brick.js';
 import { loadPretrainedCheckpoint } from '../../src/student/hugging-face-checkpoint.js';
 import { referenceForward } from '../../src/student/reference-forward.js';
 import {
@@ -52,20 +54,37 @@ function relativeDifference(actual: Float32Array, expected: Float32Array): numbe
 }
 
 describe.skipIf(skipReason !== undefined)('forward against the torch oracle (Hugging Face semantics)', () => {
-  it('dnc reference logits equal torch logits for every checkpoint case', async () => {
+  it('dnc reference logits equal torch logits for every checkpoint case, and so do its merged exports', async () => {
     // 70 positions: past the llama3 case's original context (64), where rope scaling matters most.
     const ids = Array.from({ length: 70 }, (_, index) => (index * 53 + 7) % fixtureVocabSize);
-    const directories: string[] = [];
+    const bases: string[] = [];
+    const bricks: string[] = [];
     for (const testCase of checkpointCases) {
-      const directory = await temporaryDirectory('dnc-torch-');
-      await writeCheckpoint(directory, testCase);
-      directories.push(directory);
+      const root = await temporaryDirectory('dnc-torch-');
+      const base = join(root, 'base');
+      await writeCheckpoint(base, testCase);
+      const loaded = await loadPretrainedCheckpoint(base);
+      // The merged brick's config.json + model.safetensors, read by torch as a Hugging Face model.
+      const brick = join(root, 'brick');
+      await exportBrick({
+        architecture: loaded.architecture,
+        weights: loaded.weights,
+        tokenizerDirectory: base,
+        role: 'decomposer',
+        lineage: { dataHash: null, teacher: null, training: {} },
+        metrics: {},
+        outDirectory: brick,
+      });
+      bases.push(base);
+      bricks.push(brick);
     }
-    const expected = torchLogits(directories.map((directory) => ({ directory, ids })));
+    const expected = torchLogits([...bases, ...bricks].map((directory) => ({ directory, ids })));
     for (const [index, testCase] of checkpointCases.entries()) {
-      const checkpoint = await loadPretrainedCheckpoint(directories[index]);
+      const checkpoint = await loadPretrainedCheckpoint(bases[index]);
       const actual = referenceForward(checkpoint.architecture, checkpoint.weights, ids);
       expect(relativeDifference(actual, expected[index]), testCase.name).toBeLessThan(1e-5);
+      const exported = expected[checkpointCases.length + index];
+      expect(relativeDifference(exported, expected[index]), `${testCase.name} export`).toBeLessThan(1e-6);
     }
   });
 });
