@@ -17,7 +17,7 @@ import type { BatchOptions } from './batch-driver.js';
 import { CollectionState } from './collection-state.js';
 import type { CollectSettings, Step } from './collection-state.js';
 import { decompositionFailure, decompositionRecord, solutionFailure, solutionRecord } from './records.js';
-import { trainingFileNames, writeTrainingSets } from './training-sets.js';
+import { type RoleCounts, trainingFileNames, trainingSetCounts, writeTrainingSets } from './training-sets.js';
 
 export const journalFileNames = {
   decompositions: 'decompositions.jsonl',
@@ -55,6 +55,8 @@ export interface CollectSummary {
   filter: 'all' | 'correct';
   solutions: { ok: number; correct: number; invalid: number; error: number };
   kept: { decomposer: number; solver: number };
+  /** Examples each training set left out, by reason (see training-sets.ts). */
+  dropped: { decomposer: RoleCounts['dropped']; solver: RoleCounts['dropped'] };
   files: { decompositions: string; solutions: string; decomposer: string; solver: string };
   batches?: number;
 }
@@ -229,6 +231,7 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
   }
 
   const kept = await writeTrainingSets(outDir, state.kept(examples), settings.maxSubquestions);
+  const counts = trainingSetCounts(state, examples);
   const { decompositions, solutions } = statusCounts(state, examples);
   const requestCount = (teacher as { requestCount?: number }).requestCount;
   const requests = requestCount === undefined ? counters.calls : requestCount - requestsBefore;
@@ -245,6 +248,7 @@ export async function runCollection(options: CollectOptions): Promise<CollectSum
     filter: settings.filter,
     solutions,
     kept,
+    dropped: { decomposer: counts.decomposer.dropped, solver: counts.solver.dropped },
     files,
     ...(batched === undefined ? {} : { batches: batched.batches }),
   };

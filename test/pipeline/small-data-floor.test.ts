@@ -109,7 +109,10 @@ describe('the training floor in a pipeline', () => {
       const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'test-key' };
       const result = await runPipeline({ file, runsDirectory: runs, env });
       expect(result.stages.collect.units.collect!.summary).toMatchObject({
-        dropped: { 'decomposition-invalid': 0, 'decomposition-error': 0 },
+        invalid: 0,
+        error: 0,
+        kept: { decomposer: 4, solver: 4 },
+        dropped: { decomposer: { 'wrong-answer': 1 }, solver: { 'wrong-answer': 1 } },
       });
       expect(result.stages.filter.units.filter!.summary).toMatchObject({
         kept: { decomposer: 4, solver: 4 },

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { runCollection } from '../../collect/run-collection.js';
 import type { CollectSummary } from '../../collect/run-collection.js';
+import { describeRoleCounts } from '../../collect/training-sets.js';
 import { defaults } from '../../config/defaults.js';
 import { readJsonlAll } from '../../data/jsonl.js';
 import { exampleSchema } from '../../data/schemas.js';
@@ -51,6 +52,10 @@ function formatSummary(summary: CollectSummary): string {
     `requests ${summary.requests}, cached ${summary.skippedCached}, spent ${dollars}, saved $${summary.savedUsd.toFixed(4)}`,
     `solutions: ${summary.solutions.ok} ok (${summary.solutions.correct} correct), ${summary.solutions.invalid} invalid, ${summary.solutions.error} error`,
     `kept (${summary.filter}): ${summary.kept.decomposer} decomposer → ${summary.files.decomposer}, ${summary.kept.solver} solver → ${summary.files.solver}`,
+    ...(['decomposer', 'solver'] as const).map(
+      (role) =>
+        `${role}: ${describeRoleCounts({ kept: summary.kept[role], dropped: summary.dropped[role] }, summary.total)}`,
+    ),
   ].join('\n');
 }
 

@@ -113,8 +113,6 @@ function collectUnit(context: PipelineContext): UnitPlan {
           unit.progress({ done, total, extra: { $: costUsd.toFixed(4) } }),
       });
       const { files: _files, ...rest } = summary;
-      // What collection drops before any filter: examples without a valid decomposition.
-      const dropped = { 'decomposition-invalid': summary.invalid, 'decomposition-error': summary.error };
       unit.log(
         `collect: ${summary.ok} of ${summary.total} examples have a valid decomposition; dropped ` +
           `${summary.invalid} invalid (${dropReasonText['decomposition-invalid']} in ${settings.maxAttempts} attempts) and ` +
@@ -128,7 +126,7 @@ function collectUnit(context: PipelineContext): UnitPlan {
         },
         spentUsd: summary.costUsd,
         savedUsd: summary.savedUsd,
-        summary: { ...rest, dropped },
+        summary: rest,
         ...(summary.error > 0
           ? {
               incomplete: `${summary.error} examples got no answer from the teacher (errors); a rerun retries them`,
