@@ -373,7 +373,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     exportState = best;
     say(
       `the best validation loss ${state.progress.bestValidationLoss?.toFixed(4)} was at step ${bestStep} ` +
-        `(last: ${state.progress.validationLoss?.toFixed(4)} at step ${state.step}); exporting ${directory}`,
+        `(last: ${state.progress.validationLoss?.toFixed(4)} at step ${state.step}): its weights (${directory}) are the run's export`,
     );
   }
   let exported: string | null = null;
