@@ -1,5 +1,5 @@
 /**
- * `dnc eval --suite FILE --out DIR [--json] [--limit N] [--concurrency N] [--cache FILE] [--rerun]`:
+ * `dnc eval --suite FILE --out DIR [--json] [--limit N] [--concurrency N] [--cache FILE] [--rerun] [--batch]`:
  * runs (or resumes) an eval suite, writes report.json, report.md, report.html and the plots
  * into DIR, and prints the paper table (`--json`: exactly the report.json object).
  */
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { formatDollars, renderPaperTable } from '../../eval/report-markdown.js';
+import { batchBrickLoaders, batchEvalConcurrency } from '../../eval/batch-bricks.js';
 import { runEval, type EvalResult } from '../../eval/runner.js';
 import { loadSuite } from '../../eval/suite.js';
 import { log, printJson, printText } from '../output.js';
@@ -25,6 +26,7 @@ const evalOptionsSchema = z.strictObject({
   concurrency: positive('--concurrency').optional(),
   cache: z.string().min(1).optional(),
   rerun: z.boolean().optional(),
+  batch: z.boolean().optional(),
 });
 
 function renderSummary(result: EvalResult): string {
@@ -54,9 +56,16 @@ async function evaluate(rawOptions: Record<string, unknown>): Promise<void> {
     suiteFile: options.suite,
     out: options.out,
     limit: options.limit,
-    concurrency: options.concurrency,
+    concurrency: options.concurrency ?? (options.batch === true ? batchEvalConcurrency : undefined),
     cacheFile: options.cache,
     rerun: options.rerun,
+    ...(options.batch === true
+      ? {
+          loaders: batchBrickLoaders({
+            onStatus: (batch) => log(`batch ${batch.id}: ${batch.status} ${batch.completed}/${batch.total}`),
+          }),
+        }
+      : {}),
     onProgress: (state) => {
       progress ??= createProgress({ label: 'eval', total: state.total });
       progress.tick(state.done - shown, {
@@ -90,5 +99,9 @@ export function register(program: Command): void {
     )
     .option('--cache <file>', 'brick-call cache journal to use (default DIR/cache.jsonl)')
     .option('--rerun', 'recompute every example (earlier traces discarded; cached brick calls still reused)')
+    .option(
+      '--batch',
+      'remote bricks answer through the Batch API (half price, up to 24 h; every example in flight)',
+    )
     .action(evaluate);
 }

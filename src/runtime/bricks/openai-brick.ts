@@ -26,7 +26,8 @@ import type {
   SolveInput,
   SolveOutput,
 } from './brick.js';
-import type { BrickLoader } from './registry.js';
+import type { ParsedBrickSpec } from './brick-spec.js';
+import type { BrickLoader, LoadBrickOptions } from './registry.js';
 
 type TeacherRequest = <T>(
   build: (structured: boolean) => ChatRequestBody,
@@ -138,21 +139,23 @@ export class OpenAIBrick implements Brick {
   }
 }
 
+/** The teacher configuration of an `openai:MODEL` brick, from the load options' environment and prices. */
+export function openaiBrickConfig(spec: ParsedBrickSpec, options: LoadBrickOptions): OpenAITeacherConfig {
+  const env = options.env ?? process.env;
+  if (env.OPENAI_BASE_URL === undefined && env.OPENAI_API_KEY === undefined)
+    throw new Error(
+      `${spec.spec} needs OPENAI_API_KEY (for the OpenAI API) or OPENAI_BASE_URL (for another ` +
+        'OpenAI-compatible endpoint such as vLLM, Ollama or llama.cpp server); set one in the environment',
+    );
+  return {
+    model: spec.model as string,
+    baseURL: env.OPENAI_BASE_URL,
+    apiKey: env.OPENAI_API_KEY,
+    prices: options.prices,
+  };
+}
+
 export const openaiBrickLoader: BrickLoader = {
   kind: 'openai',
-  load: async (spec, options) => {
-    const env = options.env ?? process.env;
-    if (env.OPENAI_BASE_URL === undefined && env.OPENAI_API_KEY === undefined)
-      throw new Error(
-        `${spec.spec} needs OPENAI_API_KEY (for the OpenAI API) or OPENAI_BASE_URL (for another ` +
-          'OpenAI-compatible endpoint such as vLLM, Ollama or llama.cpp server); set one in the environment',
-      );
-    const config: OpenAITeacherConfig = {
-      model: spec.model as string,
-      baseURL: env.OPENAI_BASE_URL,
-      apiKey: env.OPENAI_API_KEY,
-      prices: options.prices,
-    };
-    return new OpenAIBrick(new OpenAITeacher(config));
-  },
+  load: async (spec, options) => new OpenAIBrick(new OpenAITeacher(openaiBrickConfig(spec, options))),
 };
