@@ -58,6 +58,9 @@ describe('serve auth', () => {
       expect([400, 401, 404], `GET ${target} answered ${response.status}`).toContain(response.status);
       expect(response.body, `GET ${target}`).not.toContain('"ref"');
     }
+    // Other methods on a keyed route: HEAD (Fastify adds it for GET routes), OPTIONS.
+    expect((await rawRequest(server.url, 'HEAD', '/v1/models')).status).toBe(401);
+    expect((await rawRequest(server.url, 'OPTIONS', '/v1/models')).status).toBe(401);
   });
 
   it('refuses absolute-form, escaped and non-normalised targets with a 400 in OpenAI form', async () => {
