@@ -8,8 +8,8 @@
  */
 import { ApiError } from './api-error.js';
 
-/** Characters a served path may hold: letters, digits and `/ - _ .` (no escapes, no `;`). */
-const plainPath = /^\/[A-Za-z0-9\-_.]+(?:\/[A-Za-z0-9\-_.]+)*$|^\/$/;
+/** Characters a served path may hold: letters, digits and `/ - _ .` (no escapes, no `;`); `/` alone too. */
+const plainPath = /^(?:\/[A-Za-z0-9\-_.]+)*\/?$/;
 /** Dot segments (`/./`, `/../`, a trailing `/.` or `/..`). */
 const dotSegment = /(?:^|\/)\.{1,2}(?:\/|$)/;
 
