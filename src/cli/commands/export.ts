@@ -6,7 +6,9 @@ import type { Command } from 'commander';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickDecodingSchema, type BrickDecoding, type BrickRole } from '../../export/brick-manifest.js';
-import { readCheckpoint } from '../../export/checkpoint.js';
+import { type Checkpoint, readCheckpoint } from '../../export/checkpoint.js';
+import { writePeftAdapter } from '../../export/peft-adapter.js';
+import { resolve } from 'node:path';
 import { exportBrick } from '../../export/export-brick.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
@@ -19,6 +21,7 @@ interface ExportOptions {
   copyConstraint?: boolean;
   nameOrder?: boolean;
   promptWordBias?: string;
+  adapterOnly?: boolean;
 }
 
 /** The role's default decoding settings with the flags applied, checked like brick.json. */
@@ -42,6 +45,7 @@ async function runExport(checkpointDirectory: string, options: ExportOptions): P
   if (options.out === undefined || options.out.trim() === '')
     throw new UserError('give the brick directory to write: --out BRICK_DIR');
   const checkpoint = await readCheckpoint(checkpointDirectory);
+  if (options.adapterOnly === true) return exportAdapter(checkpointDirectory, checkpoint, options);
   const decoding = decodingOf(checkpoint.role, options);
   let result;
   try {
@@ -65,6 +69,39 @@ async function runExport(checkpointDirectory: string, options: ExportOptions): P
   }
 }
 
+/** `--adapter-only`: the LoRA adapter alone, in PEFT's format (src/export/peft-adapter.ts). */
+async function exportAdapter(
+  directory: string,
+  checkpoint: Checkpoint,
+  options: ExportOptions,
+): Promise<void> {
+  const lora = checkpoint.base?.lora;
+  if (
+    checkpoint.base === undefined ||
+    lora === null ||
+    lora === undefined ||
+    checkpoint.adapter === undefined
+  )
+    throw new UserError(
+      `${directory} was not trained with LoRA (dnc train --base DIR --lora-rank R), so it has no adapter; export it without --adapter-only`,
+    );
+  const files = await writePeftAdapter({
+    architecture: checkpoint.architecture,
+    settings: lora,
+    weights: checkpoint.adapter,
+    baseModel: checkpoint.base.directory,
+    outDirectory: options.out!,
+  });
+  const summary = { out: resolve(options.out!), files, base: checkpoint.base.directory, rank: lora.rank };
+  if (options.json === true) printJson(summary);
+  else {
+    log(
+      `exported a LoRA adapter (r ${lora.rank}, ${lora.targets.join(', ')}) of ${checkpoint.base.directory}`,
+    );
+    printText(summary.out);
+  }
+}
+
 export function register(program: Command): void {
   program
     .command('export')
@@ -82,6 +119,10 @@ export function register(program: Command): void {
       `score added to tokens that start a lower-case word of the prompt (decomposer default ${defaults.export.decoding.decomposer.promptWordBias}, 0: off)`,
     )
     .option('--no-name-order', 'let the brick order, shorten and start names unlike the prompt')
+    .option(
+      '--adapter-only',
+      'write the LoRA adapter alone in PEFT format (adapter_config.json, adapter_model.safetensors)',
+    )
     .option('--json', 'print one JSON object on stdout')
     .action(runExport);
 }
