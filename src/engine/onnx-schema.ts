@@ -77,6 +77,15 @@ const descriptor = {
             docString: { type: 'string', id: 12 },
             rawData: { type: 'bytes', id: 9 },
             doubleData: { rule: 'repeated', type: 'double', id: 10 },
+            externalData: { rule: 'repeated', type: 'StringStringEntryProto', id: 13 },
+            /** `TensorProto.DataLocation`: 0 DEFAULT (raw_data inline), 1 EXTERNAL (external_data). */
+            dataLocation: { type: 'int32', id: 14 },
+          },
+        },
+        StringStringEntryProto: {
+          fields: {
+            key: { type: 'string', id: 1 },
+            value: { type: 'string', id: 2 },
           },
         },
         ValueInfoProto: {

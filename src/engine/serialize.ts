@@ -57,8 +57,74 @@ function attributeProto(name: string, attribute: Attribute): object {
   }
 }
 
+/** Where the large initializers of a graph go instead of the model file (ONNX external data). */
+export interface ExternalDataOptions {
+  /** The data file's name, relative to the model file (e.g. `model.onnx_data`). */
+  location: string;
+  /** Initializers of at least this many bytes go to the data file (default 1024). */
+  minimumBytes?: number;
+}
+
+/** The data file's contents: byte chunks to write one after another (views, not copies, where possible). */
+export interface ExternalData {
+  chunks: Uint8Array[];
+  bytes: number;
+}
+
+const littleEndian = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
+
+/** Offsets in the data file are multiples of this, so onnxruntime can map tensors from it. */
+const externalAlignment = 4096;
+
+function externalInitializers(graph: GraphCore, options: ExternalDataOptions) {
+  const minimumBytes = options.minimumBytes ?? 1024;
+  const data: ExternalData = { chunks: [], bytes: 0 };
+  const initializers = graph.initializers.map(({ value, data: values }) => {
+    const raw =
+      values instanceof Float32Array && value.dataType === 'float32' && littleEndian
+        ? new Uint8Array(values.buffer, values.byteOffset, values.byteLength) // the weights' own bytes, no copy
+        : encodeRawData(value.dataType, values);
+    if (raw.byteLength < minimumBytes)
+      return tensorProto(value.name, value.dataType, value.shape as number[], values);
+    const padding = (externalAlignment - (data.bytes % externalAlignment)) % externalAlignment;
+    if (padding > 0) data.chunks.push(new Uint8Array(padding));
+    const offset = data.bytes + padding;
+    data.chunks.push(raw);
+    data.bytes = offset + raw.byteLength;
+    return {
+      name: value.name,
+      dataType: onnxDataTypeCode[value.dataType],
+      dims: [...(value.shape as number[])],
+      dataLocation: 1,
+      externalData: [
+        { key: 'location', value: options.location },
+        { key: 'offset', value: String(offset) },
+        { key: 'length', value: String(raw.byteLength) },
+      ],
+    };
+  });
+  return { initializers, data };
+}
+
+/**
+ * Serializes the graph with its large initializers in a separate data file (ONNX external data),
+ * as models over protobuf's 2 GB limit must be: returns the model bytes and the data file's chunks.
+ */
+export function serializeGraphWithExternalData(
+  graph: GraphCore,
+  docString: string,
+  options: ExternalDataOptions,
+): { model: Uint8Array; data: ExternalData } {
+  const { initializers, data } = externalInitializers(graph, options);
+  return { model: serializeGraph(graph, docString, initializers), data };
+}
+
 /** Serializes the graph; the graph's outputs must have been declared with `graph.output`. */
-export function serializeGraph(graph: GraphCore, docString = ''): Uint8Array {
+export function serializeGraph(
+  graph: GraphCore,
+  docString = '',
+  initializerProtos: object[] | undefined = undefined,
+): Uint8Array {
   if (graph.outputs.length === 0)
     throw new Error(`graph '${graph.name}' has no outputs; call graph.output(value)`);
   const model = {
@@ -82,9 +148,11 @@ export function serializeGraph(graph: GraphCore, docString = ''): Uint8Array {
           attributeProto(name, attribute),
         ),
       })),
-      initializer: graph.initializers.map(({ value, data }) =>
-        tensorProto(value.name, value.dataType, value.shape as number[], data),
-      ),
+      initializer:
+        initializerProtos ??
+        graph.initializers.map(({ value, data }) =>
+          tensorProto(value.name, value.dataType, value.shape as number[], data),
+        ),
       input: graph.inputs.map(valueInfo),
       output: graph.outputs.map(valueInfo),
     },

@@ -6,10 +6,10 @@
  * under its Hugging Face name, and the tokenizer is the base's own. The directory is written beside its destination and renamed
  * into place, so a reader never sees half a brick.
  */
-import { chmod, copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { defaults } from '../config/defaults.js';
-import { serializeGraph } from '../engine/serialize.js';
+import { serializeGraph, serializeGraphWithExternalData } from '../engine/serialize.js';
 import { countParameters, type StudentArchitecture } from '../student/config.js';
 import { studentWeightShapes } from '../student/initialize.js';
 import { buildLlamaDecoderGraph } from '../student/llama-graph.js';
@@ -46,12 +46,18 @@ export interface ExportBrickInput {
   /** Terms found in many training answers: with the copy constraint they become its `knownTerms`. */
   answerTerms?: readonly string[];
   answerAssociations?: Readonly<Record<string, string[]>>;
+  /**
+   * Weights of more bytes than this go to `onnx/model.onnx_data` (ONNX external data) instead of
+   * into model.onnx, whose protobuf cannot exceed 2 GB (Qwen2.5-0.5B and Llama-3.2-1B in float32
+   * do). Default 1 GiB.
+   */
+  externalDataAbove?: number;
 }
 
 export interface ExportBrickResult {
   outDirectory: string;
   manifest: BrickManifest;
-  /** Bytes of onnx/model.onnx. */
+  /** Bytes of onnx/model.onnx (and onnx/model.onnx_data, when the weights go there). */
   modelBytes: number;
 }
 
@@ -79,6 +85,19 @@ async function writeTokenizer(directory: string, tokenizer: Tokenizer, staged: s
   }
   await copyFile(join(directory, tokenizerFileName), join(staged, brickFiles.tokenizer));
   await copyFile(join(directory, tokenizerConfigFileName), join(staged, brickFiles.tokenizerConfig));
+}
+
+/** The external data file beside onnx/model.onnx (the name transformers.js and Optimum use). */
+const externalDataFileName = 'model.onnx_data';
+
+/** Writes byte chunks one after another into a new file. */
+async function writeChunks(file: string, chunks: readonly Uint8Array[]): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    for (const chunk of chunks) await handle.write(chunk);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Replaces `target` with `staged` (a directory) by renames only. */
@@ -126,7 +145,12 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     metrics,
     ...(Object.keys(decoding).length > 0 ? { decoding } : {}),
   });
-  const model = serializeGraph(buildLlamaDecoderGraph(architecture, weights), `dnc ${role} student`);
+  const weightBytes = [...weights.values()].reduce((sum, data) => sum + data.byteLength, 0);
+  const external = weightBytes > (input.externalDataAbove ?? 1 << 30);
+  const graph = buildLlamaDecoderGraph(architecture, weights);
+  const { model, data } = external
+    ? serializeGraphWithExternalData(graph, `dnc ${role} student`, { location: externalDataFileName })
+    : { model: serializeGraph(graph, `dnc ${role} student`), data: undefined };
   const tensors = new Map(
     [...studentWeightShapes(architecture)].map(([name, shape]) => [
       name,
@@ -139,8 +163,12 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     await chmod(staged, 0o755);
     await mkdir(join(staged, 'onnx'));
     await writeFile(join(staged, brickFiles.model), model);
+    if (data !== undefined) await writeChunks(join(staged, 'onnx', externalDataFileName), data.chunks);
     await writeFile(join(staged, brickFiles.weights), encodeSafetensors(tensors, { format: 'pt' }));
-    await writeFile(join(staged, brickFiles.config), json(buildModelConfig(architecture, tokenizer)));
+    await writeFile(
+      join(staged, brickFiles.config),
+      json(buildModelConfig(architecture, tokenizer, external)),
+    );
     await writeFile(
       join(staged, brickFiles.generationConfig),
       json(buildGenerationConfig(tokenizer, metrics.longestAnswerTokens)),
@@ -152,5 +180,5 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     await rm(staged, { recursive: true, force: true });
     throw error;
   }
-  return { outDirectory, manifest, modelBytes: model.byteLength };
+  return { outDirectory, manifest, modelBytes: model.byteLength + (data?.bytes ?? 0) };
 }

@@ -23,7 +23,11 @@ function stopIds(tokenizer: Tokenizer): number[] {
   return [...new Set([tokenizer.eosTokenId, tokenizer.endTokenId])];
 }
 
-export function buildModelConfig(architecture: StudentArchitecture, tokenizer: Tokenizer) {
+export function buildModelConfig(
+  architecture: StudentArchitecture,
+  tokenizer: Tokenizer,
+  externalData = false,
+) {
   const pretrained = architecture.huggingFaceConfig;
   // A pretrained base keeps its own token ids (eos may be a list, as Llama 3's is); weights are now float32.
   const ids =
@@ -36,7 +40,7 @@ export function buildModelConfig(architecture: StudentArchitecture, tokenizer: T
         };
   return {
     ...toHuggingFaceConfig(architecture, ids),
-    'transformers.js_config': { dtype: 'fp32', use_external_data_format: false },
+    'transformers.js_config': { dtype: 'fp32', use_external_data_format: externalData },
   };
 }
 

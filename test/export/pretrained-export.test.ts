@@ -4,7 +4,7 @@
  * ONNX decoder with KV cache gives the reference forward's logits, dnc's runtime loads it, and
  * transformers.js loads it as the base architecture and agrees on greedy tokens.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +43,13 @@ function relativeDifference(actual: Float32Array, expected: Float32Array): numbe
 
 const int64 = (values: readonly number[]): BigInt64Array => BigInt64Array.from(values.map(BigInt));
 
-describe.each(checkpointCases)('merged export of $name', (testCase: CheckpointCase) => {
+// The first case once more with its weights in onnx/model.onnx_data (as models over 1 GiB are exported).
+const exportCases = [
+  ...checkpointCases.map((testCase) => ({ ...testCase, external: false })),
+  { ...checkpointCases[0], name: `${checkpointCases[0].name} (external data)`, external: true },
+];
+
+describe.each(exportCases)('merged export of $name', (testCase: CheckpointCase & { external: boolean }) => {
   let checkpoint: PretrainedCheckpoint;
   let brickDirectory: string;
 
@@ -61,6 +67,7 @@ describe.each(checkpointCases)('merged export of $name', (testCase: CheckpointCa
       lineage: { dataHash: null, teacher: 'gold', training: { base: baseDirectory } },
       metrics: {},
       outDirectory: brickDirectory,
+      externalDataAbove: testCase.external ? 0 : undefined,
     });
   });
 
@@ -70,7 +77,12 @@ describe.each(checkpointCases)('merged export of $name', (testCase: CheckpointCa
     const { torch_dtype: _baseDtype, ...baseRest } = testCase.config;
     expect(rest).toEqual(baseRest);
     expect(config.torch_dtype).toBe('float32');
-    expect(jsConfig).toEqual({ dtype: 'fp32', use_external_data_format: false });
+    expect(jsConfig).toEqual({ dtype: 'fp32', use_external_data_format: testCase.external });
+    const dataFile = await stat(join(brickDirectory, 'onnx', 'model.onnx_data')).catch(() => undefined);
+    expect(dataFile !== undefined).toBe(testCase.external);
+    const modelFile = await stat(join(brickDirectory, 'onnx', 'model.onnx'));
+    const weightBytes = [...checkpoint.weights.values()].reduce((sum, data) => sum + data.byteLength, 0);
+    expect(modelFile.size < weightBytes).toBe(testCase.external);
     const tokenizerConfig = JSON.parse(await readFile(join(brickDirectory, 'tokenizer_config.json'), 'utf8'));
     expect(tokenizerConfig.chat_template).toBe(chatMlTemplate);
     expect(tokenizerConfig.eos_token).toBe('<|im_end|>');
