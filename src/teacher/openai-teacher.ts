@@ -92,6 +92,26 @@ export function isStructuredOutputRejection(error: unknown): boolean {
   );
 }
 
+/**
+ * An `openai` SDK client for an OpenAI-compatible endpoint (key from `OPENAI_API_KEY` unless
+ * given). Its timeout is twice ours: the caller's AbortSignal fires first; this is only a backstop.
+ */
+export function createOpenAIClient(options: {
+  baseURL: string;
+  apiKey?: string;
+  fetch?: typeof fetch;
+  maxRetries: number;
+  timeoutMs: number;
+}): OpenAI {
+  return new OpenAI({
+    baseURL: options.baseURL,
+    apiKey: options.apiKey ?? process.env.OPENAI_API_KEY ?? 'no-key',
+    fetch: options.fetch,
+    maxRetries: options.maxRetries,
+    timeout: options.timeoutMs * 2,
+  });
+}
+
 export class OpenAITeacher implements Teacher {
   readonly specificationVersion = 'v1';
   readonly id: string;
@@ -119,12 +139,11 @@ export class OpenAITeacher implements Teacher {
       requestsPerMinute: config.requestsPerMinute,
       tokensPerMinute: config.tokensPerMinute,
     });
-    this.client = new OpenAI({
+    this.client = createOpenAIClient({
+      ...config,
       baseURL: this.baseURL,
-      apiKey: config.apiKey ?? process.env.OPENAI_API_KEY ?? 'no-key',
-      fetch: config.fetch,
       maxRetries: 0,
-      timeout: this.timeoutMs * 2, // our AbortSignal fires first; this is only a backstop
+      timeoutMs: this.timeoutMs,
     });
   }
 
@@ -153,12 +172,11 @@ export class OpenAITeacher implements Teacher {
 
   /** A client for the few Batch API management calls (files, batches), with the SDK's own retries. */
   managementClient(maxRetries = 3): OpenAI {
-    return new OpenAI({
+    return createOpenAIClient({
+      ...this.config,
       baseURL: this.baseURL,
-      apiKey: this.config.apiKey ?? process.env.OPENAI_API_KEY ?? 'no-key',
-      fetch: this.config.fetch,
       maxRetries,
-      timeout: this.timeoutMs * 2,
+      timeoutMs: this.timeoutMs,
     });
   }
 

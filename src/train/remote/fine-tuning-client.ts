@@ -6,11 +6,12 @@
  * on the service, so a retry first looks for what the failed attempt may have made (a file by its
  * name, a job by its training file) and never makes a second one.
  */
-import OpenAI, { toFile } from 'openai';
+import { toFile } from 'openai';
+import type OpenAI from 'openai';
 import type { z } from 'zod';
 import { formatZodError } from '../../data/zod-format.js';
 import { TeacherInvalidResponseError } from '../../teacher/errors.js';
-import { DEFAULT_BASE_URL, toTeacherError } from '../../teacher/openai-teacher.js';
+import { createOpenAIClient, DEFAULT_BASE_URL, toTeacherError } from '../../teacher/openai-teacher.js';
 import { RateLimiter } from '../../teacher/rate-limiter.js';
 import { defaultRetryPolicy, withRetries, type RetryPolicy } from '../../teacher/retry.js';
 import {
@@ -67,12 +68,11 @@ export class FineTuningClient {
     this.timeoutMs = config.timeoutMs ?? 120_000;
     this.policy = { ...defaultRetryPolicy, ...config.retry };
     this.limiter = new RateLimiter({ requestsPerMinute: config.requestsPerMinute });
-    this.sdk = new OpenAI({
+    this.sdk = createOpenAIClient({
+      ...config,
       baseURL: this.baseURL,
-      apiKey: config.apiKey ?? process.env.OPENAI_API_KEY ?? 'no-key',
-      fetch: config.fetch,
       maxRetries: 0,
-      timeout: this.timeoutMs * 2, // our AbortSignal fires first; this is only a backstop
+      timeoutMs: this.timeoutMs,
     });
   }
 

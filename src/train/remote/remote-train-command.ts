@@ -26,7 +26,7 @@ const integer = (flag: string, minimum: number) =>
     .optional();
 
 const remoteFlagsSchema = z.strictObject({
-  backend: z.literal('openai').optional(),
+  backend: z.literal('openai', { error: '--backend is dnc (local, the default) or openai' }).optional(),
   cancel: z.boolean().optional(),
   base: z.string().min(1).optional(),
   data: z.string().min(1).optional(),
