@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +8,7 @@ import { patienceExhausted, recordValidation } from '../../src/train/early-stopp
 import { trainStudent, type TrainOptions, type TrainSummary } from '../../src/train/train-loop.js';
 import { checkpointDirectoryOf, readTrainingCheckpoint } from '../../src/train/training-checkpoint.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
+import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 describe('recordValidation', () => {
@@ -55,6 +57,8 @@ const options = (name: string, extra: Partial<TrainOptions> = {}): TrainOptions 
   threads: 1,
   ...extra,
 });
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function weights(file: string): Promise<Map<string, Float32Array>> {
   const { tensors } = decodeSafetensors(await readFile(file), file);
@@ -148,4 +152,36 @@ describe('early stopping', () => {
     const twice = await weights(join(root, 'resumed', 'brick', 'model.safetensors'));
     for (const [name, tensor] of once) expect(twice.get(name), name).toEqual(tensor);
   });
+
+  it('survives SIGKILL: dnc train --resume ends at the same step with the same best weights', async () => {
+    const out = join(root, 'killed');
+    const args = [
+      ...['train', '--data', dataFile, '--role', 'decomposer', '--preset', 'nano', '--out', join(out, 'run')],
+      ...['--max-steps', String(maxSteps), '--epochs', '1000', '--eval-every', String(evalEvery)],
+      ...['--checkpoint-every', String(evalEvery), '--warmup-steps', '5', '--learning-rate', '0.03'],
+      ...['--batch-size', '4', '--patience', String(patience), '--prompt-format', 'compact'],
+      ...['--export', join(out, 'brick'), '--threads', '1', '--json'],
+    ];
+    const child = spawn(process.execPath, [dncBin, ...args], { cwd: repoRoot, stdio: 'ignore' });
+    const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    // Killed once a checkpoint after the best step exists: its state counts one validation without improvement.
+    const killAt = checkpointDirectoryOf(join(out, 'run'), straight.bestStep! + evalEvery);
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !(await readdir(killAt).catch(() => null))) await sleep(5);
+    child.kill('SIGKILL');
+    await closed;
+    const resumed = await runCli([...args, '--resume']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const summary = JSON.parse(resumed.stdout);
+    expect(summary).toMatchObject({
+      stopReason: 'early-stop',
+      steps: straight.steps,
+      bestStep: straight.bestStep,
+    });
+    expect(summary.resumedFromStep).toBeGreaterThan(straight.bestStep!);
+    expect(summary.resumedFromStep).toBeLessThan(straight.steps); // killed before the run ended
+    const once = await weights(join(root, 'straight', 'brick', 'model.safetensors'));
+    const twice = await weights(join(out, 'brick', 'model.safetensors'));
+    for (const [name, tensor] of once) expect(twice.get(name), name).toEqual(tensor);
+  }, 120_000);
 });
