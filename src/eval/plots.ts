@@ -2,7 +2,8 @@
  * The report's plots, as Vega-Lite specs compiled to Vega and rendered to SVG in Node
  * (`renderer: 'none'`, no canvas, no browser):
  * - accuracy against total cost per example, one panel per dataset (plus the mean over
- *   datasets when there are several), the Pareto frontier drawn as a line with its points ringed;
+ *   datasets when there are several), the Pareto frontier drawn as a line with its points ringed,
+ *   and each cascade's threshold curve (threshold → score, cost per example) as a thin line;
  * - per-dataset grouped bars of score by chain with 95% interval error bars.
  */
 import * as vega from 'vega';
@@ -81,8 +82,23 @@ export function costRows(report: Report): CostRow[] {
   return rows;
 }
 
+/** The cascades' threshold curves as rows of the accuracy-vs-cost plot (one line per cascade × dataset). */
+export function cascadeCurveRows(report: Report): (CostRow & { curve: true; order: number })[] {
+  return (report.cascades ?? []).flatMap((cascade) =>
+    cascade.curve.map((point, order) => ({
+      panel: cascade.dataset,
+      chain: `${cascade.chain} (threshold curve)`,
+      cost: point.costPerExampleUsd,
+      score: point.score,
+      frontier: false,
+      curve: true as const,
+      order,
+    })),
+  );
+}
+
 export function accuracyVersusCostSpec(report: Report): TopLevelSpec {
-  const rows = costRows(report);
+  const rows = [...costRows(report), ...cascadeCurveRows(report)];
   const axis = chooseCostAxis(rows.map((row) => row.cost));
   const x = {
     field: 'cost',
@@ -112,6 +128,7 @@ export function accuracyVersusCostSpec(report: Report): TopLevelSpec {
   };
   const color = { field: 'chain', type: 'nominal' as const, title: 'Chain', sort: null };
   const frontierOnly = { filter: 'datum.frontier' };
+  const chainPoints = { filter: '!datum.curve' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Accuracy against cost', subtitle: 'Pareto frontier: dashed line, ringed points' },
@@ -128,6 +145,12 @@ export function accuracyVersusCostSpec(report: Report): TopLevelSpec {
           encoding: { x, y, order: { field: 'cost', type: 'quantitative' } },
         },
         {
+          transform: [{ filter: 'datum.curve' }],
+          mark: { type: 'line', strokeWidth: 1, opacity: 0.7, point: { size: 12 } },
+          encoding: { x, y, color, order: { field: 'order', type: 'quantitative' } },
+        },
+        {
+          transform: [chainPoints],
           mark: { type: 'point', filled: true, size: 90, opacity: 0.9 },
           encoding: { x, y, color, shape: color },
         },

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { averageAcrossGroups, paretoFrontier } from './pareto.js';
 import { costScorePoint, simulatedBrickSpec } from './aggregate.js';
+import { renderCascadeSection } from './cascade-markdown.js';
 import type { Report, ReportResult } from './report-schema.js';
 import type { Trace } from './trace-schema.js';
 import { failureKinds } from './trace-schema.js';
@@ -65,6 +66,7 @@ export function decomposerSolver(result: ReportResult): string {
 
 /** A brick spec as the tables show it: a brick directory as `onnx:NAME` (its last path part). */
 export function brickLabel(spec: string): string {
+  if (spec.includes(' → ')) return spec.split(' → ').map(brickLabel).join(' → ');
   if (parseBrickSpec(spec).kind !== 'onnx') return spec;
   return `onnx:${basename(spec.replace(/[\\/]+$/, ''))}`;
 }
@@ -249,6 +251,8 @@ export function renderMarkdownReport(report: Report, traces?: readonly Trace[]):
       .map((line) => `- ${line}`)
       .join('\n')}`,
   );
+  const cascades = renderCascadeSection(report);
+  if (cascades !== undefined) sections.push(cascades);
   if (report.results.some(isSimulated)) sections.push(`## Prices\n\n${simulatedNote}`);
   const failures = traces === undefined ? [] : sampleFailures(traces);
   if (failures.length > 0) sections.push(`## Sample failures\n\n${failures.map(failureMarkdown).join('\n')}`);

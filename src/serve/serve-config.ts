@@ -7,6 +7,7 @@ import { readJsonFileSync } from '../data/json-file.js';
 import { z } from 'zod';
 import { defaults } from '../config/defaults.js';
 import { chainSchema, type Chain } from '../data/schemas.js';
+import { loadChainRoutesSync } from '../runtime/routing/route-file.js';
 import { formatZodError } from '../data/zod-format.js';
 
 const positiveInteger = (what: string) =>
@@ -162,5 +163,11 @@ export function loadServeConfig(file: string): ServeConfig {
     missingHint: 'check the path given to --config',
     error: (message) => new ServeConfigError(message),
   });
-  return resolveServeConfig(value, file);
+  const config = resolveServeConfig(value, file);
+  // Cascades with `route: { file }` get the rule their route file holds (paths from the working directory).
+  try {
+    return { ...config, chains: loadChainRoutesSync(config.chains, process.cwd()) };
+  } catch (error) {
+    throw new ServeConfigError(`${file}: ${(error as Error).message}`);
+  }
 }

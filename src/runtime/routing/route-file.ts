@@ -7,7 +7,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../cli/user-error.js';
-import { readJsonFile } from '../../data/json-file.js';
+import { readJsonFile, readJsonFileSync } from '../../data/json-file.js';
 import { writeFileAtomic } from '../../data/jsonl.js';
 import type { Chain } from '../../data/schemas.js';
 import { formatZodError } from '../../data/zod-format.js';
@@ -57,14 +57,38 @@ export async function writeRouteFile(file: string, routeFile: RouteFile): Promis
   await writeFileAtomic(file, `${JSON.stringify(json, null, 2)}\n`);
 }
 
-export async function readRouteFile(file: string, what = 'route file'): Promise<RouteFile> {
-  const value = await readJsonFile(file, {
-    what,
-    missingHint: 'write one with `dnc route calibrate --suite FILE --chain NAME ... --out FILE`',
-  });
+const missingHint = 'write one with `dnc route calibrate --suite FILE --chain NAME ... --out FILE`';
+
+function checkedRouteFile(value: unknown, file: string, what: string): RouteFile {
   const parsed = routeFileSchema.safeParse(value);
   if (!parsed.success) throw new UserError(`${what} ${file}: ${formatZodError(parsed.error)}`);
   return parsed.data;
+}
+
+export async function readRouteFile(file: string, what = 'route file'): Promise<RouteFile> {
+  return checkedRouteFile(await readJsonFile(file, { what, missingHint }), file, what);
+}
+
+/** The rule of a chain's route file, for a chain of `decomposers` decomposers. */
+function loadedRoute(chain: Chain, reference: string, routeFile: RouteFile): InlineRoute {
+  const decomposers = Array.isArray(chain.decomposer) ? chain.decomposer : [];
+  if (routeFile.decomposers.length !== decomposers.length)
+    throw new UserError(
+      `chain "${chain.name}": route file ${reference} was calibrated for ${routeFile.decomposers.length} decomposers, the chain has ${decomposers.length}; recalibrate with \`dnc route calibrate\``,
+    );
+  return routeFile.route;
+}
+
+/** `loadChainRoutes` for synchronous callers (serve reads its config synchronously). */
+export function loadChainRoutesSync<T extends Chain>(chains: readonly T[], cwd: string): T[] {
+  return chains.map((chain) => {
+    const route = chain.route;
+    if (route === undefined || !('file' in route)) return chain;
+    const file = resolve(cwd, route.file);
+    const what = `route file of chain "${chain.name}"`;
+    const routeFile = checkedRouteFile(readJsonFileSync(file, { what, missingHint }), file, what);
+    return { ...chain, route: loadedRoute(chain, route.file, routeFile) };
+  });
 }
 
 /**
@@ -78,13 +102,7 @@ export async function loadChainRoutes<T extends Chain>(chains: readonly T[], cwd
       if (route === undefined || !('file' in route)) return chain;
       const file = resolve(cwd, route.file);
       const loaded = await readRouteFile(file, `route file of chain "${chain.name}"`);
-      const decomposers = Array.isArray(chain.decomposer) ? chain.decomposer : [];
-      if (loaded.decomposers.length !== decomposers.length)
-        throw new UserError(
-          `chain "${chain.name}": route file ${route.file} was calibrated for ${loaded.decomposers.length} decomposers, the chain has ${decomposers.length}; recalibrate with \`dnc route calibrate\``,
-        );
-      const inline: InlineRoute = loaded.route;
-      return { ...chain, route: inline };
+      return { ...chain, route: loadedRoute(chain, route.file, loaded) };
     }),
   );
 }
