@@ -12,15 +12,17 @@ import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 describe('recordValidation', () => {
-  it('keeps the best loss and its step, and counts validations that do not beat it by minDelta', () => {
+  it('keeps the lowest loss and its step, and counts validations that do not beat it by minDelta', () => {
     const progress = { bestValidationLoss: null, bestStep: null, evaluationsWithoutImprovement: 0 };
     expect(recordValidation(progress, 3, 10, 0.01)).toBe(true);
-    expect(recordValidation(progress, 2.995, 20, 0.01)).toBe(false); // under minDelta
+    // A new best by less than minDelta: exported if nothing beats it, but no reason to go on.
+    expect(recordValidation(progress, 2.995, 20, 0.01)).toBe(true);
+    expect(progress).toEqual({ bestValidationLoss: 2.995, bestStep: 20, evaluationsWithoutImprovement: 1 });
     expect(recordValidation(progress, 2.5, 30, 0.01)).toBe(true);
     expect(progress).toEqual({ bestValidationLoss: 2.5, bestStep: 30, evaluationsWithoutImprovement: 0 });
     expect(recordValidation(progress, 2.6, 40, 0.01)).toBe(false);
     expect(patienceExhausted(progress, 2)).toBe(false);
-    expect(recordValidation(progress, 2.7, 50, 0.01)).toBe(false);
+    expect(recordValidation(progress, 2.5, 50, 0.01)).toBe(false); // equal is no better
     expect(patienceExhausted(progress, 2)).toBe(true);
     expect(progress).toEqual({ bestValidationLoss: 2.5, bestStep: 30, evaluationsWithoutImprovement: 2 });
   });
