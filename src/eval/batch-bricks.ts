@@ -7,6 +7,7 @@
 import { defaults } from '../config/defaults.js';
 import { OpenAIBrick, openaiBrickConfig } from '../runtime/bricks/openai-brick.js';
 import { defaultBrickLoaders, type BrickLoader } from '../runtime/bricks/registry.js';
+import { BatchJournal } from '../teacher/batch-journal.js';
 import { BatchedOpenAITeacher } from '../teacher/batched-openai-teacher.js';
 
 /** Examples in flight with --batch (unless --concurrency says otherwise): all of a large suite. */
@@ -17,14 +18,24 @@ export interface BatchEvalOptions {
   /** Quiet time before a gathered batch is submitted (default 500 ms). */
   gatherMs?: number;
   onStatus?: (batch: { id: string; status: string; completed: number; total: number }) => void;
+  /**
+   * The journal of submitted batches (`DIR/batches.jsonl`): a killed eval, rerun, waits for the
+   * batches it had submitted instead of asking (and paying) again.
+   */
+  journalFile?: string;
 }
 
 export function batchBrickLoaders(options: BatchEvalOptions = {}): BrickLoader[] {
+  let journal: Promise<BatchJournal> | undefined; // one for every remote brick, opened on first use
   const batched: BrickLoader = {
     kind: 'openai',
     load: async (spec, loadOptions) =>
       new OpenAIBrick(
         new BatchedOpenAITeacher(openaiBrickConfig(spec, loadOptions), {
+          journal:
+            options.journalFile === undefined
+              ? undefined
+              : await (journal ??= BatchJournal.open(options.journalFile)),
           pollIntervalMs: options.pollIntervalMs ?? defaults.collect.batchPollIntervalMs,
           gatherMs: options.gatherMs ?? 500,
           maxRequests: 50_000,

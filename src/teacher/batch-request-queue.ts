@@ -1,11 +1,13 @@
 /**
  * Gathers chat requests into OpenAI Batch API batches for callers that ask one request at a time
  * (`dnc eval --batch`: every example in flight asks its next brick call and waits). A batch is
- * submitted once no new request has come for `gatherMs` (or at `maxRequests`), polled until it
+ * submitted once no new request has come for `gatherMs` (or at `maxRequests`), journaled (when a
+ * journal is given: a rerun waits for a journaled batch instead of asking again), polled until it
  * ends, and each caller gets its own result line (or none: the caller reports the error).
  */
 import type OpenAI from 'openai';
 import { downloadLines, submitBatch, waitForBatch, type BatchPolling, type OutputLine } from './batch-api.js';
+import { requestHash, type BatchJournal } from './batch-journal.js';
 import type { ChatRequestBody } from './openai-protocol.js';
 
 export interface BatchQueueOptions extends BatchPolling {
@@ -15,6 +17,7 @@ export interface BatchQueueOptions extends BatchPolling {
   maxRequests: number;
   /** Recorded in the batch metadata (`created_by`). */
   createdBy: string;
+  journal?: BatchJournal;
 }
 
 export interface BatchedAnswer {
@@ -29,25 +32,56 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
+interface FinishedBatch {
+  batch: OpenAI.Batch;
+  lines: Map<string, OutputLine>;
+}
+
 export class BatchRequestQueue {
   /** Batches submitted so far. */
   batches = 0;
   private waiting: Waiting[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private next = 0;
+  private readonly finished = new Map<string, Promise<FinishedBatch>>();
 
   constructor(
     private readonly client: OpenAI,
     private readonly options: BatchQueueOptions,
   ) {}
 
-  request(body: ChatRequestBody): Promise<BatchedAnswer> {
+  async request(body: ChatRequestBody): Promise<BatchedAnswer> {
+    const hash = requestHash(body);
+    const journaled = this.options.journal?.claim(hash);
+    if (journaled !== undefined) {
+      const { batch, lines } = await this.finish(journaled.batchId);
+      return { batch, line: lines.get(journaled.customId) };
+    }
+    const twins = this.waiting.filter((item) => item.customId.startsWith(`${hash}-`)).length;
     return new Promise((resolve, reject) => {
-      this.waiting.push({ customId: `request-${this.next++}`, body, resolve, reject });
+      this.waiting.push({ customId: `${hash}-${twins}`, body, resolve, reject });
       clearTimeout(this.timer);
       if (this.waiting.length >= this.options.maxRequests) void this.flush();
       else this.timer = setTimeout(() => void this.flush(), this.options.gatherMs);
     });
+  }
+
+  /** Waits for a batch to end and downloads its lines (once per batch). */
+  private finish(batchId: string): Promise<FinishedBatch> {
+    let finished = this.finished.get(batchId);
+    if (finished === undefined) {
+      finished = (async () => {
+        const batch = await waitForBatch(this.client, batchId, this.options);
+        const lines = new Map<string, OutputLine>();
+        for (const line of [
+          ...(await downloadLines(this.client, batch.output_file_id)),
+          ...(await downloadLines(this.client, batch.error_file_id)),
+        ])
+          lines.set(line.custom_id, line);
+        return { batch, lines };
+      })();
+      this.finished.set(batchId, finished);
+    }
+    return finished;
   }
 
   private async flush(): Promise<void> {
@@ -57,13 +91,11 @@ export class BatchRequestQueue {
     try {
       const submitted = await submitBatch(this.client, items, this.options.createdBy);
       this.batches += 1;
-      const batch = await waitForBatch(this.client, submitted.id, this.options);
-      const lines = new Map<string, OutputLine>();
-      for (const line of [
-        ...(await downloadLines(this.client, batch.output_file_id)),
-        ...(await downloadLines(this.client, batch.error_file_id)),
-      ])
-        lines.set(line.custom_id, line);
+      await this.options.journal?.record(
+        submitted.id,
+        items.map((item) => item.customId),
+      );
+      const { batch, lines } = await this.finish(submitted.id);
       for (const item of items) item.resolve({ line: lines.get(item.customId), batch });
     } catch (error) {
       for (const item of items) item.reject(error);

@@ -280,14 +280,18 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     );
   };
   let validatedAtStep = -1;
-  /** Validates; a new best validation loss is checkpointed at once (it is what gets exported). */
-  const validate = async (): Promise<void> => {
+  /**
+   * Validates; a new best validation loss is checkpointed at once (it is what gets exported),
+   * except at the last step, whose checkpoint the end of the run writes.
+   */
+  const validate = async (last: boolean): Promise<void> => {
     validatedAtStep = state.step;
     const loss = await validationLoss(trainer, validationSet, shape, padTokenId); // mean per target token
     if (loss === null) return;
     state.progress.validationLoss = loss;
     await log.append({ step: state.step, validationLoss: loss });
-    if (recordValidation(state.progress, loss, state.step, settings.minDelta)) await saveCheckpoint();
+    if (recordValidation(state.progress, loss, state.step, settings.minDelta) && !last)
+      await saveCheckpoint();
   };
 
   // 4. The loop.
@@ -333,7 +337,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
 
       const finished = state.step === schedule.totalSteps;
       if (state.step % settings.evalEvery === 0 || finished) {
-        await validate();
+        await validate(finished);
         if (patienceExhausted(state.progress, settings.patience)) stopReason = 'early-stop';
       }
       const tokensPerSecond = loopTokens / ((performance.now() - loopStarted) / 1000);
@@ -364,7 +368,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   state.progress.seconds += loopSeconds;
 
   // 5. Final validation (unless the last step had one), final checkpoint, export, summary.
-  if (stopReason !== 'interrupted' && validatedAtStep !== state.step) await validate();
+  if (stopReason !== 'interrupted' && validatedAtStep !== state.step) await validate(true);
   await saveCheckpoint();
   const { bestStep } = state.progress;
   let exportState = state; // the state whose weights are exported: the best validation step's

@@ -8,6 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { batchBrickLoaders } from '../../src/eval/batch-bricks.js';
+import { BatchJournal } from '../../src/teacher/batch-journal.js';
+import { BatchRequestQueue } from '../../src/teacher/batch-request-queue.js';
+import { createOpenAIClient } from '../../src/teacher/openai-teacher.js';
 import { runEval } from '../../src/eval/runner.js';
 import { parseSuite } from '../../src/eval/suite.js';
 import { startFakeOpenAIServer } from '../helpers/fake-openai-server.js';
@@ -64,4 +67,56 @@ describe('dnc eval --batch', () => {
       await server.close();
     }
   }, 60_000);
+
+  it('a rerun waits for the batches a killed run submitted instead of asking again', async () => {
+    const server = await startFakeOpenAIServer({ batchPollsUntilComplete: 2 });
+    try {
+      const client = createOpenAIClient({
+        baseURL: server.url,
+        apiKey: 'test',
+        maxRetries: 0,
+        timeoutMs: 10_000,
+      });
+      const file = join(root, 'resume-batches.jsonl');
+      const body = (question: string) => ({
+        model: 'gpt-4o-mini',
+        messages: [{ role: 'user' as const, content: `Question: ${question}` }],
+        temperature: 0,
+        max_tokens: 16,
+      });
+      const settings = { gatherMs: 10, maxRequests: 100, createdBy: 'test' };
+      // The first run submits a batch of three and is "killed" while polling it (its sleep never returns).
+      let polling: () => void = () => undefined;
+      const polled = new Promise<void>((resolve) => (polling = resolve));
+      const first = new BatchRequestQueue(client, {
+        ...settings,
+        pollIntervalMs: 1,
+        journal: await BatchJournal.open(file),
+        sleep: () => {
+          polling();
+          return new Promise<void>(() => undefined);
+        },
+      });
+      for (const question of ['a', 'b', 'a']) void first.request(body(question));
+      await polled;
+      expect(server.httpRequests.filter((route) => route === 'POST /v1/batches')).toHaveLength(1);
+
+      const second = new BatchRequestQueue(client, {
+        ...settings,
+        pollIntervalMs: 1,
+        journal: await BatchJournal.open(file),
+      });
+      const answers = await Promise.all(
+        ['a', 'b', 'a', 'c'].map((question) => second.request(body(question))),
+      );
+      expect(answers.map((answer) => answer.line?.response?.status_code)).toEqual([200, 200, 200, 200]);
+      const batchIds = answers.map((answer) => answer.batch.id);
+      expect(new Set(batchIds.slice(0, 3)).size).toBe(1); // the killed run's batch
+      expect(batchIds[3]).not.toBe(batchIds[0]); // a new question goes into a new batch
+      expect(server.httpRequests.filter((route) => route === 'POST /v1/batches')).toHaveLength(2);
+      expect(second.batches).toBe(1);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -3,6 +3,7 @@
  * runs (or resumes) an eval suite, writes report.json, report.md, report.html and the plots
  * into DIR, and prints the paper table (`--json`: exactly the report.json object).
  */
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
@@ -62,6 +63,7 @@ async function evaluate(rawOptions: Record<string, unknown>): Promise<void> {
     ...(options.batch === true
       ? {
           loaders: batchBrickLoaders({
+            journalFile: join(options.out, 'batches.jsonl'),
             onStatus: (batch) => log(`batch ${batch.id}: ${batch.status} ${batch.completed}/${batch.total}`),
           }),
         }
