@@ -107,6 +107,8 @@ describe('dnc serve on SIGTERM', () => {
       }
       expect(await exited, output.text).toBe(0);
       expect(output.text).toContain('dnc serve: stopped');
+      // A config without apiKeys serves every route to anyone: said at start-up.
+      expect(output.text).toMatch(/WARNING: no apiKeys .*every route is open/);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
