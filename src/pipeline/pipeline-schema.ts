@@ -14,6 +14,7 @@ import { promptStyleSchema } from '../prompts/prompt-style.js';
 import { chainSchema } from '../data/schemas.js';
 import { formatNames } from '../data/convert/index.js';
 import { fileDatasetSchema, worldDatasetSchema } from '../eval/suite.js';
+import { projectionNames } from '../student/config.js';
 
 const nameSchema = (what: string) =>
   z
@@ -87,8 +88,26 @@ export const studentSchema = z.strictObject({
     .optional(),
   /** `dnc` (default): trained here; `openai`: fine-tuned by an OpenAI-compatible service (`base` names the model). */
   backend: z.enum(['dnc', 'openai']).optional(),
-  /** With backend `openai`: the remote model to fine-tune (e.g. gpt-4o-mini-2024-07-18). */
+  /**
+   * With backend `dnc`: a Hugging Face model directory to fine-tune instead of a `preset` (its
+   * tokenizer and chat template are kept). With backend `openai`: the remote model to fine-tune
+   * (e.g. gpt-4o-mini-2024-07-18).
+   */
   base: z.string().min(1).optional(),
+  /** With a local `base`: a Jinja chat template file replacing the base's. */
+  chatTemplate: z.string().min(1).optional(),
+  /** With a local `base`: train a LoRA adapter on the frozen base (PEFT's definition) instead of every weight. */
+  lora: z
+    .strictObject({
+      rank: positiveInteger,
+      /** Default 8 (PEFT's): the LoRA path is scaled by alpha / rank. */
+      alpha: z.number().positive().optional(),
+      /** Only 0 is implemented. */
+      dropout: z.number().min(0).max(1).optional(),
+      /** Default: every projection (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
+      targets: z.array(z.enum(projectionNames)).min(1).optional(),
+    })
+    .optional(),
   /** With backend `openai`: a suffix for the fine-tuned model's name. */
   suffix: z
     .string()
@@ -129,7 +148,16 @@ export type PipelineStudent = z.infer<typeof studentSchema>;
 /** The training overrides of a student (everything but its identity). */
 export type StudentOverrides = Omit<
   PipelineStudent,
-  'name' | 'role' | 'preset' | 'backend' | 'base' | 'suffix' | 'maxUsd' | 'pollIntervalMs'
+  | 'name'
+  | 'role'
+  | 'preset'
+  | 'backend'
+  | 'base'
+  | 'suffix'
+  | 'maxUsd'
+  | 'pollIntervalMs'
+  | 'chatTemplate'
+  | 'lora'
 >;
 
 /** The keys an `openai` student may have (the service trains; local training settings mean nothing there). */
@@ -148,8 +176,19 @@ const remoteStudentKeys = new Set([
 function checkStudentBackend(student: PipelineStudent, index: number, context: z.RefinementCtx): void {
   const path = ['students', index];
   if (student.backend !== 'openai') {
-    if (student.preset === undefined)
-      context.addIssue({ code: 'custom', path, message: `student "${student.name}" needs a \`preset\`` });
+    if ((student.preset === undefined) === (student.base === undefined))
+      context.addIssue({
+        code: 'custom',
+        path,
+        message: `student "${student.name}" needs a \`preset\` (trained from scratch) or a \`base\` (a Hugging Face model directory to fine-tune), not both`,
+      });
+    for (const key of ['lora', 'chatTemplate'] as const)
+      if (student[key] !== undefined && student.base === undefined)
+        context.addIssue({
+          code: 'custom',
+          path: [...path, key],
+          message: `\`${key}\` needs a \`base\`: the pretrained model directory it applies to`,
+        });
     return;
   }
   if (student.base === undefined)

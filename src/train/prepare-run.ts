@@ -13,11 +13,7 @@ import { type ChatExample } from '../data/schemas.js';
 import { applyPromptStyleToExample, detectPromptStyle } from '../prompts/index.js';
 import { loadPreset, type StudentArchitecture } from '../student/config.js';
 import { trainBpe } from '../tokenizer/bpe-trainer.js';
-import {
-  tokenizerConfigFileName,
-  tokenizerFileName,
-  writeTokenizerFiles,
-} from '../tokenizer/tokenizer-files.js';
+import { tokenizerFileName, writeTokenizerFiles } from '../tokenizer/tokenizer-files.js';
 import { Tokenizer } from '../tokenizer/tokenizer.js';
 import {
   encodeExamples,
@@ -35,7 +31,7 @@ import {
 import { renamedCopies } from './name-copies.js';
 import { type BaseReference, loadBase, type LoadedBase, pretrainedPreset } from './pretrained-base.js';
 import { type LoraSettings } from '../student/lora.js';
-import { writeFileAtomic } from '../data/jsonl.js';
+import { writePretrainedTokenizerFiles } from '../tokenizer/pretrained-tokenizer-files.js';
 import { resolveSettings, type TrainingOverrides, type TrainingSettings } from './training-settings.js';
 
 export interface TrainOptions {
@@ -280,25 +276,10 @@ async function resumeBase(
 }
 
 /**
- * The base's own tokenizer, copied into the run directory (checkpoints and exports take it from
- * there). dnc's chat encoding (src/tokenizer/chat-encoding.ts) needs its chat tokens in the
- * vocabulary, which a dnc-exported base has.
+ * The base's own tokenizer (with the chat template in force, e.g. from --chat-template), written
+ * into the run directory: checkpoints and exports take it from there, and --resume reads it back.
  */
 async function baseTokenizer(outDirectory: string, base: LoadedBase): Promise<Tokenizer> {
-  const { tokenizerJson, tokenizerConfig } = base.checkpoint.tokenizerFiles;
-  await mkdir(outDirectory, { recursive: true });
-  await writeFileAtomic(join(outDirectory, tokenizerFileName), `${JSON.stringify(tokenizerJson)}\n`);
-  await writeFileAtomic(
-    join(outDirectory, tokenizerConfigFileName),
-    `${JSON.stringify(tokenizerConfig, null, 2)}\n`,
-  );
-  try {
-    return await Tokenizer.load(outDirectory);
-  } catch (error) {
-    throw new UserError(
-      `the tokenizer of ${base.reference.directory} lacks dnc's chat tokens (<|bos|>, <|user|>, <|assistant|>, <|end|>); ` +
-        "training on a pretrained tokenizer's own chat template is not implemented yet: use a base exported by `dnc export`",
-      { cause: error },
-    );
-  }
+  await writePretrainedTokenizerFiles(outDirectory, base.checkpoint.tokenizerFiles);
+  return Tokenizer.load(outDirectory);
 }

@@ -25,14 +25,18 @@ interface ExportOptions {
 }
 
 /** The role's default decoding settings with the flags applied, checked like brick.json. */
-function decodingOf(role: BrickRole, options: ExportOptions): BrickDecoding {
+function decodingOf(role: BrickRole, options: ExportOptions, pretrained = false): BrickDecoding {
   const flags: Record<string, unknown> = {};
   if (options.copyBias !== undefined) flags.copyBias = Number(options.copyBias);
   if (options.copyScope !== undefined) flags.copyScope = options.copyScope;
   if (options.copyConstraint === false) flags.copyConstraint = false;
   if (options.nameOrder === false) flags.nameOrder = false;
   if (options.promptWordBias !== undefined) flags.promptWordBias = Number(options.promptWordBias);
-  const parsed = brickDecodingSchema.safeParse({ ...defaults.export.decoding[role], ...flags });
+  // A pretrained base's brick starts with every helper off (they were tuned on dnc's own small vocabularies).
+  const parsed = brickDecodingSchema.safeParse({
+    ...(pretrained ? {} : defaults.export.decoding[role]),
+    ...flags,
+  });
   if (!parsed.success)
     throw new UserError(
       `invalid decoding flags: ${formatZodError(parsed.error)}; --copy-bias takes a number ≥ 0 ` +
@@ -46,7 +50,7 @@ async function runExport(checkpointDirectory: string, options: ExportOptions): P
     throw new UserError('give the brick directory to write: --out BRICK_DIR');
   const checkpoint = await readCheckpoint(checkpointDirectory);
   if (options.adapterOnly === true) return exportAdapter(checkpointDirectory, checkpoint, options);
-  const decoding = decodingOf(checkpoint.role, options);
+  const decoding = decodingOf(checkpoint.role, options, checkpoint.base !== undefined);
   let result;
   try {
     result = await exportBrick({ ...checkpoint, outDirectory: options.out, decoding });

@@ -18,7 +18,10 @@ function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPla
   const trainDirectory = studentTrainDirectory(context, student.name);
   const outDirectory = studentBrickDirectory(context.loaded.runDirectory, student.name);
   if (student.backend === 'openai') return remoteExportUnit(student, trainDirectory, outDirectory);
-  const decoding = student.decoding ?? defaults.export.decoding[student.role];
+  // A pretrained base's brick starts with every copy/name helper off: they were tuned on dnc's
+  // 1,024-token vocabularies and the synthetic worlds' made-up names.
+  const decoding =
+    student.decoding ?? (student.base === undefined ? defaults.export.decoding[student.role] : {});
   return {
     id: student.name,
     settings: { role: student.role, decoding },

@@ -17,6 +17,7 @@ import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
 import { trainingFile } from './filter-stage.js';
 import { remoteTrainUnit } from './remote-train-unit.js';
 import { readJsonlAll } from '../../data/jsonl.js';
+import { loraDefaults, type LoraSettings } from '../../student/lora.js';
 import { chatExampleSchema } from '../../data/schemas.js';
 
 /** The directory a student trains in; its top-level files are the latest checkpoint's export view. */
@@ -43,9 +44,23 @@ function overridesOf(student: ResolvedStudent): TrainingOverrides {
     resolvedPreset: _resolved,
     decoding: _decoding,
     backend: _backend,
+    base: _base,
+    chatTemplate: _chatTemplate,
+    lora: _lora,
     ...overrides
   } = student;
   return overrides;
+}
+
+/** A pipeline student's LoRA settings, with PEFT's defaults filled in. */
+function loraOf(student: ResolvedStudent): LoraSettings | undefined {
+  if (student.lora === undefined) return undefined;
+  return {
+    rank: student.lora.rank,
+    alpha: student.lora.alpha ?? loraDefaults.alpha,
+    dropout: student.lora.dropout ?? loraDefaults.dropout,
+    targets: student.lora.targets ?? [...loraDefaults.targets],
+  };
 }
 
 function trainUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
@@ -60,8 +75,13 @@ function trainUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan
       preset: student.resolvedPreset,
       overrides: overridesOf(student),
       teacher,
+      ...(student.base === undefined ? {} : { base: student.base, lora: loraOf(student) ?? null }),
     },
-    inputs: { data: dataFile },
+    inputs: {
+      data: dataFile,
+      ...(student.base === undefined ? {} : baseInputs(student.base)),
+      ...(student.chatTemplate === undefined ? {} : { chatTemplate: student.chatTemplate }),
+    },
     async run(unit) {
       const examples = await readJsonlAll(dataFile, chatExampleSchema);
       if (examples.length === 0)
@@ -80,9 +100,21 @@ function trainUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan
         overrides: overridesOf(student),
         teacher,
         log: unit.log,
+        base: student.base,
+        chatTemplateFile: student.chatTemplate,
+        lora: loraOf(student),
       });
       return { outputs: checkpointViewFiles(directory), spentUsd: 0, savedUsd: 0, summary: { ...summary } };
     },
+  };
+}
+
+/** The base's files whose content the unit's input hash covers: its config and tokenizer (the weights are hashed by the trainer). */
+function baseInputs(directory: string): Record<string, string> {
+  return {
+    baseConfig: join(directory, 'config.json'),
+    baseTokenizer: join(directory, tokenizerFileName),
+    baseTokenizerConfig: join(directory, tokenizerConfigFileName),
   };
 }
 
