@@ -178,7 +178,10 @@ export async function calibrateRoute(options: CalibrateOptions): Promise<Calibra
     route,
     calibration: {
       suite: options.suiteFile,
-      datasets: options.suite.datasets.map((dataset) => ({ ...dataset })),
+      datasets: options.suite.datasets.map((dataset) => ({
+        ...dataset,
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+      })),
       examples: routed.length,
       criterion: options.criterion,
       met: chosen.met,
