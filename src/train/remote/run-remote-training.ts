@@ -224,11 +224,44 @@ async function prepare(journal: RemoteJournal, options: RemoteTrainingOptions) {
   return { files, request, estimate, runKey: journal.state.request!.runKey };
 }
 
+type Ids = { jobId: string; created: boolean; training: string; validation: string | null };
+
+/** The run directory becomes a brick: brick.json naming the fine-tuned model, with its lineage. */
+function writeBrick(
+  options: RemoteTrainingOptions,
+  prepared: Awaited<ReturnType<typeof prepare>>,
+  ids: Ids & { model: string; trainedTokens: number | null; costUsd: number },
+  followed: { trainLoss: number | null; validationLoss: number | null },
+): Promise<void> {
+  const { model, trainedTokens, costUsd } = ids;
+  return writeRemoteBrickManifest(options.outDirectory, {
+    specificationVersion: 'v1',
+    role: options.role,
+    kind: 'openai',
+    model: `openai:${model}`,
+    lineage: {
+      backend: 'openai',
+      base: options.base,
+      service: options.client.baseURL,
+      dataHash: prepared.request.trainingHash,
+      validationHash: prepared.request.validationHash,
+      teacher: options.teacher ?? null,
+      jobId: ids.jobId,
+      trainingFileId: ids.training,
+      validationFileId: ids.validation,
+      epochs: options.epochs ?? null,
+      trainedTokens,
+      costUsd,
+    },
+    metrics: { trainLoss: followed.trainLoss, validationLoss: followed.validationLoss },
+  });
+}
+
 async function finish(
   journal: RemoteJournal,
   options: RemoteTrainingOptions,
   prepared: Awaited<ReturnType<typeof prepare>>,
-  ids: { jobId: string; created: boolean; training: string; validation: string | null },
+  ids: Ids,
 ): Promise<RemoteTrainingSummary> {
   const followed = await followJob({
     client: options.client,
@@ -264,27 +297,7 @@ async function finish(
     throw new UserError(
       `fine-tuning job ${job.id} succeeded but named no fine-tuned model; ask the service's support`,
     );
-  await writeRemoteBrickManifest(options.outDirectory, {
-    specificationVersion: 'v1',
-    role: options.role,
-    kind: 'openai',
-    model: `openai:${model}`,
-    lineage: {
-      backend: 'openai',
-      base: options.base,
-      service: options.client.baseURL,
-      dataHash: prepared.request.trainingHash,
-      validationHash: prepared.request.validationHash,
-      teacher: options.teacher ?? null,
-      jobId: job.id,
-      trainingFileId: ids.training,
-      validationFileId: ids.validation,
-      epochs: options.epochs ?? null,
-      trainedTokens,
-      costUsd,
-    },
-    metrics: { trainLoss: followed.trainLoss, validationLoss: followed.validationLoss },
-  });
+  await writeBrick(options, prepared, { ...ids, model, trainedTokens, costUsd }, followed);
   options.log(`dnc train: ${job.id} succeeded: ${model} (brick: ${options.outDirectory})`);
   return {
     status: 'succeeded',
