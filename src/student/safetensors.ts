@@ -86,8 +86,15 @@ function decodeElements(
     new Uint8Array(copy.buffer).set(bytes); // a copy, so the result is aligned and owns its memory
     return copy;
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const result = new Float32Array(count);
+  if (dtype === 'BF16' && littleEndian && bytes.byteOffset % 2 === 0) {
+    // bfloat16 is the top half of a float32: shift the 16-bit words into place, a word at a time.
+    const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, count);
+    const words = new Uint32Array(result.buffer);
+    for (let index = 0; index < count; index += 1) words[index] = halves[index] << 16;
+    return result;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let index = 0; index < count; index += 1) {
     if (dtype === 'F32') result[index] = view.getFloat32(index * 4, true);
     else if (dtype === 'F16') result[index] = halfToFloat(view.getUint16(index * 2, true));
