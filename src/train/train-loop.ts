@@ -177,7 +177,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   );
   const answers = answerFacts(run);
   const rowShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
-  const padTokenId = tokenizer.specialTokenIds.pad;
+  const padTokenId = tokenizer.padTokenId;
   const params = countParameters(architecture);
   if (train.longExamples + validation.longExamples > 0)
     say(
