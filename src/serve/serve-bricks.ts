@@ -3,10 +3,12 @@
  * `reference` bricks — and every brick with placement `always` — in the worker pool; remote
  * bricks on the main thread behind a per-brick p-limit.
  */
+import { resolve } from 'node:path';
 import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
+import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
 import { BrickPool, WorkerBrick } from './brick-pool.js';
 import type { WorkerLoadOptions } from './brick-task.js';
 import { LimitedBrick } from './limited-brick.js';
@@ -38,7 +40,9 @@ export interface ServeBricks {
  * Only remote (`openai:`) bricks, which wait on the network, stay on the main thread.
  */
 export function runsInWorker(spec: string, placement: 'auto' | 'always'): boolean {
-  const kind = parseBrickSpec(spec).kind;
+  const { kind, path } = parseBrickSpec(spec);
+  // A brick directory of a remotely fine-tuned model waits on the network, like `openai:MODEL`.
+  if (placement === 'auto' && path !== undefined && isRemoteBrickDirectory(resolve(path))) return false;
   return placement === 'always' || kind === 'onnx' || kind === 'reference';
 }
 
