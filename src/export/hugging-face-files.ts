@@ -18,9 +18,16 @@ export const brickFiles = {
   manifest: 'brick.json',
 } as const;
 
-/** The ids config.json and generation_config.json give: stop at eos or at the end of a turn. */
-function stopIds(tokenizer: Tokenizer): number[] {
-  return [...new Set([tokenizer.eosTokenId, tokenizer.endTokenId])];
+/**
+ * The ids generation stops at: eos, the end of a turn and, for a pretrained base, every eos id its
+ * config.json lists (Llama 3's instruct models list three).
+ */
+function stopIds(tokenizer: Tokenizer, architecture?: StudentArchitecture): number[] {
+  const listed = architecture?.huggingFaceConfig?.eos_token_id;
+  const baseIds = (Array.isArray(listed) ? listed : [listed]).filter(
+    (id): id is number => typeof id === 'number' && Number.isInteger(id) && id >= 0,
+  );
+  return [...new Set([tokenizer.eosTokenId, tokenizer.endTokenId, ...baseIds])];
 }
 
 export function buildModelConfig(
@@ -49,10 +56,14 @@ export function buildModelConfig(
  * under-trained student that never writes its end token stops at a plausible length instead of
  * filling the context on every call.
  */
-export function buildGenerationConfig(tokenizer: Tokenizer, longestAnswerTokens?: number | null) {
+export function buildGenerationConfig(
+  tokenizer: Tokenizer,
+  longestAnswerTokens?: number | null,
+  architecture?: StudentArchitecture,
+) {
   return {
     bos_token_id: tokenizer.bosTokenId,
-    eos_token_id: stopIds(tokenizer),
+    eos_token_id: stopIds(tokenizer, architecture),
     pad_token_id: tokenizer.padTokenId,
     do_sample: false,
     ...(longestAnswerTokens ? { max_new_tokens: Math.ceil(longestAnswerTokens * 1.5) + 8 } : {}),
