@@ -63,6 +63,19 @@ async function pipeline(name: string, student: Record<string, unknown>) {
 }
 
 describe('the training floor in a pipeline', () => {
+  it('refuses a patience of 0 or a negative minDelta before any work', async () => {
+    for (const [student, key] of [
+      [{ patience: 0 }, 'patience'],
+      [{ minDelta: -1 }, 'minDelta'],
+      [{ allowSmallData: 'yes' }, 'allowSmallData'],
+    ] as const) {
+      const { file, runs } = await pipeline(`bad-${key}`, student);
+      await expect(runPipeline({ file, runsDirectory: runs, env: {} })).rejects.toThrow(
+        new RegExp(`students\\.0\\.${key}|students\\[0\\]\\.${key}`),
+      );
+    }
+  });
+
   it('fails at the filter stage, naming the counts, when a wrong teacher leaves nothing to train on', async () => {
     const examples = await convertFile('gsm8k', fixture);
     const everyQuestion = new Set(examples.map((example) => example.question));
@@ -105,7 +118,11 @@ describe('the training floor in a pipeline', () => {
       answer: answerWrongly(examples, new Set([examples[2]!.question])),
     });
     try {
-      const { file, runs } = await pipeline('one-wrong', { allowSmallData: true });
+      const { file, runs } = await pipeline('one-wrong', {
+        allowSmallData: true,
+        patience: 2,
+        minDelta: 0.01,
+      });
       const env = { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'test-key' };
       const result = await runPipeline({ file, runsDirectory: runs, env });
       expect(result.stages.collect.units.collect!.summary).toMatchObject({
@@ -119,6 +136,11 @@ describe('the training floor in a pipeline', () => {
         dropped: { decomposer: { 'wrong-answer': 1 }, solver: { 'wrong-answer': 1 } },
       });
       expect(result.stages.train.units.decomposer!.summary).toMatchObject({ trainExamples: 4 });
+      // The student's early-stopping settings reach the trainer and its lineage.
+      const student = JSON.parse(
+        await readFile(join(runs, 'one-wrong', 'train', 'decomposer', 'student.json'), 'utf8'),
+      );
+      expect(student.lineage.training).toMatchObject({ patience: 2, minDelta: 0.01, allowSmallData: true });
     } finally {
       await server.close();
     }
