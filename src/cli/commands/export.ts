@@ -5,11 +5,19 @@
 import type { Command } from 'commander';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickDecodingSchema, type BrickDecoding, type BrickRole } from '../../export/brick-manifest.js';
+import {
+  brickDecodingSchema,
+  brickManifestFileName,
+  lineagePromptStyle,
+  type BrickDecoding,
+  type BrickRole,
+} from '../../export/brick-manifest.js';
 import { type Checkpoint, readCheckpoint } from '../../export/checkpoint.js';
 import { writePeftAdapter } from '../../export/peft-adapter.js';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { writeFileAtomic } from '../../data/jsonl.js';
 import { exportBrick } from '../../export/export-brick.js';
+import type { QuantizeMode } from '../../export/quantize-onnx.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
 
@@ -22,6 +30,7 @@ interface ExportOptions {
   nameOrder?: boolean;
   promptWordBias?: string;
   adapterOnly?: boolean;
+  quantize?: string;
 }
 
 /** The role's default decoding settings with the flags applied, checked like brick.json. */
@@ -45,15 +54,24 @@ function decodingOf(role: BrickRole, options: ExportOptions, pretrained = false)
   return parsed.data;
 }
 
+/** `--quantize int8|int4` (absent: float32). */
+function quantizeOf(value: string | undefined): QuantizeMode | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'int8' && value !== 'int4')
+    throw new UserError(`--quantize ${value} is not a quantization; use --quantize int8 or --quantize int4`);
+  return value;
+}
+
 async function runExport(checkpointDirectory: string, options: ExportOptions): Promise<void> {
   if (options.out === undefined || options.out.trim() === '')
     throw new UserError('give the brick directory to write: --out BRICK_DIR');
+  const quantize = quantizeOf(options.quantize);
   const checkpoint = await readCheckpoint(checkpointDirectory);
   if (options.adapterOnly === true) return exportAdapter(checkpointDirectory, checkpoint, options);
   const decoding = decodingOf(checkpoint.role, options, checkpoint.base !== undefined);
   let result;
   try {
-    result = await exportBrick({ ...checkpoint, outDirectory: options.out, decoding });
+    result = await exportBrick({ ...checkpoint, outDirectory: options.out, decoding, quantize });
   } catch (error) {
     if (error instanceof UserError) throw error;
     throw new UserError(`export of ${checkpointDirectory} failed: ${(error as Error).message}`, {
@@ -65,6 +83,7 @@ async function runExport(checkpointDirectory: string, options: ExportOptions): P
     role: result.manifest.role,
     parameters: result.manifest.parameters,
     modelBytes: result.modelBytes,
+    ...(result.manifest.quantization !== undefined ? { quantization: result.manifest.quantization } : {}),
   };
   if (options.json === true) printJson(summary);
   else {
@@ -96,6 +115,24 @@ async function exportAdapter(
     baseModel: checkpoint.base.directory,
     outDirectory: options.out!,
   });
+  // brick.json beside the PEFT files makes the directory a brick: the runtime merges it on load.
+  const manifestFile = join(options.out!, brickManifestFileName);
+  await writeFileAtomic(
+    manifestFile,
+    `${JSON.stringify(
+      {
+        specificationVersion: 'v1',
+        kind: 'lora-adapter',
+        role: checkpoint.role,
+        base: checkpoint.base.directory,
+        adapter: '.',
+        promptStyle: lineagePromptStyle(checkpoint.lineage),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  files.push(manifestFile);
   const summary = { out: resolve(options.out!), files, base: checkpoint.base.directory, rank: lora.rank };
   if (options.json === true) printJson(summary);
   else {
@@ -126,6 +163,10 @@ export function register(program: Command): void {
     .option(
       '--adapter-only',
       'write the LoRA adapter alone in PEFT format (adapter_config.json, adapter_model.safetensors)',
+    )
+    .option(
+      '--quantize <mode>',
+      'int8 or int4: quantized projections and head in onnx/model.onnx (model.safetensors stays float32)',
     )
     .option('--json', 'print one JSON object on stdout')
     .action(runExport);

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { OnnxBrick } from '../../runtime/bricks/onnx-brick.js';
+import { mergedAdapterBrick, readAdapterBrickManifest } from '../../runtime/bricks/adapter-brick.js';
 import { printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
 
@@ -26,7 +27,11 @@ async function runGenerate(prompt: string, rawOptions: Record<string, unknown>):
   const options = parsed.data;
   let brick: OnnxBrick;
   try {
-    brick = await OnnxBrick.load(options.brick, options.brick);
+    // A base + LoRA adapter brick is merged into an onnx brick first (src/runtime/bricks/adapter-brick.ts).
+    const adapter = await readAdapterBrickManifest(options.brick);
+    const directory =
+      adapter === undefined ? options.brick : await mergedAdapterBrick(options.brick, adapter);
+    brick = await OnnxBrick.load(directory, options.brick);
   } catch (error) {
     throw new UserError(`--brick ${options.brick}: ${(error as Error).message}`, { cause: error });
   }

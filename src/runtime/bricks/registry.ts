@@ -13,6 +13,7 @@ import { onnxBrickLoader } from './onnx-brick.js';
 import { openaiBrickLoader } from './openai-brick.js';
 import { referenceBrickLoader } from './reference-brick.js';
 import { remoteBrickSpec } from '../../train/remote/remote-brick-manifest.js';
+import { mergedAdapterBrick, readAdapterBrickManifest } from './adapter-brick.js';
 
 export interface LoadBrickOptions {
   /** Price table for remote and simulated bricks (defaults to `defaults.prices`). */
@@ -64,6 +65,9 @@ export async function loadBrick(spec: string, options: LoadBrickOptions = {}): P
     // A remotely fine-tuned brick (`dnc train --backend openai`): its brick.json names an openai:MODEL spec.
     const remote = await remoteBrickSpec(directory);
     if (remote !== undefined) return loadBrick(remote, options);
+    // A base + LoRA adapter brick: merged into an onnx brick once, then loaded as one.
+    const adapter = await readAdapterBrickManifest(directory);
+    if (adapter !== undefined) parsed.path = await mergedAdapterBrick(directory, adapter);
   }
   const loaders = options.loaders ?? defaultBrickLoaders;
   const loader = loaders.find((candidate) => candidate.kind === parsed.kind);
