@@ -165,8 +165,14 @@ describe('remote fine-tuning against the fake service', () => {
     await expect(runRemoteTraining(cancelled.base)).rejects.toThrow(/ftjob-\d+ cancelled/);
   });
 
-  it('dnc train --cancel cancels the running job; the follower ends with cancelled', async () => {
-    const { server, base } = await setUp({ retrievesUntilDone: 50 });
+  it('dnc train --cancel cancels the running job (through a 500 and a 429); the follower ends with cancelled', async () => {
+    const { server, base } = await setUp({
+      retrievesUntilDone: 50,
+      fault: (route, occurrence) =>
+        route.endsWith('/cancel') && occurrence < 3
+          ? ({ kind: occurrence === 1 ? 'server-error' : 'rate-limit', retryAfterMs: 1 } as const)
+          : undefined,
+    });
     let cancelled: Awaited<ReturnType<typeof cancelRemoteTraining>> | undefined;
     const run = runRemoteTraining({
       ...base,
