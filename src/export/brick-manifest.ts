@@ -85,6 +85,18 @@ export const brickManifestSchema = z.strictObject({
   lineage: lineageSchema,
   metrics: z.record(z.string(), z.number().nullable()),
   decoding: brickDecodingSchema.optional(),
+  /** Present when onnx/model.onnx holds quantized weights (`dnc export --quantize`; src/export/quantize-onnx.ts). */
+  quantization: z
+    .strictObject({
+      mode: z.enum(['int8', 'int4']),
+      kernel: z.enum(['MatMulNBits', 'DynamicQuantizeMatMul']),
+      bits: z.union([z.literal(4), z.literal(8)]),
+      blockSize: z.number().int().positive().optional(),
+      accuracyLevel: z.number().int().min(0).max(4).optional(),
+      matrices: z.number().int().positive(),
+      quantizedParameters: z.number().int().positive(),
+    })
+    .optional(),
 });
 
 export type BrickRole = z.infer<typeof brickRoleSchema>;

@@ -30,6 +30,7 @@ import {
   type Lineage,
 } from './brick-manifest.js';
 import { brickFiles, buildGenerationConfig, buildModelConfig } from './hugging-face-files.js';
+import { quantizeOnnxModel, type QuantizeMode } from './quantize-onnx.js';
 
 export interface ExportBrickInput {
   architecture: StudentArchitecture;
@@ -52,6 +53,11 @@ export interface ExportBrickInput {
    * do). Default 1 GiB.
    */
   externalDataAbove?: number;
+  /**
+   * Writes onnx/model.onnx with quantized projections and head (src/export/quantize-onnx.ts);
+   * model.safetensors keeps the float32 weights. Recorded in brick.json's `quantization`.
+   */
+  quantize?: QuantizeMode;
 }
 
 export interface ExportBrickResult {
@@ -135,7 +141,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     decoding.associations = { ...associations };
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
-  const manifest = brickManifestSchema.parse({
+  let manifest = brickManifestSchema.parse({
     specificationVersion: 'v1',
     role,
     kind: 'onnx',
@@ -148,9 +154,20 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
   const weightBytes = [...weights.values()].reduce((sum, data) => sum + data.byteLength, 0);
   const external = weightBytes > (input.externalDataAbove ?? 1 << 30);
   const graph = buildLlamaDecoderGraph(architecture, weights);
-  const { model, data } = external
+  const serialized = external
     ? serializeGraphWithExternalData(graph, `dnc ${role} student`, { location: externalDataFileName })
     : { model: serializeGraph(graph, `dnc ${role} student`), data: undefined };
+  const data = serialized.data;
+  let model = serialized.model;
+  if (input.quantize !== undefined) {
+    if (data !== undefined)
+      throw new Error(
+        `--quantize needs the float32 weights inside model.onnx (under ${input.externalDataAbove ?? 1 << 30} bytes); this model's go to external data`,
+      );
+    const quantized = quantizeOnnxModel(model, { mode: input.quantize });
+    model = quantized.model;
+    manifest = brickManifestSchema.parse({ ...manifest, quantization: quantized.record });
+  }
   const tensors = new Map(
     [...studentWeightShapes(architecture)].map(([name, shape]) => [
       name,

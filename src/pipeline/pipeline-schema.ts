@@ -229,6 +229,8 @@ export const pipelineSchema = z
       .strictObject({
         /** The students to export (default: every student). */
         students: z.array(z.string().min(1)).optional(),
+        /** Quantized onnx/model.onnx (`dnc export --quantize`); model.safetensors stays float32. */
+        quantize: z.enum(['int8', 'int4'], { error: "export.quantize must be 'int8' or 'int4'" }).optional(),
       })
       .optional(),
     /** A suite file (`eval/NAME.json`) or an inline suite; omit to stop after export. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { countParameters } from '../../src/student/config.js';
 import { architectureFromHuggingFaceConfig } from '../../src/student/hugging-face-config.js';
 import { loadPretrainedCheckpoint } from '../../src/student/hugging-face-checkpoint.js';
 import { checkpointCases, temporaryDirectory, writeCheckpoint } from './hugging-face-fixtures.js';
@@ -19,7 +20,95 @@ const smolLm2 = {
   tie_word_embeddings: true,
 };
 
+// config.json of real bases (copied from their Hugging Face repositories; fields dnc ignores trimmed).
+const llama32 = {
+  architectures: ['LlamaForCausalLM'],
+  attention_bias: false,
+  bos_token_id: 128000,
+  eos_token_id: [128001, 128008, 128009],
+  head_dim: 64,
+  hidden_act: 'silu',
+  hidden_size: 2048,
+  intermediate_size: 8192,
+  max_position_embeddings: 131072,
+  mlp_bias: false,
+  model_type: 'llama',
+  num_attention_heads: 32,
+  num_hidden_layers: 16,
+  num_key_value_heads: 8,
+  rms_norm_eps: 1e-5,
+  rope_scaling: {
+    factor: 32.0,
+    high_freq_factor: 4.0,
+    low_freq_factor: 1.0,
+    original_max_position_embeddings: 8192,
+    rope_type: 'llama3',
+  },
+  rope_theta: 500000.0,
+  tie_word_embeddings: true,
+  vocab_size: 128256,
+};
+const qwen25 = {
+  architectures: ['Qwen2ForCausalLM'],
+  hidden_act: 'silu',
+  hidden_size: 896,
+  intermediate_size: 4864,
+  max_position_embeddings: 32768,
+  max_window_layers: 21,
+  model_type: 'qwen2',
+  num_attention_heads: 14,
+  num_hidden_layers: 24,
+  num_key_value_heads: 2,
+  rms_norm_eps: 1e-6,
+  rope_theta: 1000000.0,
+  sliding_window: 32768,
+  tie_word_embeddings: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+const qwen3 = {
+  architectures: ['Qwen3ForCausalLM'],
+  attention_bias: false,
+  head_dim: 128,
+  hidden_act: 'silu',
+  hidden_size: 1024,
+  intermediate_size: 3072,
+  max_position_embeddings: 40960,
+  model_type: 'qwen3',
+  num_attention_heads: 16,
+  num_hidden_layers: 28,
+  num_key_value_heads: 8,
+  rms_norm_eps: 1e-6,
+  rope_scaling: null,
+  rope_theta: 1000000,
+  sliding_window: null,
+  tie_word_embeddings: true,
+  use_sliding_window: false,
+  vocab_size: 151936,
+};
+
 describe('architectureFromHuggingFaceConfig', () => {
+  it('reads the configs of real bases and counts their published parameters', () => {
+    for (const [config, parameters] of [
+      [smolLm2, 134_515_008], // SmolLM2-135M
+      [llama32, 1_235_814_400], // Llama-3.2-1B
+      [qwen25, 494_032_768], // Qwen2.5-0.5B
+      [qwen3, 596_049_920], // Qwen3-0.6B
+    ] as const)
+      expect(
+        countParameters(architectureFromHuggingFaceConfig(config, 'config.json')),
+        config.model_type,
+      ).toBe(parameters);
+    expect(architectureFromHuggingFaceConfig(llama32, 'c').ropeScaling).toEqual({
+      ropeType: 'llama3',
+      factor: 32,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    });
+    expect(architectureFromHuggingFaceConfig(qwen3, 'c')).toMatchObject({ headDim: 128, queryKeyNorm: true });
+  });
+
   it("reads SmolLM2-135M's config (GQA 9/3, head size 64, tied)", () => {
     const architecture = architectureFromHuggingFaceConfig(smolLm2, 'config.json');
     expect(architecture).toMatchObject({

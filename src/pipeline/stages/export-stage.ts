@@ -22,13 +22,14 @@ function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPla
   // 1,024-token vocabularies and the synthetic worlds' made-up names.
   const decoding =
     student.decoding ?? (student.base === undefined ? defaults.export.decoding[student.role] : {});
+  const quantize = context.loaded.pipeline.export?.quantize;
   return {
     id: student.name,
-    settings: { role: student.role, decoding },
+    settings: { role: student.role, decoding, ...(quantize !== undefined ? { quantize } : {}) },
     inputs: checkpointViewFiles(trainDirectory),
     async run() {
       const checkpoint = await readCheckpoint(trainDirectory);
-      const result = await exportBrick({ ...checkpoint, outDirectory, decoding });
+      const result = await exportBrick({ ...checkpoint, outDirectory, decoding, quantize });
       const outputs: Record<string, string> = {};
       for (const file of brickDirectoryFiles) {
         const path = join(outDirectory, file);
