@@ -81,31 +81,32 @@ export class FineTuningClient {
     path: string,
     schema: Schema,
     send: (signal: AbortSignal, attemptIndex: number) => Promise<unknown>,
+    retry = true,
   ): Promise<z.infer<Schema>> {
     const url = `${this.baseURL}${path}`;
-    return withRetries(
-      async (attemptIndex) => {
-        await this.limiter.acquire(0);
-        const timeout = AbortSignal.timeout(this.timeoutMs);
-        let value: unknown;
-        try {
-          this.requestCount += 1;
-          value = await send(timeout, attemptIndex);
-        } catch (error) {
-          throw toTeacherError(error, url, this.timeoutMs, timeout.aborted);
-        }
-        const parsed = schema.safeParse(value);
-        if (!parsed.success)
-          throw new TeacherInvalidResponseError(url, `unexpected body: ${formatZodError(parsed.error)}`);
-        return parsed.data;
-      },
-      {
-        policy: this.policy,
-        random: this.config.random,
-        sleep: this.config.sleep,
-        onRetry: this.config.onRetry,
-      },
-    );
+    const attempt = async (attemptIndex: number): Promise<z.infer<Schema>> => {
+      await this.limiter.acquire(0);
+      const timeout = AbortSignal.timeout(this.timeoutMs);
+      let value: unknown;
+      try {
+        this.requestCount += 1;
+        value = await send(timeout, attemptIndex);
+      } catch (error) {
+        throw toTeacherError(error, url, this.timeoutMs, timeout.aborted);
+      }
+      const parsed = schema.safeParse(value);
+      if (!parsed.success)
+        throw new TeacherInvalidResponseError(url, `unexpected body: ${formatZodError(parsed.error)}`);
+      return parsed.data;
+    };
+    // A lookup inside a retried attempt tries once: its failure is that attempt's failure.
+    if (!retry) return attempt(0);
+    return withRetries(attempt, {
+      policy: this.policy,
+      random: this.config.random,
+      sleep: this.config.sleep,
+      onRetry: this.config.onRetry,
+    });
   }
 
   /** Every item of a cursor-paginated list endpoint (`after` = the last id of the page before). */
@@ -114,12 +115,17 @@ export class FineTuningClient {
     schema: z.ZodType<{ data: Item[]; has_more?: boolean }>,
     query: Record<string, string | number> = {},
     stop: (item: Item) => boolean = () => false,
+    retry = true,
   ): Promise<Item[]> {
     const items: Item[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.call(path, schema, (signal) =>
-        this.sdk.get(path, { query: { ...query, limit: 100, ...(after ? { after } : {}) }, signal }),
+      const page = await this.call(
+        path,
+        schema,
+        (signal) =>
+          this.sdk.get(path, { query: { ...query, limit: 100, ...(after ? { after } : {}) }, signal }),
+        retry,
       );
       for (const item of page.data) {
         if (stop(item)) return items;
@@ -131,8 +137,8 @@ export class FineTuningClient {
   }
 
   /** The newest file of this purpose with exactly this name, if the service has one. */
-  async findFile(filename: string, purpose = 'fine-tune'): Promise<RemoteFile | undefined> {
-    const files = await this.listAll('/files', filePageSchema, { purpose });
+  async findFile(filename: string, purpose = 'fine-tune', retry = true): Promise<RemoteFile | undefined> {
+    const files = await this.listAll('/files', filePageSchema, { purpose }, undefined, retry);
     return files.find((file) => file.filename === filename && (file.purpose ?? purpose) === purpose);
   }
 
@@ -144,7 +150,7 @@ export class FineTuningClient {
   ): Promise<RemoteFile> {
     return this.call('/files', remoteFileSchema, async (signal, attemptIndex) => {
       if (attemptIndex > 0) {
-        const stored = await this.findFile(filename, purpose);
+        const stored = await this.findFile(filename, purpose, false);
         if (stored !== undefined) return stored;
       }
       const file = await toFile(Buffer.from(content, 'utf8'), filename, { type: 'application/jsonl' });
@@ -153,8 +159,8 @@ export class FineTuningClient {
   }
 
   /** The first job (newest first) that `match` accepts, if any. */
-  async findJob(match: (job: FineTuningJob) => boolean): Promise<FineTuningJob | undefined> {
-    const jobs = await this.listAll('/fine_tuning/jobs', jobPageSchema);
+  async findJob(match: (job: FineTuningJob) => boolean, retry = true): Promise<FineTuningJob | undefined> {
+    const jobs = await this.listAll('/fine_tuning/jobs', jobPageSchema, {}, undefined, retry);
     return jobs.find(match);
   }
 
@@ -162,7 +168,7 @@ export class FineTuningClient {
   async createJob(body: CreateJobBody): Promise<FineTuningJob> {
     return this.call('/fine_tuning/jobs', fineTuningJobSchema, async (signal, attemptIndex) => {
       if (attemptIndex > 0) {
-        const created = await this.findJob((job) => job.training_file === body.training_file);
+        const created = await this.findJob((job) => job.training_file === body.training_file, false);
         if (created !== undefined) return created;
       }
       return this.sdk.post('/fine_tuning/jobs', { body, signal });

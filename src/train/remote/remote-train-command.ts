@@ -14,6 +14,7 @@ import { formatZodError } from '../../data/zod-format.js';
 import { brickRoleSchema } from '../../export/brick-manifest.js';
 import { log, printJson, printText } from '../../cli/output.js';
 import { UserError } from '../../cli/user-error.js';
+import { TeacherError } from '../../teacher/errors.js';
 import { cancelRemoteTraining } from './cancel-remote-training.js';
 import { FineTuningClient } from './fine-tuning-client.js';
 import { runRemoteTraining, type RemoteTrainingSummary } from './run-remote-training.js';
@@ -61,14 +62,31 @@ function describe(summary: RemoteTrainingSummary): string {
   ].join('\n');
 }
 
+/** A service that keeps failing is the user's to look at: one line, and how to go on. */
+async function explainServiceErrors<T>(baseURL: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof TeacherError)) throw error;
+    throw new UserError(
+      `dnc train: the fine-tuning service at ${baseURL}: ${error.message}; ` +
+        'check OPENAI_BASE_URL / OPENAI_API_KEY, then rerun the same command (it re-attaches to what was done)',
+      { cause: error },
+    );
+  }
+}
+
 export async function runRemoteTrainCommand(rawFlags: Record<string, unknown>): Promise<void> {
   const parsed = remoteFlagsSchema.safeParse(rawFlags);
   if (!parsed.success) throw new UserError(`dnc train --backend openai: ${formatZodError(parsed.error)}`);
-  const flags = parsed.data;
   const client = new FineTuningClient({
     onRetry: ({ error, delayMs }) =>
       log(`dnc train: ${(error as Error).message}; retrying in ${(delayMs / 1000).toFixed(1)} s`),
   });
+  await explainServiceErrors(client.baseURL, () => runParsed(parsed.data, client));
+}
+
+async function runParsed(flags: z.infer<typeof remoteFlagsSchema>, client: FineTuningClient): Promise<void> {
   if (flags.cancel === true) {
     const result = await cancelRemoteTraining({ client, outDirectory: flags.out, log });
     if (flags.json === true) printJson(result);
