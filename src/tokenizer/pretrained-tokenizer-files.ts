@@ -133,13 +133,20 @@ export async function readPretrainedTokenizerFiles(
   const parsedConfig = pretrainedTokenizerConfigSchema.safeParse(configJson);
   if (!parsedConfig.success)
     throw new UserError(`${configFile}: ${formatZodError(parsedConfig.error)}; fix or re-download the file`);
+  let loaded: HuggingFaceTokenizer;
   try {
-    new HuggingFaceTokenizer(tokenizerJson as object, configJson as object);
+    loaded = new HuggingFaceTokenizer(tokenizerJson as object, configJson as object);
   } catch (error) {
     throw new UserError(`${tokenizerFile}: cannot be loaded (${(error as Error).message}); re-download it`, {
       cause: error,
     });
   }
+  const eos = parsedConfig.data.eos_token;
+  if (eos === null || eos === undefined || loaded.token_to_id(eos) === undefined)
+    throw new UserError(
+      `${configFile}: eos_token ${JSON.stringify(eos ?? null)} is not a token of tokenizer.json; ` +
+        'set eos_token to the token that ends a sequence (dnc stops generation there)',
+    );
   const largest = largestTokenId(parsedJson.data);
   if (options.vocabSize !== undefined && largest >= options.vocabSize)
     throw new UserError(

@@ -248,6 +248,14 @@ describe('loadPretrainedCheckpoint errors (one line each, before any training)',
     });
   });
 
+  it('refuses a tokenizer_config.json whose eos_token is not a token', async () => {
+    const directory = await checkpointWith(async (where) => {
+      const config = JSON.parse(await readFile(join(where, 'tokenizer_config.json'), 'utf8'));
+      await writeFile(join(where, 'tokenizer_config.json'), JSON.stringify({ ...config, eos_token: '</s>' }));
+    });
+    await expectOneLine(directory, /eos_token "<\/s>" is not a token of tokenizer\.json/);
+  });
+
   it('refuses a tokenizer with ids beyond vocab_size', async () => {
     await expectOneLine(
       await checkpointWith(rewriteConfig({ vocab_size: 100 })),
