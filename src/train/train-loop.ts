@@ -304,10 +304,15 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
   const losses: number[] = [];
   let batches = epochBatches(rows, shape.rows, settings.seed, state.data.epoch);
   let stopReason: StopReason = 'max-steps';
+  if (patienceExhausted(state.progress, settings.patience)) {
+    // Resumed from a run that stopped early: it stays stopped unless --patience grows.
+    stopReason = 'early-stop';
+    validatedAtStep = state.step;
+  }
   let loopTokens = 0;
   const loopStarted = performance.now();
   try {
-    while (state.step < schedule.totalSteps) {
+    while (state.step < schedule.totalSteps && stopReason !== 'early-stop') {
       if (options.signal?.aborted) {
         stopReason = 'interrupted';
         break;

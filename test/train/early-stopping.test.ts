@@ -153,6 +153,22 @@ describe('early stopping', () => {
     const once = await weights(join(root, 'straight', 'brick', 'model.safetensors'));
     const twice = await weights(join(root, 'resumed', 'brick', 'model.safetensors'));
     for (const [name, tensor] of once) expect(twice.get(name), name).toEqual(tensor);
+
+    // A run that stopped early stays stopped on --resume, unless the patience grows.
+    const again = await trainStudent(options('resumed', { resume: true }));
+    expect(again).toMatchObject({
+      stopReason: 'early-stop',
+      steps: straight.steps,
+      bestStep: straight.bestStep,
+    });
+    const longer = await trainStudent(
+      options('resumed', {
+        resume: true,
+        overrides: { ...options('resumed').overrides, patience: patience + 1 },
+      }),
+    );
+    expect(longer).toMatchObject({ stopReason: 'early-stop', bestStep: straight.bestStep });
+    expect(longer.steps).toBe(straight.steps + evalEvery);
   });
 
   it('survives SIGKILL: dnc train --resume ends at the same step with the same best weights', async () => {
