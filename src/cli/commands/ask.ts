@@ -6,19 +6,22 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
-import { chainModeSchema, type Chain } from '../../data/schemas.js';
+import { chainDecomposers, chainModeSchema, type Chain } from '../../data/schemas.js';
 import { formatZodError } from '../../data/zod-format.js';
 import type { Brick } from '../../runtime/bricks/brick.js';
 import { BrickSpecError } from '../../runtime/bricks/brick-spec.js';
 import { loadBrick } from '../../runtime/bricks/registry.js';
 import { ChainConfigurationError, runChain } from '../../runtime/chain.js';
 import type { ChainTrace } from '../../runtime/chain-trace.js';
+import { loadChainRoutes } from '../../runtime/routing/route-file.js';
 import { renderCostTable } from '../../runtime/cost-table.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../user-error.js';
 
 const askOptionsSchema = z.strictObject({
   decomposer: z.string().min(1).optional(),
+  escalateTo: z.string().min(1).optional(),
+  route: z.string().min(1).optional(),
   solver: z.string().min(1, 'give the solver brick, e.g. --solver reference'),
   mode: chainModeSchema.optional(),
   maxSubquestions: z.coerce.number().int().positive('--max-subquestions takes a positive integer').optional(),
@@ -36,7 +39,19 @@ function toChain(options: AskOptions): Chain {
   if (mode === 'single' && options.decomposer !== undefined)
     log('note: --mode single uses the solver only; the decomposer is not called');
   const name = decomposer === undefined ? options.solver : `${decomposer}/${options.solver}`;
-  return { name, decomposer, solver: options.solver, mode, maxSubquestions: options.maxSubquestions };
+  const chain = { name, decomposer, solver: options.solver, mode, maxSubquestions: options.maxSubquestions };
+  if (options.escalateTo === undefined && options.route === undefined) return chain;
+  // A cascade: the decomposer answers; --escalate-to is asked when the route file's rule says so.
+  if (decomposer === undefined || options.escalateTo === undefined || options.route === undefined)
+    throw new UserError(
+      'a cascade needs --decomposer SPEC, --escalate-to SPEC and --route ROUTE_FILE (from `dnc route calibrate`)',
+    );
+  return {
+    ...chain,
+    name: `${decomposer} → ${options.escalateTo}/${options.solver}`,
+    decomposer: [decomposer, options.escalateTo],
+    route: { file: options.route },
+  };
 }
 
 async function load(spec: string, role: string): Promise<Brick> {
@@ -69,6 +84,10 @@ export function renderTrace(trace: ChainTrace): string {
     lines.push('');
   }
   lines.push(`Answer: ${trace.answer ?? '(none)'}`);
+  if (trace.cascade !== undefined)
+    lines.push(
+      `Decided by: ${trace.cascade.decidedBy} (${trace.cascade.escalations} escalation(s); overruled decompositions cost $${trace.cascade.overruledUsd.toPrecision(3)})`,
+    );
   if (trace.failure !== 'none') {
     const why = trace.unanswerable?.reason ?? trace.error;
     lines.push(`Failure: ${trace.failure}${why === undefined ? '' : ` (${why})`}`);
@@ -83,17 +102,19 @@ async function ask(question: string, rawOptions: Record<string, unknown>): Promi
   const options = parsed.data;
   if (question.trim() === '')
     throw new UserError('dnc ask: the question is empty; pass it as one quoted argument');
-  const chain = toChain(options);
+  const [chain] = await loadChainRoutes([toChain(options)], process.cwd());
   const bricks: Brick[] = [];
   try {
     const solver = await load(chain.solver, 'solver');
     bricks.push(solver);
-    const decomposer =
-      typeof chain.decomposer === 'string' ? await load(chain.decomposer, 'decomposer') : undefined;
-    if (decomposer !== undefined) bricks.push(decomposer);
+    const decomposers: Brick[] = [];
+    for (const [index, spec] of chainDecomposers(chain).entries()) {
+      decomposers.push(await load(spec, index === 0 ? 'decomposer' : 'escalate-to'));
+      bricks.push(decomposers.at(-1)!);
+    }
     const trace = await runChain(
       chain,
-      { decomposer, solver },
+      { decomposer: decomposers.length > 1 ? decomposers : decomposers[0], solver },
       { question, context: options.context },
       { staticSolve: options.staticSolve },
     ).catch((error: unknown) => {
@@ -120,6 +141,11 @@ export function register(program: Command): void {
     .description('answer one question through a decomposer → solver chain and show what it cost')
     .argument('<question>', 'the question (quote it)')
     .option('--decomposer <spec>', 'decomposer brick: reference, gold, openai:MODEL or a brick directory')
+    .option(
+      '--escalate-to <spec>',
+      'cascade: the decomposer asked when --decomposer is unsure (needs --route)',
+    )
+    .option('--route <file>', 'cascade: the route file written by `dnc route calibrate`')
     .requiredOption('--solver <spec>', 'solver brick: reference, openai:MODEL or a brick directory')
     .option('--mode <mode>', 'static, dynamic or single (default: static with a decomposer, else single)')
     .option('--max-subquestions <n>', `cap on sub-questions (default ${defaults.prompts.maxSubquestions})`)

@@ -341,12 +341,11 @@ export class OnnxBrick implements Brick {
           decompositionKey(parseSubquestions(sample.text, input.maxSubquestions).subquestions) === kept,
       ).length;
       confidence = { ...confidence, agreement: agreeing / agreementSamples, samples: agreementSamples };
-      report = combineReports(
-        report,
-        drawn.report,
-        report.raw,
-        `${agreeing} of ${agreementSamples} sampled decompositions agree with the one kept`,
-      );
+      // The samples' cost joins the call's; agreement is a measurement, not a repair: no warning.
+      report = {
+        ...combineReports(report, drawn.report, report.raw, ''),
+        warnings: [...report.warnings, ...drawn.report.warnings],
+      };
     }
     const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
     return {
