@@ -1,58 +1,30 @@
 /**
- * Decoding benchmark: a `tiny`-preset student (random weights; speed does not depend on them) is
- * exported as a brick, then greedy decoding is timed three ways on the same `onnx/model.onnx`:
- * dnc's runtime at batch 1 and at batch 8 (total tokens/s), and @huggingface/transformers'
- * `generate` at batch 1 in the same process. Every run produces exactly `newTokens` tokens (end
- * tokens are suppressed until then on both sides) after one untimed warm-up run.
+ * Decoding benchmark. Two random-weight bricks (speed does not depend on the weights):
+ *
+ * - the `tiny` preset: greedy decoding with dnc's runtime at batch 1 and batch 8 (total tokens/s),
+ *   @huggingface/transformers' `generate` at batch 1 on the same float32 onnx/model.onnx, and the
+ *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1;
+ * - SmolLM2-135M's shape (bench/decode-models.ts): float32, int8 (MatMulNBits and
+ *   DynamicQuantizeMatMul) and int4 at batch 1, and float32 and int8 at batch 8.
+ *
+ * Every run produces exactly `newTokens` tokens (end tokens are suppressed until then on both
+ * sides) after one untimed warm-up; the bodies of one table run interleaved, so that load from other
+ * processes hits them alike, and every speed is also given as a ratio within the run. `matmulPeak`
+ * is the GFLOP/s of one large float32 MatMul in onnxruntime on this machine, for context.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
-import { exportBrick } from '../src/export/export-brick.js';
 import { generate } from '../src/runtime/generation/generate.js';
 import { OnnxDecoderModel } from '../src/runtime/onnx/onnx-decoder.js';
-import { loadPreset } from '../src/student/config.js';
-import { initializeWeights } from '../src/student/initialize.js';
-import { trainBpe } from '../src/tokenizer/bpe-trainer.js';
+import { loadPreset, type StudentArchitecture } from '../src/student/config.js';
 import { Tokenizer } from '../src/tokenizer/tokenizer.js';
-import { writeTokenizerFiles } from '../src/tokenizer/tokenizer-files.js';
-import { generateExamples } from '../src/worlds/index.js';
+import { makeBrick, makeTokenizer, matmulPeak, smolLm2Architecture } from './decode-models.js';
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round = (value: number): number => Math.round(value * 10) / 10;
-
-async function makeBrick(root: string): Promise<{ directory: string; prompts: number[][] }> {
-  const { architecture } = await loadPreset('tiny');
-  const questions = [
-    ...generateExamples({ world: 'math', n: 200, seed: 1, split: 'train' }),
-    ...generateExamples({ world: 'hops', n: 200, seed: 1, split: 'train' }),
-  ].map((example) => example.question);
-  const tokenizerDirectory = join(root, 'tokenizer');
-  await writeTokenizerFiles(tokenizerDirectory, trainBpe(questions, { vocabSize: architecture.vocabSize }), {
-    modelMaxLength: architecture.maxPositionEmbeddings,
-  });
-  const directory = join(root, 'tiny-brick');
-  await exportBrick({
-    architecture,
-    weights: initializeWeights(architecture, 1),
-    tokenizerDirectory,
-    role: 'solver',
-    lineage: { dataHash: null, teacher: null, training: { note: 'random weights for the decode benchmark' } },
-    metrics: {},
-    outDirectory: directory,
-  });
-  const tokenizer = await Tokenizer.load(directory);
-  const prompts = questions.slice(0, 8).map((question) =>
-    tokenizer.encode(
-      tokenizer.applyChatTemplate([{ role: 'user', content: question }], { addGenerationPrompt: true }),
-      {
-        addSpecialTokens: false,
-      },
-    ),
-  );
-  return { directory, prompts };
-}
+const ratio = (a: number, b: number): number => Math.round((a / b) * 100) / 100;
 
 type Timed = () => Promise<void>;
 
@@ -73,57 +45,136 @@ async function timeInterleaved(runs: number, bodies: Timed[]): Promise<number[]>
   return seconds.map(median);
 }
 
+interface Shape {
+  directory: string;
+  prompts: number[][];
+  quantizeSeconds: Record<string, number>;
+  models: Record<'fp32' | 'int8' | 'int8Dynamic' | 'int4', OnnxDecoderModel>;
+}
+
+async function makeShape(root: string, name: string, architecture: StudentArchitecture): Promise<Shape> {
+  const tokenizerDirectory = join(root, `${name}-tokenizer`);
+  const { prompts } = await makeTokenizer(tokenizerDirectory, Math.min(architecture.vocabSize, 2048));
+  const directory = join(root, `${name}-brick`);
+  const quantizeSeconds = await makeBrick(directory, architecture, tokenizerDirectory);
+  const load = (modelFile: string) => OnnxDecoderModel.load(directory, { modelFile });
+  return {
+    directory,
+    prompts: prompts(await Tokenizer.load(directory)),
+    quantizeSeconds,
+    models: {
+      fp32: await load('onnx/model.onnx'),
+      int8: await load('onnx/model-int8.onnx'),
+      int8Dynamic: await load('onnx/model-int8-dynamic.onnx'),
+      int4: await load('onnx/model-int4.onnx'),
+    },
+  };
+}
+
+async function closeShape(shape: Shape): Promise<void> {
+  for (const model of Object.values(shape.models)) await model.close();
+}
+
+/** tiny: dnc batch 1 / batch 8 / transformers.js batch 1 on the float32 file, int8 and int4 at batch 1. */
+async function tinyTable(shape: Shape, newTokens: number, runs: number): Promise<Record<string, unknown>> {
+  const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.localModelPath = dirname(shape.directory);
+  const theirs = await AutoModelForCausalLM.from_pretrained(basename(shape.directory), {
+    dtype: 'fp32',
+    local_files_only: true,
+  });
+  const ids = shape.prompts[0];
+  const inputIds = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+  const attentionMask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
+  const { fp32, int8, int4 } = shape.models;
+  const [batch1, transformersJs, batch8, int8Batch1, int4Batch1] = await timeInterleaved(runs, [
+    async () => void (await generate(fp32, [ids], settings)),
+    async () => {
+      const output = (await theirs.generate({
+        input_ids: inputIds,
+        attention_mask: attentionMask,
+        max_new_tokens: newTokens,
+        min_new_tokens: newTokens,
+        do_sample: false,
+      })) as Tensor;
+      if (output.dims[1] !== ids.length + newTokens)
+        throw new Error(`transformers.js generated ${output.dims[1] - ids.length} tokens`);
+    },
+    async () => void (await generate(fp32, shape.prompts, settings)),
+    async () => void (await generate(int8, [ids], settings)),
+    async () => void (await generate(int4, [ids], settings)),
+  ]);
+  await theirs.dispose();
+  const perSecond = (seconds: number, rows = 1) => (rows * newTokens) / seconds;
+  return {
+    promptTokens: ids.length,
+    batch1TokensPerSecond: round(perSecond(batch1)),
+    batch8TokensPerSecond: round(perSecond(batch8, shape.prompts.length)),
+    transformersJsTokensPerSecond: round(perSecond(transformersJs)),
+    int8Batch1TokensPerSecond: round(perSecond(int8Batch1)),
+    int4Batch1TokensPerSecond: round(perSecond(int4Batch1)),
+    ratio: ratio(transformersJs, batch1),
+    batch8OverBatch1: ratio(batch1 * shape.prompts.length, batch8),
+    int8OverFp32: ratio(batch1, int8Batch1),
+    int4OverFp32: ratio(batch1, int4Batch1),
+  };
+}
+
+/** SmolLM2-135M's shape: float32 against the quantized files at batch 1, float32 and int8 at batch 8. */
+async function smolTable(shape: Shape, newTokens: number, runs: number): Promise<Record<string, unknown>> {
+  const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
+  const ids = shape.prompts[0];
+  const { fp32, int8, int8Dynamic, int4 } = shape.models;
+  const [fp32Batch1, int8Batch1, int8DynamicBatch1, int4Batch1, fp32Batch8, int8Batch8] =
+    await timeInterleaved(runs, [
+      async () => void (await generate(fp32, [ids], settings)),
+      async () => void (await generate(int8, [ids], settings)),
+      async () => void (await generate(int8Dynamic, [ids], settings)),
+      async () => void (await generate(int4, [ids], settings)),
+      async () => void (await generate(fp32, shape.prompts, settings)),
+      async () => void (await generate(int8, shape.prompts, settings)),
+    ]);
+  const perSecond = (seconds: number, rows = 1) => round((rows * newTokens) / seconds);
+  const rows = shape.prompts.length;
+  return {
+    promptTokens: ids.length,
+    fp32Batch1TokensPerSecond: perSecond(fp32Batch1),
+    int8Batch1TokensPerSecond: perSecond(int8Batch1),
+    int8DynamicQuantizeMatMulBatch1TokensPerSecond: perSecond(int8DynamicBatch1),
+    int4Batch1TokensPerSecond: perSecond(int4Batch1),
+    fp32Batch8TokensPerSecond: perSecond(fp32Batch8, rows),
+    int8Batch8TokensPerSecond: perSecond(int8Batch8, rows),
+    int8OverFp32: ratio(fp32Batch1, int8Batch1),
+    int8DynamicQuantizeMatMulOverFp32: ratio(fp32Batch1, int8DynamicBatch1),
+    int4OverFp32: ratio(fp32Batch1, int4Batch1),
+    batch8OverBatch1: ratio(fp32Batch1 * rows, fp32Batch8),
+    int8Batch8OverBatch1: ratio(int8Batch1 * rows, int8Batch8),
+    quantizeSeconds: shape.quantizeSeconds,
+  };
+}
+
 export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
   const newTokens = options.quick ? 16 : 64;
   const runs = options.quick ? 2 : 5;
   const root = await mkdtemp(join(tmpdir(), 'dnc-bench-decode-'));
   try {
-    const { directory, prompts } = await makeBrick(root);
-    const model = await OnnxDecoderModel.load(directory);
-    const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
-    env.allowRemoteModels = false;
-    env.allowLocalModels = true;
-    env.localModelPath = dirname(directory);
-    const theirs = await AutoModelForCausalLM.from_pretrained(basename(directory), {
-      dtype: 'fp32',
-      local_files_only: true,
-    });
-    const ids = prompts[0];
-    const inputIds = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
-    const attentionMask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-    const [batch1Seconds, theirSeconds, batch8Seconds] = await timeInterleaved(runs, [
-      async () => void (await generate(model, [ids], settings)),
-      async () => {
-        const output = (await theirs.generate({
-          input_ids: inputIds,
-          attention_mask: attentionMask,
-          max_new_tokens: newTokens,
-          min_new_tokens: newTokens,
-          do_sample: false,
-        })) as Tensor;
-        if (output.dims[1] !== ids.length + newTokens)
-          throw new Error(`transformers.js generated ${output.dims[1] - ids.length} tokens`);
-      },
-      async () => void (await generate(model, prompts, settings)),
-    ]);
-    await model.close();
-    await theirs.dispose();
-
-    const batch1TokensPerSecond = newTokens / batch1Seconds;
-    const batch8TokensPerSecond = (prompts.length * newTokens) / batch8Seconds;
-    const transformersJsTokensPerSecond = newTokens / theirSeconds;
+    const tiny = await makeShape(root, 'tiny', (await loadPreset('tiny')).architecture);
+    const tinyResult = await tinyTable(tiny, newTokens, runs);
+    await closeShape(tiny);
+    const smol = await makeShape(root, 'smollm2-135m', smolLm2Architecture);
+    const smolResult = await smolTable(smol, options.quick ? 8 : 32, options.quick ? 1 : 3);
+    await closeShape(smol);
     return {
       preset: 'tiny',
       newTokens,
-      promptTokens: ids.length,
       runs,
-      batch1TokensPerSecond: round(batch1TokensPerSecond),
-      batch8TokensPerSecond: round(batch8TokensPerSecond),
-      transformersJsTokensPerSecond: round(transformersJsTokensPerSecond),
-      ratio: Math.round((batch1TokensPerSecond / transformersJsTokensPerSecond) * 100) / 100,
-      batch8OverBatch1: Math.round((batch8TokensPerSecond / batch1TokensPerSecond) * 100) / 100,
+      ...tinyResult,
+      smolLm2Shape: smolResult,
+      matmulPeakGflops: await matmulPeak(1024, 5),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
-      note: 'medians of timed runs after a warm-up; the machine is shared, so numbers vary with other load',
+      note: 'medians of interleaved timed runs after a warm-up; compare ratios, not absolute speeds: the machine may be shared',
     };
   } finally {
     await rm(root, { recursive: true, force: true });
