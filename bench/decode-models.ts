@@ -13,7 +13,7 @@ import { quantizeOnnxModel, type QuantizeOptions } from '../src/export/quantize-
 import { type StudentArchitecture } from '../src/student/config.js';
 import { initializeWeights } from '../src/student/initialize.js';
 import { trainBpe } from '../src/tokenizer/bpe-trainer.js';
-import { Tokenizer } from '../src/tokenizer/tokenizer.js';
+import type { Tokenizer } from '../src/tokenizer/tokenizer.js';
 import { writeTokenizerFiles } from '../src/tokenizer/tokenizer-files.js';
 import { generateExamples } from '../src/worlds/index.js';
 
