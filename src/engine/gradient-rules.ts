@@ -99,6 +99,20 @@ function reduceGradient(context: GradientContext, mean: boolean): (Value | null)
   return [expandLike(g, dy, x), null];
 }
 
+/** log Σ exp: dx = dy · exp(x − y), dy and y unsqueezed back over the reduced axes. */
+function reduceLogSumExpGradient(context: GradientContext): (Value | null)[] {
+  const { graph: g, node, inputs } = context;
+  const x = inputs[0];
+  const axes = g.constantNumbers(inputs[1] ?? null).map((axis) => (axis < 0 ? axis + x.shape.length : axis));
+  let dy = only(context);
+  let y = output(context);
+  if (intAttribute(node, 'keepdims', 1) === 0) {
+    dy = g.unsqueeze(dy, axes);
+    y = g.unsqueeze(y, axes);
+  }
+  return [g.mul(dy, g.exp(g.sub(x, y))), null];
+}
+
 function slicePads(context: GradientContext): number[] {
   const { graph: g, inputs } = context;
   const x = inputs[0];
@@ -237,6 +251,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   },
   ReduceSum: (context) => reduceGradient(context, false),
   ReduceMean: (context) => reduceGradient(context, true),
+  ReduceLogSumExp: reduceLogSumExpGradient,
   Reshape: (context) => [context.graph.reshapeLike(only(context), context.inputs[0]), null],
   Transpose: (context) => {
     const attribute = context.node.attributes.perm;

@@ -165,6 +165,30 @@ export class Graph extends ShapeOpsGraph {
     return this.reduce('ReduceMean', x, axes, keepDims);
   }
 
+  /** log Σ exp(x) over `axes` (router z-loss); its gradient is dy · exp(x − y). */
+  reduceLogSumExp(x: Value, axes: readonly number[], keepDims = false): Value {
+    return this.reduce('ReduceLogSumExp', x, axes, keepDims);
+  }
+
+  /**
+   * The k largest entries along the last axis: values (…, k) and int64 indices (…, k), largest first.
+   * Only `indices` may be used on a path to a loss: TopK has no gradient rule, and integer
+   * indices are constant to autodiff (src/engine/autodiff.ts follows floating values only).
+   */
+  topK(x: Value, k: number): { values: Value; indices: Value } {
+    const leading = x.shape.slice(0, -1);
+    const [values, indices] = this.addNode(
+      'TopK',
+      [x, this.int64s([k])],
+      [
+        { dataType: x.dataType, shape: [...leading, k] },
+        { dataType: 'int64', shape: [...leading, k] },
+      ],
+      { axis: int(-1), largest: int(1), sorted: int(1) },
+    );
+    return { values, indices };
+  }
+
   /** Sum of every element, as a scalar. */
   sumAll(x: Value): Value {
     return this.reduceSum(

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../cli/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
+import { isMixtureLayer, mixtureOfExpertsSchema } from './moe-config.js';
 
 const positiveInteger = z.number().int().positive();
 
@@ -65,6 +66,8 @@ export const studentArchitectureSchema = z
     biasedProjections: z.array(z.enum(projectionNames)).optional(),
     /** Qwen3: RMSNorm over each head of q and k (`q_norm`, `k_norm`) before the rotation. */
     queryKeyNorm: z.boolean().optional(),
+    /** Sparse mixture-of-experts MLPs (Mixtral's block_sparse_moe) in some or all layers. */
+    moe: mixtureOfExpertsSchema.optional(),
     /**
      * The pretrained base's own config.json (as read): an export writes it back, with dnc's changes
      * on top, so that Hugging Face tools load the brick as the base's architecture.
@@ -84,7 +87,19 @@ export const studentArchitectureSchema = z
   })
   .refine((architecture) => architecture.numAttentionHeads % architecture.numKeyValueHeads === 0, {
     message: 'numAttentionHeads must be a multiple of numKeyValueHeads (grouped-query attention)',
-  });
+  })
+  .refine(
+    (architecture) => (architecture.moe?.layers ?? []).every((layer) => layer < architecture.numHiddenLayers),
+    { message: 'moe.layers lists a layer at or beyond numHiddenLayers (layers count from 0)' },
+  )
+  .refine(
+    (architecture) =>
+      architecture.moe === undefined ||
+      !(architecture.biasedProjections ?? []).some((name) =>
+        ['gate_proj', 'up_proj', 'down_proj'].includes(name),
+      ),
+    { message: 'moe experts have no biases: remove gate_proj/up_proj/down_proj from biasedProjections' },
+  );
 
 export const trainingDefaultsSchema = z.strictObject({
   learningRate: z.number().positive(),
@@ -190,8 +205,17 @@ export function countParameters(architecture: StudentArchitecture): number {
   const biases = (architecture.biasedProjections ?? []).reduce((sum, name) => sum + outputs[name], 0);
   const norms = 2 * hiddenSize + (architecture.queryKeyNorm === true ? 2 * head : 0);
   const untiedHead = architecture.tieWordEmbeddings ? 0 : vocabSize * hiddenSize;
+  const { moe } = architecture;
+  let mixtures = 0; // extra parameters of MoE layers over a dense MLP: (E − 1) experts and the router
+  for (let layer = 0; layer < numHiddenLayers; layer += 1)
+    if (moe !== undefined && isMixtureLayer(moe, layer))
+      mixtures += (moe.experts - 1) * mlp + moe.experts * hiddenSize;
   return (
-    vocabSize * hiddenSize + numHiddenLayers * (attention + mlp + biases + norms) + hiddenSize + untiedHead
+    vocabSize * hiddenSize +
+    numHiddenLayers * (attention + mlp + biases + norms) +
+    mixtures +
+    hiddenSize +
+    untiedHead
   );
 }
 
@@ -233,6 +257,31 @@ function llamaHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: Con
 }
 
 /**
+ * The `config.json` of a from-scratch MoE student (loads as `MixtralForCausalLM` when every layer is
+ * a mixture; with `moe.layers` a subset, `dnc_moe_layers` lists them and Hugging Face Mixtral, which
+ * has no dense layers, cannot load it, while dnc's runtime can).
+ */
+function mixtralHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: ConfigTokenIds) {
+  const moe = architecture.moe;
+  if (moe === undefined) throw new Error('mixtralHuggingFaceConfig: the architecture has no moe');
+  const shared: Record<string, unknown> = { ...llamaHuggingFaceConfig(architecture, tokenIds) };
+  for (const key of ['architectures', 'model_type', 'attention_bias', 'mlp_bias', 'pretraining_tp'])
+    delete shared[key];
+  return {
+    architectures: ['MixtralForCausalLM'],
+    model_type: 'mixtral',
+    ...shared,
+    num_local_experts: moe.experts,
+    num_experts_per_tok: moe.topK,
+    router_aux_loss_coef: moe.balanceLoss,
+    router_jitter_noise: 0,
+    output_router_logits: false,
+    sliding_window: null,
+    ...(moe.layers === undefined ? {} : { dnc_moe_layers: moe.layers }),
+  };
+}
+
+/**
  * The Hugging Face `config.json` of a student: a from-scratch student is a `LlamaForCausalLM`; a
  * student of a pretrained base is the base's own config.json (its `model_type`, architectures and
  * every field it had), with the weights now float32. Token ids given here replace the base's.
@@ -241,6 +290,8 @@ export function toHuggingFaceConfig(
   architecture: StudentArchitecture,
   tokenIds: ConfigTokenIds,
 ): Record<string, unknown> {
+  if (architecture.huggingFaceConfig === undefined && architecture.moe !== undefined)
+    return mixtralHuggingFaceConfig(architecture, tokenIds);
   if (architecture.huggingFaceConfig === undefined) return llamaHuggingFaceConfig(architecture, tokenIds);
   return {
     ...architecture.huggingFaceConfig,

@@ -11,6 +11,9 @@ import {
   type ProjectionName,
   type StudentArchitecture,
 } from './config.js';
+import { expertWeightName, isMixtureLayer, routerWeightName } from './moe-config.js';
+
+const mlpProjections: readonly ProjectionName[] = ['gate_proj', 'up_proj', 'down_proj'];
 
 /** The module path of a projection within a layer (`self_attn.q_proj`, `mlp.up_proj`, ...). */
 export function projectionModule(projection: ProjectionName): string {
@@ -40,8 +43,10 @@ export function studentWeightShapes(architecture: StudentArchitecture): Map<stri
   for (let layer = 0; layer < architecture.numHiddenLayers; layer += 1) {
     const prefix = `model.layers.${layer}`;
     shapes.set(`${prefix}.input_layernorm.weight`, [hiddenSize]);
+    const mixture = isMixtureLayer(architecture.moe, layer);
     for (const projection of projectionNames) {
       if (projection === 'gate_proj') shapes.set(`${prefix}.post_attention_layernorm.weight`, [hiddenSize]);
+      if (mixture && mlpProjections.includes(projection)) continue;
       const [outputs, inputs] = projectionShapes[projection];
       shapes.set(`${prefix}.${projectionModule(projection)}.weight`, [outputs, inputs]);
       if (hasProjectionBias(architecture, projection))
@@ -51,10 +56,27 @@ export function studentWeightShapes(architecture: StudentArchitecture): Map<stri
         shapes.set(`${prefix}.self_attn.k_norm.weight`, [head]);
       }
     }
+    if (mixture) setMixtureShapes(shapes, architecture, layer);
   }
   shapes.set('model.norm.weight', [hiddenSize]);
   if (!architecture.tieWordEmbeddings) shapes.set('lm_head.weight', [vocabSize, hiddenSize]);
   return shapes;
+}
+
+/** Mixtral's block_sparse_moe: the router gate (E, C), then each expert's w1 (F, C), w2 (C, F), w3 (F, C). */
+function setMixtureShapes(
+  shapes: Map<string, number[]>,
+  architecture: StudentArchitecture,
+  layer: number,
+): void {
+  const { hiddenSize, intermediateSize, moe } = architecture;
+  if (moe === undefined) return;
+  shapes.set(routerWeightName(layer), [moe.experts, hiddenSize]);
+  for (let expert = 0; expert < moe.experts; expert += 1) {
+    shapes.set(expertWeightName(layer, expert, 'w1'), [intermediateSize, hiddenSize]);
+    shapes.set(expertWeightName(layer, expert, 'w2'), [hiddenSize, intermediateSize]);
+    shapes.set(expertWeightName(layer, expert, 'w3'), [intermediateSize, hiddenSize]);
+  }
 }
 
 export interface InitializeOptions {
@@ -91,7 +113,8 @@ export function initializeWeights(
     } else if (name.endsWith('.bias')) {
       values.fill(0);
     } else {
-      const isResidual = name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight');
+      const isResidual =
+        name.endsWith('o_proj.weight') || name.endsWith('down_proj.weight') || name.endsWith('.w2.weight');
       const std = architecture.initializerRange * (isResidual ? residualScale : 1);
       for (let index = 0; index < values.length; index += 1) values[index] = std * standardNormal();
     }

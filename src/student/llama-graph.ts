@@ -22,6 +22,8 @@ import { type Dimension } from '../engine/shape.js';
 import { cachedCausalBias, causalBias } from './attention-bias.js';
 import { hasProjectionBias, headDimension, type ProjectionName, type StudentArchitecture } from './config.js';
 import { studentWeightShapes } from './initialize.js';
+import { isMixtureLayer } from './moe-config.js';
+import { mixtureOfExperts, type RouterOutputs } from './moe-layer.js';
 import {
   applyRotary,
   architectureInverseFrequencies,
@@ -93,6 +95,8 @@ export interface LlamaForwardResult {
   logits?: Value;
   /** Cached mode: every layer's keys and values over P+S positions; empty in training. */
   present: KeyValue[];
+  /** What each mixture-of-experts layer's router did (empty for a dense student). */
+  routing: RouterOutputs[];
 }
 
 interface LayerContext extends ProjectionContext {
@@ -101,6 +105,8 @@ interface LayerContext extends ProjectionContext {
   rotary: RotaryTables;
   bias: Value;
   fusable: boolean;
+  /** Filled by the MoE layers as the forward runs. */
+  routing: RouterOutputs[];
 }
 
 /** What `projection` needs: the graph, the architecture and the parameters by Hugging Face name. */
@@ -217,8 +223,15 @@ function attention(
   return { out, present: { key: keys, value: values } };
 }
 
+/** The layer's MLP: a dense SwiGLU, or Mixtral's routed experts where `architecture.moe` says so. */
 function mlp(context: LayerContext, x: Value, layer: number): Value {
-  const { g } = context;
+  const { g, architecture } = context;
+  if (architecture.moe !== undefined && isMixtureLayer(architecture.moe, layer)) {
+    const { moe, intermediateSize } = architecture;
+    const mixture = mixtureOfExperts({ g, weight: context.weight, moe, intermediateSize }, x, layer); // (B·S, C)
+    context.routing.push(mixture.routing);
+    return mixture.out;
+  }
   const prefix = `model.layers.${layer}.mlp`;
   const gate = projection(context, `${prefix}.gate_proj`, x); // (B·S, F)
   const activated = g.mul(gate, g.sigmoid(gate)); // (B·S, F): silu
@@ -281,6 +294,7 @@ export function llamaForward(
     bias: attentionBias(g, inputs),
     fusable,
     adapter: inputs.adapter,
+    routing: [],
   };
   const embedding = weight('model.embed_tokens.weight'); // (V, C)
   let x = g.reshape(g.gather(embedding, inputs.inputIds, 0), [-1, hiddenSize]); // (B·S, C)
@@ -298,11 +312,11 @@ export function llamaForward(
   const head = architecture.tieWordEmbeddings ? embedding : weight('lm_head.weight'); // (V, C)
   if (inputs.headRows !== undefined) {
     const headInput = g.gather(hidden, inputs.headRows, 0); // (K, C)
-    return { logitsRows: linear(g, headInput, head), present }; // (K, V)
+    return { logitsRows: linear(g, headInput, head), present, routing: context.routing }; // (K, V)
   }
   const logitsRows = linear(g, hidden, head); // (B·S, V)
   const logits = g.reshape(logitsRows, [batch, length, vocabSize]); // (B, S, V)
-  return { logitsRows, logits, present };
+  return { logitsRows, logits, present, routing: context.routing };
 }
 
 /** Declares every parameter as a float32 graph input named as in Hugging Face (training mode). */

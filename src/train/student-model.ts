@@ -25,6 +25,7 @@ import { maskedScore } from '../student/attention-bias.js';
 import { type StudentArchitecture } from '../student/config.js';
 import { llamaForward, llamaParameterSpecs, type ProjectionAdapter } from '../student/llama-graph.js';
 import { loraAdapter, loraParameterSpecs, type LoraSettings } from '../student/lora.js';
+import { auxiliaryLoss, type RouterOutputs } from '../student/moe-layer.js';
 
 export const studentBatchNames = {
   inputIds: 'input_ids',
@@ -63,7 +64,7 @@ export function studentForward(
   parameters: ReadonlyMap<string, Value>,
   shape: BatchShape,
   adapter?: ProjectionAdapter,
-): { logitsRows: Value; logits?: Value; targets: Value; lossMask: Value } {
+): { logitsRows: Value; logits?: Value; targets: Value; lossMask: Value; routing: RouterOutputs[] } {
   const { rows: B, length: T, targets: K } = shape;
   const inputIds = g.input(studentBatchNames.inputIds, 'int64', [B, T]); // (B, T)
   const segmentIds = g.input(studentBatchNames.segmentIds, 'int64', [B, T]); // (B, T)
@@ -72,13 +73,13 @@ export function studentForward(
   const lossMask = g.reshape(g.input(studentBatchNames.lossMask, 'float32', targetInput), [-1]); // (B·T) or (K)
   const headRows = K === undefined ? undefined : g.input(studentBatchNames.targetPositions, 'int64', [K]); // (K)
   const attentionBias = packedAttentionBias(g, segmentIds, T); // (B, 1, 1, T, T)
-  const { logitsRows, logits } = llamaForward(g, architecture, parameters, {
+  const { logitsRows, logits, routing } = llamaForward(g, architecture, parameters, {
     inputIds,
     attentionBias,
     headRows,
     adapter,
   }); // (B·T or K, V)
-  return { logitsRows, logits, targets, lossMask };
+  return { logitsRows, logits, targets, lossMask, routing };
 }
 
 /**
@@ -98,8 +99,11 @@ export function studentModel(
       lora === undefined ? [] : base.map(({ name, shape: dimensions }) => ({ name, shape: dimensions })),
     buildLoss: (g, parameters) => {
       const adapter = lora === undefined ? undefined : loraAdapter(g, parameters, lora);
-      const { logitsRows, targets, lossMask } = studentForward(g, architecture, parameters, shape, adapter);
-      return g.maskedCrossEntropy(logitsRows, targets, lossMask); // ()
+      const forward = studentForward(g, architecture, parameters, shape, adapter);
+      const { logitsRows, targets, lossMask, routing } = forward;
+      const loss = g.maskedCrossEntropy(logitsRows, targets, lossMask); // ()
+      const routerLoss = auxiliaryLoss(g, architecture.moe, routing); // (): MoE students only
+      return routerLoss === undefined ? loss : g.add(loss, routerLoss);
     },
   };
 }

@@ -1,0 +1,212 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { type Value } from '../../src/engine/graph-core.js';
+import { Graph } from '../../src/engine/graph.js';
+import { serializeGraph } from '../../src/engine/serialize.js';
+import { exportBrick } from '../../src/export/export-brick.js';
+import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
+import { countParameters, loadPreset, type StudentArchitecture } from '../../src/student/config.js';
+import { initializeWeights, studentWeightShapes } from '../../src/student/initialize.js';
+import { declareLlamaParameters, llamaForward } from '../../src/student/llama-graph.js';
+import { expertWeightName, routerWeightName, type MixtureOfExperts } from '../../src/student/moe-config.js';
+import { auxiliaryLoss, mixtureOfExperts } from '../../src/student/moe-layer.js';
+import { checkGradients, type CheckedInput } from '../engine/gradient-check.js';
+import { makeTokenizer } from '../export/brick-fixture.js';
+
+const moe = (experts: number, topK: number, extra: Partial<MixtureOfExperts> = {}): MixtureOfExperts => ({
+  experts,
+  topK,
+  router: 'softmax',
+  balanceLoss: 0.01,
+  zLoss: 0.001,
+  ...extra,
+});
+
+async function nanoArchitecture(mixture?: MixtureOfExperts): Promise<StudentArchitecture> {
+  const { architecture } = await loadPreset('nano');
+  return { ...architecture, moe: mixture };
+}
+
+const tokens = (count: number, seed: number): number[] =>
+  Array.from({ length: count }, (_, index) => (index * 37 + seed * 101 + 11) % 512);
+
+/** The training graph's logits (B, T, V) for `rows`. */
+async function trainingLogits(
+  architecture: StudentArchitecture,
+  weights: ReadonlyMap<string, Float32Array>,
+  rows: number[][],
+): Promise<Float32Array> {
+  const g = new Graph('training_forward');
+  const parameters = declareLlamaParameters(g, architecture);
+  const inputIds = g.input('input_ids', 'int64', [rows.length, rows[0].length]);
+  const { logits } = llamaForward(g, architecture, parameters, { inputIds });
+  g.output(logits as Value, 'logits');
+  const session = await ort.InferenceSession.create(serializeGraph(g));
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [
+      rows.length,
+      rows[0].length,
+    ]),
+  };
+  for (const [name, shape] of studentWeightShapes(architecture))
+    feeds[name] = new ort.Tensor('float32', weights.get(name) as Float32Array, shape);
+  const output = (await session.run(feeds)).logits.data as Float32Array;
+  await session.release();
+  return output;
+}
+
+function maxDifference(left: Float32Array, right: Float32Array): number {
+  expect(left.length).toBe(right.length);
+  let worst = 0;
+  for (let index = 0; index < left.length; index += 1)
+    worst = Math.max(worst, Math.abs(left[index] - right[index]));
+  return worst;
+}
+
+describe('MoE gradient rules (central finite differences, float64)', () => {
+  it('ReduceLogSumExp over the last axis, without and with kept dimensions', async () => {
+    for (const keepDims of [false, true]) {
+      const result = await checkGradients({
+        inputs: [{ name: 'x', shape: [3, 5] }],
+        build: (g, [x]) => g.reduceLogSumExp(x, [-1], keepDims),
+      });
+      expect(result.maxRelativeError).toBeLessThan(1e-6);
+    }
+  });
+
+  it('a routed layer (3 experts, top-2) with its balance and z losses, in x, router and every expert', async () => {
+    const [rows, hidden, width, experts] = [6, 4, 3, 3];
+    const mixture = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25 });
+    const inputs: CheckedInput[] = [
+      { name: 'x', shape: [rows, hidden] },
+      { name: routerWeightName(0), shape: [experts, hidden] },
+    ];
+    for (let expert = 0; expert < experts; expert += 1)
+      inputs.push(
+        { name: expertWeightName(0, expert, 'w1'), shape: [width, hidden] },
+        { name: expertWeightName(0, expert, 'w2'), shape: [hidden, width] },
+        { name: expertWeightName(0, expert, 'w3'), shape: [width, hidden] },
+      );
+    const result = await checkGradients({
+      inputs,
+      seed: 11,
+      build: (g, values) => {
+        const byName = new Map(inputs.map((input, index) => [input.name, values[index]]));
+        const weight = (name: string): Value => byName.get(name) as Value;
+        const context = { g, weight, moe: mixture, intermediateSize: width };
+        const { out, routing } = mixtureOfExperts(context, values[0], 0); // (N, C)
+        const aux = auxiliaryLoss(g, mixture, [routing]) as Value; // ()
+        return g.add(out, aux); // (N, C): every output element carries the auxiliary loss
+      },
+    });
+    expect(result.maxRelativeError).toBeLessThan(1e-6);
+    // The router's gradient is not zero: the kept probabilities carry it.
+    expect(result.analytic[1].some((value) => Math.abs(value) > 1e-4)).toBe(true);
+  });
+});
+
+describe('MoE student', () => {
+  it('with 1 expert and top-1 gives the dense student its logits (w1 = gate_proj, w3 = up_proj, w2 = down_proj)', async () => {
+    const dense = await nanoArchitecture();
+    const single = await nanoArchitecture(moe(1, 1));
+    const denseWeights = initializeWeights({ ...dense, initializerRange: 0.2 }, 5);
+    const moeWeights = initializeWeights({ ...single, initializerRange: 0.2 }, 9);
+    for (let layer = 0; layer < dense.numHiddenLayers; layer += 1) {
+      const mlp = `model.layers.${layer}.mlp`;
+      const copy = (from: string, to: string) =>
+        moeWeights.set(to, denseWeights.get(`${mlp}.${from}.weight`) as Float32Array);
+      copy('gate_proj', expertWeightName(layer, 0, 'w1'));
+      copy('up_proj', expertWeightName(layer, 0, 'w3'));
+      copy('down_proj', expertWeightName(layer, 0, 'w2'));
+    }
+    for (const [name, values] of denseWeights) if (!name.includes('.mlp.')) moeWeights.set(name, values);
+    const rows = [tokens(10, 1), tokens(10, 2)];
+    const expected = await trainingLogits(dense, denseWeights, rows);
+    const actual = await trainingLogits(single, moeWeights, rows);
+    expect(maxDifference(actual, expected)).toBe(0);
+  });
+
+  it('names its tensors as Hugging Face Mixtral and counts them', async () => {
+    const architecture = await nanoArchitecture(moe(4, 2, { layers: [1] }));
+    const shapes = studentWeightShapes(architecture);
+    const { hiddenSize: C, intermediateSize: F } = architecture;
+    expect(shapes.get('model.layers.0.mlp.gate_proj.weight')).toEqual([F, C]);
+    expect(shapes.has('model.layers.1.mlp.gate_proj.weight')).toBe(false);
+    expect(shapes.get('model.layers.1.block_sparse_moe.gate.weight')).toEqual([4, C]);
+    expect(shapes.get('model.layers.1.block_sparse_moe.experts.3.w1.weight')).toEqual([F, C]);
+    expect(shapes.get('model.layers.1.block_sparse_moe.experts.3.w2.weight')).toEqual([C, F]);
+    expect(shapes.get('model.layers.1.block_sparse_moe.experts.3.w3.weight')).toEqual([F, C]);
+    const total = [...shapes.values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+    expect(countParameters(architecture)).toBe(total);
+  });
+
+  it('exports a Mixtral-layout brick whose cached decoder gives the training graph logits', async () => {
+    const architecture = await nanoArchitecture(moe(4, 2));
+    const weights = initializeWeights({ ...architecture, initializerRange: 0.2 }, 13);
+    const root = await mkdtemp(join(tmpdir(), 'dnc-moe-'));
+    const tokenizerDirectory = join(root, 'tokenizer');
+    await makeTokenizer(tokenizerDirectory, architecture.vocabSize, architecture.maxPositionEmbeddings);
+    const brick = join(root, 'brick');
+    await exportBrick({
+      architecture,
+      weights,
+      tokenizerDirectory,
+      role: 'decomposer',
+      lineage: { dataHash: 'sha256:test', teacher: 'reference', training: { preset: 'nano-moe', steps: 0 } },
+      metrics: { finalValLoss: null },
+      outDirectory: brick,
+    });
+    const { readFile } = await import('node:fs/promises');
+    const config = JSON.parse(await readFile(join(brick, 'config.json'), 'utf8')) as Record<string, unknown>;
+    expect(config).toMatchObject({
+      model_type: 'mixtral',
+      architectures: ['MixtralForCausalLM'],
+      num_local_experts: 4,
+      num_experts_per_tok: 2,
+      router_aux_loss_coef: 0.01,
+      intermediate_size: architecture.intermediateSize,
+    });
+    const row = tokens(9, 3);
+    const expected = await trainingLogits(architecture, weights, [row]);
+    const model = await OnnxDecoderModel.load(brick);
+    const V = architecture.vocabSize;
+    const mask = (length: number) => BigInt64Array.from({ length }, () => 1n);
+    const positions = (from: number, to: number) =>
+      BigInt64Array.from({ length: to - from }, (_, index) => BigInt(from + index));
+    // Prefill 6 tokens, then 3 cached steps of one token each.
+    const first = await model.forward(
+      {
+        inputIds: BigInt64Array.from(row.slice(0, 6).map(BigInt)),
+        attentionMask: mask(6),
+        positionIds: positions(0, 6),
+        batchSize: 1,
+        length: 6,
+        pastLength: 0,
+      },
+      undefined,
+    );
+    expect(maxDifference(first.logits, expected.subarray(0, 6 * V))).toBeLessThan(1e-4);
+    let cache = first.cache;
+    for (let position = 6; position < row.length; position += 1) {
+      const step = await model.forward(
+        {
+          inputIds: BigInt64Array.of(BigInt(row[position])),
+          attentionMask: mask(position + 1),
+          positionIds: positions(position, position + 1),
+          batchSize: 1,
+          length: 1,
+          pastLength: position,
+        },
+        cache,
+      );
+      expect(maxDifference(step.logits, expected.subarray(position * V, (position + 1) * V))).toBeLessThan(
+        1e-4,
+      );
+      cache = step.cache;
+    }
+    await model.close();
+  });
+});
