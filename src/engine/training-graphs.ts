@@ -16,6 +16,11 @@
  * weight's dW product is never built) and the optimizer never sees them: no moments, no update.
  * They are fed, not baked in as initializers: one Float32Array per weight serves every session
  * zero-copy, where initializers would be serialized into (and held by) each session's model.
+ * Measured on a LoRA step at SmolLM2-135M's shape cut to 2 layers, batch 4 × 128, on the loaded
+ * 2-core machine (/tmp script, two interleaved rounds of 5 steps): fed 1.9–3.0 s median, initializers
+ * 1.8–2.1 s (onnxruntime may pre-pack constant weights; the difference is within the load's noise),
+ * but peak RSS 720–731 MB fed against 1,181–1,189 MB with initializers (the 140 MB of weights held
+ * about three more times), and a model over 2 GB cannot be an initializer-only protobuf at all.
  */
 import { gradients } from './autodiff.js';
 import { type DataType } from './data-type.js';
