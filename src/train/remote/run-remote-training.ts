@@ -290,7 +290,8 @@ async function finish(
     });
   if (status !== 'succeeded')
     throw new UserError(
-      `fine-tuning job ${job.id} ${status}${message === null ? '' : `: ${message}`}; fix the cause and rerun with another --out`,
+      `fine-tuning job ${job.id} ${status}${message === null ? '' : `: ${message}`}; ` +
+        `fix the cause, then start a new job in a fresh directory (another --out, or delete ${options.outDirectory})`,
       { exitCode: 2 },
     );
   if (model === null)
