@@ -40,6 +40,12 @@ export interface DecoderModel<Cache = unknown> {
   forward(batch: DecoderBatch, cache: Cache | undefined): Promise<DecoderOutput<Cache>>;
   /** Frees a cache the loop no longer needs (native tensors); optional. */
   releaseCache?(cache: Cache): void;
+  /**
+   * A cache holding the given rows of `cache`, in that order (a row may repeat): finished rows leave
+   * the batch, and one prefilled prompt becomes several rows. Optional: without it the loop keeps
+   * finished rows in the batch and prefills every row.
+   */
+  selectRows?(cache: Cache, rows: readonly number[]): Cache;
 }
 
 /** Checks a batch before it goes to the model: a shape mistake here would corrupt every row. */

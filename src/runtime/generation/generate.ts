@@ -2,7 +2,9 @@
  * The generation loop: ONE loop of small parts. Each step runs the model on the new tokens,
  * then for every unfinished row: processors → sampler → append → stopping criteria.
  * Several prompts run together: left-padded to a common length with an attention mask that
- * grows with the cache; a finished row is fed padding with mask 0 until every row is done.
+ * grows with the cache. When the model can select cache rows (`selectRows`), a finished row
+ * leaves the batch and identical prompts are prefilled once; otherwise a finished row is fed
+ * padding with mask 0 until every row is done.
  */
 import {
   lastPositionLogits,
@@ -34,6 +36,8 @@ export interface GenerationResult {
 }
 
 interface Row {
+  /** Index of the row's prompt in the caller's list. */
+  index: number;
   prompt: readonly number[];
   /** Prompt and generated tokens (no padding). */
   tokens: number[];
@@ -52,7 +56,8 @@ export async function generate<Cache>(
 ): Promise<GenerationResult[]> {
   validatePrompts(prompts, model.vocabSize);
   const parts = buildGenerationParts(options, model);
-  const rows: Row[] = prompts.map((prompt) => ({
+  const rows: Row[] = prompts.map((prompt, index) => ({
+    index,
     prompt,
     tokens: [...prompt],
     generated: [],
@@ -61,21 +66,37 @@ export async function generate<Cache>(
     mask: [],
     stop: null,
   }));
-  let batch = promptBatch(rows, parts.padTokenId);
   let cache: Cache | undefined;
+  const swap = (next: Cache): void => {
+    if (cache !== undefined && next !== cache) model.releaseCache?.(cache);
+    cache = next;
+  };
   try {
+    // Rows in the batch, in batch order. With `selectRows`, a row that finishes leaves the batch
+    // (its cache rows are dropped) and identical prompts are prefilled once, then copied.
+    let live = await prefill(model, rows, parts, options, swap);
     while (true) {
+      const running = live.filter((row) => row.stop === null);
+      if (running.length === 0) break;
+      if (running.length < live.length && model.selectRows !== undefined) {
+        swap(
+          model.selectRows(
+            cache!,
+            running.map((row) => live.indexOf(row)),
+          ),
+        );
+        live = running;
+      }
       options.signal?.throwIfAborted();
+      const pastLength = live[0]!.mask.length;
+      const batch = stepBatch(live, parts.padTokenId, pastLength);
       validateDecoderBatch(batch);
       const output = await model.forward(batch, cache);
-      if (cache !== undefined && output.cache !== cache) model.releaseCache?.(cache);
-      cache = output.cache;
-      const logits = lastPositionLogits(output.logits, rows.length, batch.length, model.vocabSize);
-      rows.forEach((row, index) => {
-        if (row.stop === null) advanceRow(row, index, logits[index], parts, options);
+      swap(output.cache);
+      const logits = lastPositionLogits(output.logits, live.length, batch.length, model.vocabSize);
+      live.forEach((row, position) => {
+        if (row.stop === null) advanceRow(row, logits[position], parts, options);
       });
-      if (rows.every((row) => row.stop !== null)) break;
-      batch = stepBatch(rows, parts.padTokenId, batch.pastLength + batch.length);
     }
   } finally {
     if (cache !== undefined) model.releaseCache?.(cache);
@@ -83,9 +104,53 @@ export async function generate<Cache>(
   return rows.map((row) => toResult(row, options.decode));
 }
 
+/**
+ * The first step: the prompts in one left-padded batch, each distinct prompt once when the model can
+ * copy cache rows (the fault check samples one prompt 8 times: one prefill, 8 rows after it).
+ * Returns the rows of the batch the next step runs.
+ */
+async function prefill<Cache>(
+  model: DecoderModel<Cache>,
+  rows: Row[],
+  parts: GenerationParts,
+  options: GenerationOptions,
+  swap: (cache: Cache) => void,
+): Promise<Row[]> {
+  const firstOf = new Map<string, Row>();
+  const source = rows.map((row) => {
+    const key = row.prompt.join(',');
+    if (model.selectRows === undefined) return row;
+    const first = firstOf.get(key) ?? row;
+    firstOf.set(key, first);
+    return first;
+  });
+  const distinct = rows.filter((row, index) => source[index] === row);
+  options.signal?.throwIfAborted();
+  const batch = promptBatch(distinct, parts.padTokenId);
+  validateDecoderBatch(batch);
+  const output = await model.forward(batch, undefined);
+  let cache = output.cache;
+  swap(cache);
+  const logits = lastPositionLogits(output.logits, distinct.length, batch.length, model.vocabSize);
+  if (distinct.length < rows.length) {
+    cache = model.selectRows!(
+      cache,
+      source.map((first) => distinct.indexOf(first)),
+    );
+    swap(cache);
+  }
+  rows.forEach((row, index) => {
+    const first = source[index]!;
+    if (first !== row) row.mask = [...first.mask];
+    // Processors edit logits in place: each copy of a prompt gets its own.
+    const own = logits[distinct.indexOf(first)]!;
+    advanceRow(row, first === row ? own : own.slice(), parts, options);
+  });
+  return rows;
+}
+
 function advanceRow(
   row: Row,
-  index: number,
   logits: Float32Array,
   parts: GenerationParts,
   options: GenerationOptions,
@@ -98,7 +163,7 @@ function advanceRow(
   row.minTokenLogProbability = Math.min(row.minTokenLogProbability, tokenLogProbability);
   row.tokens.push(token);
   row.generated.push(token);
-  options.onToken?.({ row: index, token });
+  options.onToken?.({ row: row.index, token });
   for (const criterion of parts.criteria) {
     row.stop = criterion.check({ generated: row.generated });
     if (row.stop !== null) return;

@@ -112,6 +112,24 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     return { logits: outputs.logits.data as Float32Array, cache: next };
   }
 
+  /**
+   * The cache rows `rows` (in order, repeats allowed) as new tensors: (B, kvH, P, hd) → (R, kvH, P, hd).
+   * Copying R·kvH·P·hd floats per tensor costs far less than running finished rows through every
+   * layer, or prefilling one prompt once per sample.
+   */
+  selectRows(cache: OnnxCache, rows: readonly number[]): OnnxCache {
+    const selected: OnnxCache = {};
+    for (const [name, tensor] of Object.entries(cache)) {
+      const [batchSize, ...rest] = tensor.dims as number[];
+      const data = tensor.data as Float32Array;
+      const perRow = data.length / batchSize!;
+      const copy = new Float32Array(rows.length * perRow);
+      rows.forEach((row, index) => copy.set(data.subarray(row * perRow, (row + 1) * perRow), index * perRow));
+      selected[name] = new ort.Tensor('float32', copy, [rows.length, ...rest]);
+    }
+    return selected;
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }
