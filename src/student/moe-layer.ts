@@ -98,26 +98,29 @@ export function mixtureOfExperts(
 }
 
 /**
- * Switch load balancing for one layer, as Hugging Face's `load_balancing_loss_func`:
- * E · Σ_e f_e · P_e with f_e the share of rows whose top-k holds e (summed over the k choices, so
- * a perfectly balanced router scores k) and P_e the mean router probability of e.
+ * Switch load balancing as Hugging Face's `load_balancing_loss_func` (Mixtral's
+ * `router_aux_loss_coef` multiplies it): with every layer's rows taken together, E · Σ_e f_e · P_e,
+ * f_e the share of rows whose top-k holds e (summed over the k choices, so a balanced router scores
+ * k) and P_e the mean router probability of e. Layers see the same rows, so the means over all of
+ * them are the means of the per-layer means.
  */
-export function balanceLoss(g: Graph, routing: RouterOutputs, experts: number): Value {
-  const share = g.reduceMean(routing.mask, [0]); // (E)
-  const meanProbability = g.reduceMean(routing.probabilities, [0]); // (E)
-  return g.mul(g.sumAll(g.mul(share, meanProbability)), experts); // ()
+export function balanceLoss(g: Graph, routings: readonly RouterOutputs[], experts: number): Value {
+  const layers = routings.length;
+  const share = g.sum(routings.map((routing) => g.reduceMean(routing.mask, [0]))); // (E): L · f
+  const probability = g.sum(routings.map((routing) => g.reduceMean(routing.probabilities, [0]))); // (E): L · P
+  return g.mul(g.sumAll(g.mul(share, probability)), experts / (layers * layers)); // ()
 }
 
-/** Router z-loss (ST-MoE): mean over rows of logsumexp(logits)². */
+/** Router z-loss (ST-MoE) of one layer: mean over rows of logsumexp(logits)². */
 export function routerZLoss(g: Graph, routing: RouterOutputs): Value {
   const logSumExp = g.reduceLogSumExp(routing.logits, [-1]); // (N)
   return g.reduceMean(g.mul(logSumExp, logSumExp), [0]); // ()
 }
 
 /**
- * balanceLoss · mean over layers of the balance loss + zLoss · mean over layers of the z-loss, to
- * add to the language-model loss; undefined without mixture layers. Every row counts (padding
- * included), as in Hugging Face without an attention mask.
+ * balanceLoss · the balance loss over every mixture layer + zLoss · the mean over layers of the
+ * z-loss, to add to the language-model loss; undefined without mixture layers. Every row counts
+ * (padding included), as in Hugging Face without an attention mask.
  */
 export function auxiliaryLoss(
   g: Graph,
@@ -126,10 +129,7 @@ export function auxiliaryLoss(
 ): Value | undefined {
   if (moe === undefined || routings.length === 0) return undefined;
   const parts: Value[] = [];
-  if (moe.balanceLoss > 0) {
-    const balance = g.sum(routings.map((routing) => balanceLoss(g, routing, moe.experts)));
-    parts.push(g.mul(balance, moe.balanceLoss / routings.length));
-  }
+  if (moe.balanceLoss > 0) parts.push(g.mul(balanceLoss(g, routings, moe.experts), moe.balanceLoss));
   if (moe.zLoss > 0) {
     const z = g.sum(routings.map((routing) => routerZLoss(g, routing)));
     parts.push(g.mul(z, moe.zLoss / routings.length));

@@ -1,62 +1,20 @@
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { type Value } from '../../src/engine/graph-core.js';
-import { Graph } from '../../src/engine/graph.js';
-import { serializeGraph } from '../../src/engine/serialize.js';
-import { exportBrick } from '../../src/export/export-brick.js';
 import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
-import { countParameters, loadPreset, type StudentArchitecture } from '../../src/student/config.js';
+import { countParameters } from '../../src/student/config.js';
 import { initializeWeights, studentWeightShapes } from '../../src/student/initialize.js';
-import { declareLlamaParameters, llamaForward } from '../../src/student/llama-graph.js';
-import { expertWeightName, routerWeightName, type MixtureOfExperts } from '../../src/student/moe-config.js';
+import { expertWeightName, routerWeightName } from '../../src/student/moe-config.js';
 import { auxiliaryLoss, mixtureOfExperts } from '../../src/student/moe-layer.js';
 import { checkGradients, type CheckedInput } from '../engine/gradient-check.js';
-import { makeTokenizer } from '../export/brick-fixture.js';
-
-const moe = (experts: number, topK: number, extra: Partial<MixtureOfExperts> = {}): MixtureOfExperts => ({
-  experts,
-  topK,
-  router: 'softmax',
-  balanceLoss: 0.01,
-  zLoss: 0.001,
-  ...extra,
-});
-
-async function nanoArchitecture(mixture?: MixtureOfExperts): Promise<StudentArchitecture> {
-  const { architecture } = await loadPreset('nano');
-  return { ...architecture, moe: mixture };
-}
-
-const tokens = (count: number, seed: number): number[] =>
-  Array.from({ length: count }, (_, index) => (index * 37 + seed * 101 + 11) % 512);
-
-/** The training graph's logits (B, T, V) for `rows`. */
-async function trainingLogits(
-  architecture: StudentArchitecture,
-  weights: ReadonlyMap<string, Float32Array>,
-  rows: number[][],
-): Promise<Float32Array> {
-  const g = new Graph('training_forward');
-  const parameters = declareLlamaParameters(g, architecture);
-  const inputIds = g.input('input_ids', 'int64', [rows.length, rows[0].length]);
-  const { logits } = llamaForward(g, architecture, parameters, { inputIds });
-  g.output(logits as Value, 'logits');
-  const session = await ort.InferenceSession.create(serializeGraph(g));
-  const feeds: Record<string, ort.Tensor> = {
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(rows.flat().map(BigInt)), [
-      rows.length,
-      rows[0].length,
-    ]),
-  };
-  for (const [name, shape] of studentWeightShapes(architecture))
-    feeds[name] = new ort.Tensor('float32', weights.get(name) as Float32Array, shape);
-  const output = (await session.run(feeds)).logits.data as Float32Array;
-  await session.release();
-  return output;
-}
+import {
+  exportStudentBrick,
+  mixture as moe,
+  nanoArchitecture,
+  tokens,
+  trainingForward,
+} from './moe-fixture.js';
 
 function maxDifference(left: Float32Array, right: Float32Array): number {
   expect(left.length).toBe(right.length);
@@ -79,7 +37,7 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
 
   it('a routed layer (3 experts, top-2) with its balance and z losses, in x, router and every expert', async () => {
     const [rows, hidden, width, experts] = [6, 4, 3, 3];
-    const mixture = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25 });
+    const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25 });
     const inputs: CheckedInput[] = [
       { name: 'x', shape: [rows, hidden] },
       { name: routerWeightName(0), shape: [experts, hidden] },
@@ -96,9 +54,9 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
       build: (g, values) => {
         const byName = new Map(inputs.map((input, index) => [input.name, values[index]]));
         const weight = (name: string): Value => byName.get(name) as Value;
-        const context = { g, weight, moe: mixture, intermediateSize: width };
+        const context = { g, weight, moe: settings, intermediateSize: width };
         const { out, routing } = mixtureOfExperts(context, values[0], 0); // (N, C)
-        const aux = auxiliaryLoss(g, mixture, [routing]) as Value; // ()
+        const aux = auxiliaryLoss(g, settings, [routing]) as Value; // ()
         return g.add(out, aux); // (N, C): every output element carries the auxiliary loss
       },
     });
@@ -124,8 +82,8 @@ describe('MoE student', () => {
     }
     for (const [name, values] of denseWeights) if (!name.includes('.mlp.')) moeWeights.set(name, values);
     const rows = [tokens(10, 1), tokens(10, 2)];
-    const expected = await trainingLogits(dense, denseWeights, rows);
-    const actual = await trainingLogits(single, moeWeights, rows);
+    const expected = (await trainingForward(dense, denseWeights, rows)).logits;
+    const actual = (await trainingForward(single, moeWeights, rows)).logits;
     expect(maxDifference(actual, expected)).toBe(0);
   });
 
@@ -146,20 +104,7 @@ describe('MoE student', () => {
   it('exports a Mixtral-layout brick whose cached decoder gives the training graph logits', async () => {
     const architecture = await nanoArchitecture(moe(4, 2));
     const weights = initializeWeights({ ...architecture, initializerRange: 0.2 }, 13);
-    const root = await mkdtemp(join(tmpdir(), 'dnc-moe-'));
-    const tokenizerDirectory = join(root, 'tokenizer');
-    await makeTokenizer(tokenizerDirectory, architecture.vocabSize, architecture.maxPositionEmbeddings);
-    const brick = join(root, 'brick');
-    await exportBrick({
-      architecture,
-      weights,
-      tokenizerDirectory,
-      role: 'decomposer',
-      lineage: { dataHash: 'sha256:test', teacher: 'reference', training: { preset: 'nano-moe', steps: 0 } },
-      metrics: { finalValLoss: null },
-      outDirectory: brick,
-    });
-    const { readFile } = await import('node:fs/promises');
+    const brick = await exportStudentBrick(architecture, weights);
     const config = JSON.parse(await readFile(join(brick, 'config.json'), 'utf8')) as Record<string, unknown>;
     expect(config).toMatchObject({
       model_type: 'mixtral',
@@ -170,7 +115,7 @@ describe('MoE student', () => {
       intermediate_size: architecture.intermediateSize,
     });
     const row = tokens(9, 3);
-    const expected = await trainingLogits(architecture, weights, [row]);
+    const expected = (await trainingForward(architecture, weights, [row])).logits;
     const model = await OnnxDecoderModel.load(brick);
     const V = architecture.vocabSize;
     const mask = (length: number) => BigInt64Array.from({ length }, () => 1n);
