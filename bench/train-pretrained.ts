@@ -80,9 +80,10 @@ async function measureMode(
   length: number,
   steps: number,
   layers: number,
+  vocabSize: number,
 ): Promise<ChildResult> {
   const started = performance.now();
-  const architecture = { ...smolLm2Architecture, numHiddenLayers: layers };
+  const architecture = { ...smolLm2Architecture, numHiddenLayers: layers, vocabSize };
   const microBatches = mode === 'lora-micro' ? rows : 1;
   const { shape, feeds } = benchBatch(architecture, rows / microBatches, length);
   const batches = Array.from({ length: microBatches }, () => feeds);
@@ -170,11 +171,12 @@ async function child(
   length: number,
   steps: number,
   layers: number,
+  vocabSize: number,
 ): Promise<ChildResult> {
   const file = fileURLToPath(import.meta.url);
   const { stdout } = await run(
     process.execPath,
-    ['--import', 'tsx', file, mode, String(rows), String(length), String(steps), String(layers)],
+    ['--import', 'tsx', file, mode, ...[rows, length, steps, layers, vocabSize].map(String)],
     {
       maxBuffer: 1 << 20,
     },
@@ -187,6 +189,8 @@ export interface PretrainedBenchOptions {
   length: number;
   steps: number;
   layers: number;
+  /** Default SmolLM2's 49,152; a test may shrink it to run in seconds. */
+  vocabSize?: number;
   /** Measures the MatMul peak (GFLOP/s) in this process. */
   matmulPeak: () => Promise<number>;
   /** Tokens of one GSM8K-socratic decomposer example (for the 1,000-example estimate). */
@@ -199,10 +203,11 @@ const round = (value: number, digits = 3): number => Math.round(value * 10 ** di
 
 export async function measurePretrained(options: PretrainedBenchOptions): Promise<Record<string, unknown>> {
   const { rows, length, steps, layers } = options;
+  const vocabSize = options.vocabSize ?? smolLm2Architecture.vocabSize;
   const peakBefore = await options.matmulPeak();
-  const full = await child('full', rows, length, steps, layers);
-  const lora = await child('lora', rows, length, steps, layers);
-  const loraMicro = await child('lora-micro', rows, length, steps, layers);
+  const full = await child('full', rows, length, steps, layers, vocabSize);
+  const lora = await child('lora', rows, length, steps, layers, vocabSize);
+  const loraMicro = await child('lora-micro', rows, length, steps, layers, vocabSize);
   const peakAfter = await options.matmulPeak();
   const peak = (peakBefore + peakAfter) / 2;
   const describe = (result: ChildResult) => {
@@ -229,7 +234,7 @@ export async function measurePretrained(options: PretrainedBenchOptions): Promis
   const examplesPerStep = (rows * length) / options.tokensPerExample;
   const epochSteps = Math.ceil(examples / examplesPerStep);
   return {
-    shape: { ...smolLm2Architecture, numHiddenLayers: layers },
+    shape: { ...smolLm2Architecture, numHiddenLayers: layers, vocabSize },
     batch: { rows, length },
     loraSettings: benchLora,
     matmulPeakGflops: round(peak, 1),
@@ -254,7 +259,8 @@ export async function measurePretrained(options: PretrainedBenchOptions): Promis
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [mode, rows, length, steps, layers] = process.argv.slice(2);
-  const result = await measureMode(mode as Mode, Number(rows), Number(length), Number(steps), Number(layers));
+  const [mode, ...sizes] = process.argv.slice(2);
+  const [rows, length, steps, layers, vocabSize] = sizes.map(Number);
+  const result = await measureMode(mode as Mode, rows, length, steps, layers, vocabSize);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
