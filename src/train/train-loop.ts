@@ -226,6 +226,8 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },
     session: options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
   });
+  // Full fine-tuning: the trainer holds its own copy of the base's weights; let the loaded ones go.
+  if (lora === undefined) run.base?.checkpoint.weights.clear();
   const state: TrainingState = resumeFrom?.state ?? {
     magic: 'dnc-train-checkpoint',
     version: 1,
