@@ -123,6 +123,7 @@ async function resolveStudent(
     patience: _patience,
     minDelta: _minDelta,
     allowSmallData: _allowSmallData,
+    deterministic: _deterministic,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

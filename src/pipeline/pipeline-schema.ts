@@ -140,6 +140,8 @@ export const studentSchema = z.strictObject({
   minDelta: z.number().nonnegative().optional(),
   /** Train even below the data floor (50 examples and a validation set); the filter stage checks it too. */
   allowSmallData: z.boolean().optional(),
+  /** The same loss curve bit for bit on one machine (onnxruntime on one thread; `dnc train --deterministic`). */
+  deterministic: z.boolean().optional(),
   /** Decoding settings written into the exported brick.json (default: the role's, see `dnc export --help`). */
   decoding: brickDecodingSchema.optional(),
 });

@@ -224,7 +224,11 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     initialParameters: resumeFrom?.weights ?? initialWeights(run),
     frozenValues: lora === undefined ? undefined : run.base?.checkpoint.weights,
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },
-    session: options.threads === undefined ? {} : { intraOpNumThreads: options.threads },
+    session: settings.deterministic
+      ? { intraOpNumThreads: 1 }
+      : options.threads === undefined
+        ? {}
+        : { intraOpNumThreads: options.threads },
   });
   // Full fine-tuning: the trainer holds its own copy of the base's weights; let the loaded ones go.
   if (lora === undefined) run.base?.checkpoint.weights.clear();

@@ -36,6 +36,11 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
   minDelta: z.number().nonnegative().default(defaults.train.minDelta),
   /** Train even on fewer examples than the floor, or without a validation set (see data-floor.ts). */
   allowSmallData: z.boolean().default(false),
+  /**
+   * Bit-for-bit reproducible runs on one machine: onnxruntime runs every kernel on one thread
+   * (`--deterministic`), so no reduction's order depends on how the work was split.
+   */
+  deterministic: z.boolean().default(false),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -63,6 +68,8 @@ export interface TrainingOverrides {
   minDelta?: number;
   /** Train below the data floor (fewer examples than defaults.train.minimumExamples, or no validation). */
   allowSmallData?: boolean;
+  /** One onnxruntime thread, so the loss curve repeats bit for bit on the same machine. */
+  deterministic?: boolean;
 }
 
 function defined<T extends object>(values: T): Partial<T> {

@@ -50,6 +50,7 @@ const trainFlagsSchema = z.strictObject({
   patience: count('--patience'),
   minDelta: z.coerce.number().nonnegative('--min-delta must be zero or more').optional(),
   allowSmallData: z.boolean().optional(),
+  deterministic: z.boolean().optional(),
   longExamples: longExamplePolicySchema.optional(),
   promptFormat: promptStyleSchema.optional(),
   teacher: z.string().min(1).optional(),
@@ -127,6 +128,10 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
   if (!parsed.success) throw new UserError(`dnc train: ${formatZodError(parsed.error)}`);
   const flags: TrainFlags = parsed.data;
   if (flags.role === undefined) throw new UserError('give the role to train: --role decomposer|solver');
+  if (flags.deterministic === true && flags.threads !== undefined && flags.threads > 1)
+    throw new UserError(
+      `--deterministic runs onnxruntime on one thread; drop --threads ${flags.threads} or --deterministic`,
+    );
   const controller = new AbortController();
   const signals = trapStopSignals(controller);
   let summary: TrainSummary;
@@ -152,6 +157,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         patience: flags.patience,
         minDelta: flags.minDelta,
         allowSmallData: flags.allowSmallData,
+        deterministic: flags.deterministic,
         longExamples: flags.longExamples,
         promptFormat: flags.promptFormat,
       },
@@ -222,6 +228,10 @@ export function register(program: Command): void {
     .option('--teacher <name>', 'the teacher the data came from, recorded in the lineage')
     .option('--export <dir>', 'export the trained student as a brick directory when done')
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')
+    .option(
+      '--deterministic',
+      'the same loss curve bit for bit on this machine (onnxruntime on one thread; slower, see docs/performance.md)',
+    )
     .option('--progress', 'draw progress lines even when stderr is not a terminal')
     .option('--json', 'print one JSON summary object on stdout')
     .option(

@@ -1,0 +1,83 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { pipelineSchema } from '../../src/pipeline/pipeline-schema.js';
+import { readTrainingLog } from '../../src/train/training-log.js';
+import { runCli } from '../helpers/cli.js';
+import { decomposerChats, writeChats } from './chat-fixture.js';
+
+let root: string;
+let dataFile: string;
+
+const args = (out: string, ...extra: string[]): string[] => [
+  'train',
+  '--data',
+  dataFile,
+  '--role',
+  'decomposer',
+  '--preset',
+  'nano',
+  '--out',
+  out,
+  '--max-steps',
+  '25',
+  '--epochs',
+  '1000',
+  '--batch-size',
+  '4',
+  '--eval-every',
+  '10',
+  '--checkpoint-every',
+  '25',
+  '--warmup-steps',
+  '5',
+  '--allow-small-data',
+  '--json',
+  ...extra,
+];
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'dnc-train-deterministic-'));
+  dataFile = join(root, 'train.jsonl');
+  await writeChats(dataFile, decomposerChats(40, 5));
+});
+
+describe('dnc train --deterministic', () => {
+  it('two runs give the same loss curve bit for bit and the same weights', async () => {
+    const first = await runCli(args(join(root, 'first'), '--deterministic'));
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(args(join(root, 'second'), '--deterministic'));
+    expect(second.code, second.stderr).toBe(0);
+    const losses = async (name: string) =>
+      (await readTrainingLog(join(root, name, 'train-log.jsonl'))).map((entry) =>
+        'loss' in entry ? entry.loss : entry.validationLoss,
+      );
+    const curve = await losses('first');
+    expect(curve.length).toBeGreaterThan(25);
+    expect(await losses('second')).toEqual(curve); // toEqual on numbers: exact, not close
+    expect(await readFile(join(root, 'second', 'model.safetensors'))).toEqual(
+      await readFile(join(root, 'first', 'model.safetensors')),
+    );
+    const student = JSON.parse(await readFile(join(root, 'first', 'student.json'), 'utf8'));
+    expect(JSON.stringify(student)).toMatch(/"deterministic":true/);
+  }, 120_000);
+
+  it('refuses --threads above 1 with it, in one line; the pipeline takes it per student', async () => {
+    const result = await runCli(args(join(root, 'threads'), '--deterministic', '--threads', '2'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/--deterministic runs onnxruntime on one thread; drop --threads 2/);
+    const pipeline = {
+      name: 'p',
+      datasets: [{ name: 'h', world: 'hops', split: 'train', n: 4, seed: 1 }],
+      teacher: 'reference',
+      students: [{ name: 's', role: 'decomposer', preset: 'nano', deterministic: true }],
+    };
+    expect(pipelineSchema.parse(pipeline).students[0]).toMatchObject({ deterministic: true });
+    expect(
+      pipelineSchema.safeParse({ ...pipeline, students: [{ ...pipeline.students[0], deterministic: 'yes' }] })
+        .success,
+    ).toBe(false);
+  });
+});
