@@ -32,6 +32,7 @@ import { renamedCopies } from './name-copies.js';
 import { type BaseReference, loadBase, type LoadedBase, pretrainedPreset } from './pretrained-base.js';
 import { type LoraSettings } from '../student/lora.js';
 import { writePretrainedTokenizerFiles } from '../tokenizer/pretrained-tokenizer-files.js';
+import { type GrowthRun, readGrowthRecord, resumeGrowth, startGrowth } from './moe-growth-run.js';
 import { resolveSettings, type TrainingOverrides, type TrainingSettings } from './training-settings.js';
 
 export interface TrainOptions {
@@ -60,6 +61,10 @@ export interface TrainOptions {
   chatTemplateFile?: string;
   /** Train a LoRA adapter on the frozen base (needs `base`); absent: full fine-tuning. */
   lora?: LoraSettings;
+  /** Grow the mixture-of-experts student of `from` by this many experts per mixture layer. */
+  growExperts?: number;
+  /** The checkpoint (or run directory) a growth run starts from. */
+  from?: string;
 }
 
 export interface PreparedRun {
@@ -73,6 +78,8 @@ export interface PreparedRun {
   resumeFrom?: TrainingCheckpoint;
   /** The pretrained base, when the run fine-tunes one. */
   base?: LoadedBase;
+  /** A growth run (`--grow-experts N --from CHECKPOINT`): what is frozen and where it came from. */
+  growth?: GrowthRun;
 }
 
 /**
@@ -160,6 +167,7 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
   let settings: TrainingSettings;
   let tokenizer: Tokenizer;
   let base: LoadedBase | undefined;
+  let growth: GrowthRun | undefined;
   if (options.resume) {
     await removeStagingLeftovers(options.outDirectory);
     resumeFrom = await resumeCheckpoint(options, dataHash);
@@ -171,6 +179,11 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
     ({ preset: presetName, architecture } = state);
     settings = checkResumeOverrides(options.overrides, state.settings);
     base = await resumeBase(options, state.base);
+    tokenizer = await Tokenizer.load(options.outDirectory);
+    const record = await readGrowthRecord(options.outDirectory);
+    if (record !== undefined) growth = resumeGrowth(record, architecture, resumeFrom.weights);
+  } else if (options.growExperts !== undefined || options.from !== undefined) {
+    ({ growth, architecture, presetName, settings } = await prepareGrowth(options, dataStyle === 'compact'));
     tokenizer = await Tokenizer.load(options.outDirectory);
   } else if (options.base !== undefined) {
     await refuseExistingRun(options.outDirectory);
@@ -242,7 +255,33 @@ export async function prepareRun(options: TrainOptions): Promise<PreparedRun> {
     validation: encode(split.validation),
     resumeFrom,
     base,
+    growth,
   };
+}
+
+/** A fresh growth run: both flags, no base, no LoRA; the old student's preset supplies the defaults. */
+async function prepareGrowth(options: TrainOptions, compact: boolean) {
+  const { growExperts, from } = options;
+  if (growExperts === undefined || from === undefined)
+    throw new UserError(
+      'growing experts needs both --grow-experts N and --from CHECKPOINT (the MoE student to grow)',
+    );
+  if (options.base !== undefined || options.lora !== undefined)
+    throw new UserError(
+      '--grow-experts grows a from-scratch MoE student: drop --base and the --lora-* flags',
+    );
+  if (options.overrides.vocabSize !== undefined)
+    throw new UserError("--grow-experts keeps the old student's tokenizer: drop --vocab-size");
+  await refuseExistingRun(options.outDirectory);
+  await mkdir(options.outDirectory, { recursive: true });
+  const { growth, architecture } = await startGrowth(from, growExperts, options.outDirectory, options.preset);
+  const preset = await loadPreset(growth.record.preset);
+  const settings = resolveSettings(preset, options.overrides, compact ? 'compact' : 'instruct');
+  if (settings.sequenceLength > architecture.maxPositionEmbeddings)
+    throw new UserError(
+      `the sequence length ${settings.sequenceLength} exceeds the student's context of ${architecture.maxPositionEmbeddings}; lower it`,
+    );
+  return { growth, architecture, presetName: `${preset.name}+${growExperts}-experts`, settings };
 }
 
 async function refuseExistingRun(outDirectory: string): Promise<void> {

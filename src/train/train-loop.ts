@@ -35,6 +35,8 @@ import {
 } from './packing.js';
 import { prepareRun, type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type BatchShape, studentModel } from './student-model.js';
+import { growthModel, initialGrowthWeights } from '../student/moe-growth.js';
+import { growthCheckpointMoments, growthCheckpointWeights } from './moe-growth-run.js';
 import { type TrainingState, trainingFiles, writeTrainingCheckpoint } from './training-checkpoint.js';
 import { TrainingLog } from './training-log.js';
 import { packValidation, validationLoss } from './validation.js';
@@ -219,10 +221,13 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
 
   // 3. The trainer: initial weights, or the checkpoint's weights + AdamW moments + step count.
   const lora = run.base?.reference.lora ?? undefined;
+  const { growth } = run;
+  const student = studentModel(architecture, shape, lora);
   const trainer = await Trainer.create({
-    model: studentModel(architecture, shape, lora),
+    model:
+      growth === undefined ? student : growthModel(architecture, growth.record.oldExperts, student.buildLoss),
     initialParameters: resumeFrom?.weights ?? initialWeights(run),
-    frozenValues: lora === undefined ? undefined : run.base?.checkpoint.weights,
+    frozenValues: growth?.frozen ?? (lora === undefined ? undefined : run.base?.checkpoint.weights),
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },
     session: settings.deterministic
       ? { intraOpNumThreads: 1 }
@@ -277,7 +282,14 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
         .filter((name) => name.startsWith('adam_'))
         .map((name) => [name, trainer.value(name)]),
     );
-    const checkpoint = { state, weights: trainer.parameters(), moments };
+    const checkpoint =
+      growth === undefined
+        ? { state, weights: trainer.parameters(), moments }
+        : {
+            state,
+            weights: growthCheckpointWeights(growth, trainer.parameters(), architecture),
+            moments: growthCheckpointMoments(growth, moments, architecture),
+          };
     lastCheckpoint = await writeTrainingCheckpoint(
       options.outDirectory,
       checkpoint,
@@ -436,7 +448,9 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
 
 /** A fresh run's starting weights: LoRA's (A random, B zero), the base's, or a seeded initialization. */
 function initialWeights(run: PreparedRun): Map<string, Float32Array> {
-  const { base, architecture, settings } = run;
+  const { base, architecture, settings, growth } = run;
+  if (growth !== undefined)
+    return initialGrowthWeights(growth.weights, architecture, growth.record.oldExperts, settings.seed);
   if (base === undefined) return initializeWeights(architecture, settings.seed);
   const { lora } = base.reference;
   return lora === null ? base.checkpoint.weights : initializeLora(architecture, lora, settings.seed);
@@ -444,6 +458,7 @@ function initialWeights(run: PreparedRun): Map<string, Float32Array> {
 
 /** The weights a brick gets: the trained ones, or with LoRA the base merged with the adapter. */
 function exportWeights(run: PreparedRun, trained: Map<string, Float32Array>): Map<string, Float32Array> {
+  if (run.growth !== undefined) return growthCheckpointWeights(run.growth, trained, run.architecture);
   const lora = run.base?.reference.lora;
   if (run.base === undefined || lora === null || lora === undefined) return trained;
   return mergeLora(run.architecture, run.base.checkpoint.weights, lora, trained);

@@ -68,6 +68,8 @@ const trainFlagsSchema = z.strictObject({
     .max(1, '--lora-dropout is a probability from 0 to 1')
     .optional(),
   loraTargets: z.string().optional(),
+  growExperts: count('--grow-experts'),
+  from: z.string().min(1).optional(),
 });
 
 type TrainFlags = z.infer<typeof trainFlagsSchema>;
@@ -170,6 +172,8 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
       base: flags.base,
       chatTemplateFile: flags.chatTemplate,
       lora: loraOf(flags),
+      growExperts: flags.growExperts,
+      from: flags.from,
     });
   } finally {
     signals.release();
@@ -251,6 +255,14 @@ export function register(program: Command): void {
     .option(
       '--lora-targets <list>',
       `modules LoRA adapts, comma-separated (default ${loraDefaults.targets.join(',')})`,
+    )
+    .option(
+      '--grow-experts <n>',
+      'grow the MoE student of --from by n experts per mixture layer; only the new experts and router rows train',
+    )
+    .option(
+      '--from <checkpoint>',
+      'with --grow-experts: the MoE student checkpoint (or run directory) to grow',
     )
     .action(runTrain);
   addRemoteTrainOptions(program.commands.find((command) => command.name() === 'train')!);
