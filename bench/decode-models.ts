@@ -35,7 +35,7 @@ export const smolLm2Architecture: StudentArchitecture = {
 /** The quantized variants the benchmark times, by the file name they get under onnx/. */
 export const quantizedVariants: Record<string, QuantizeOptions> = {
   'model-int8.onnx': { mode: 'int8' },
-  'model-int8-dynamic.onnx': { mode: 'int8', int8Kernel: 'dynamic-quantize-matmul' },
+  'model-int8-nbits.onnx': { mode: 'int8', int8Kernel: 'matmul-nbits' },
   'model-int4.onnx': { mode: 'int4' },
 };
 

@@ -4,8 +4,9 @@
  * - the `tiny` preset: greedy decoding with dnc's runtime at batch 1 and batch 8 (total tokens/s),
  *   @huggingface/transformers' `generate` at batch 1 on the same float32 onnx/model.onnx, and the
  *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1;
- * - SmolLM2-135M's shape (bench/decode-models.ts): float32, int8 (MatMulNBits and
- *   DynamicQuantizeMatMul) and int4 at batch 1, and float32 and int8 at batch 8.
+ * - SmolLM2-135M's shape (bench/decode-models.ts): float32, int8 (the default kernel,
+ *   DynamicQuantizeMatMul, and MatMulNBits with 8 bits) and int4 at batch 1, and float32 and int8
+ *   at batch 8.
  *
  * Every run produces exactly `newTokens` tokens (end tokens are suppressed until then on both
  * sides) after one untimed warm-up; the bodies of one table run interleaved, so that load from other
@@ -49,7 +50,7 @@ interface Shape {
   directory: string;
   prompts: number[][];
   quantizeSeconds: Record<string, number>;
-  models: Record<'fp32' | 'int8' | 'int8Dynamic' | 'int4', OnnxDecoderModel>;
+  models: Record<'fp32' | 'int8' | 'int8MatMulNBits' | 'int4', OnnxDecoderModel>;
 }
 
 async function makeShape(root: string, name: string, architecture: StudentArchitecture): Promise<Shape> {
@@ -65,7 +66,7 @@ async function makeShape(root: string, name: string, architecture: StudentArchit
     models: {
       fp32: await load('onnx/model.onnx'),
       int8: await load('onnx/model-int8.onnx'),
-      int8Dynamic: await load('onnx/model-int8-dynamic.onnx'),
+      int8MatMulNBits: await load('onnx/model-int8-nbits.onnx'),
       int4: await load('onnx/model-int4.onnx'),
     },
   };
@@ -126,12 +127,12 @@ async function tinyTable(shape: Shape, newTokens: number, runs: number): Promise
 async function smolTable(shape: Shape, newTokens: number, runs: number): Promise<Record<string, unknown>> {
   const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
   const ids = shape.prompts[0];
-  const { fp32, int8, int8Dynamic, int4 } = shape.models;
-  const [fp32Batch1, int8Batch1, int8DynamicBatch1, int4Batch1, fp32Batch8, int8Batch8] =
+  const { fp32, int8, int8MatMulNBits, int4 } = shape.models;
+  const [fp32Batch1, int8Batch1, int8MatMulNBitsBatch1, int4Batch1, fp32Batch8, int8Batch8] =
     await timeInterleaved(runs, [
       async () => void (await generate(fp32, [ids], settings)),
       async () => void (await generate(int8, [ids], settings)),
-      async () => void (await generate(int8Dynamic, [ids], settings)),
+      async () => void (await generate(int8MatMulNBits, [ids], settings)),
       async () => void (await generate(int4, [ids], settings)),
       async () => void (await generate(fp32, shape.prompts, settings)),
       async () => void (await generate(int8, shape.prompts, settings)),
@@ -142,12 +143,12 @@ async function smolTable(shape: Shape, newTokens: number, runs: number): Promise
     promptTokens: ids.length,
     fp32Batch1TokensPerSecond: perSecond(fp32Batch1),
     int8Batch1TokensPerSecond: perSecond(int8Batch1),
-    int8DynamicQuantizeMatMulBatch1TokensPerSecond: perSecond(int8DynamicBatch1),
+    int8MatMulNBitsBatch1TokensPerSecond: perSecond(int8MatMulNBitsBatch1),
     int4Batch1TokensPerSecond: perSecond(int4Batch1),
     fp32Batch8TokensPerSecond: perSecond(fp32Batch8, rows),
     int8Batch8TokensPerSecond: perSecond(int8Batch8, rows),
     int8OverFp32: ratio(fp32Batch1, int8Batch1),
-    int8DynamicQuantizeMatMulOverFp32: ratio(fp32Batch1, int8DynamicBatch1),
+    int8MatMulNBitsOverFp32: ratio(fp32Batch1, int8MatMulNBitsBatch1),
     int4OverFp32: ratio(fp32Batch1, int4Batch1),
     batch8OverBatch1: ratio(fp32Batch1 * rows, fp32Batch8),
     int8Batch8OverBatch1: ratio(int8Batch1 * rows, int8Batch8),
