@@ -37,6 +37,7 @@ import { prepareRun, type PreparedRun, type TrainOptions } from './prepare-run.j
 import { type BatchShape, studentModel } from './student-model.js';
 import { growthModel, initialGrowthWeights } from '../student/moe-growth.js';
 import { growthCheckpointMoments, growthCheckpointWeights } from './moe-growth-run.js';
+import { RoutingMetrics } from '../student/moe-metrics.js';
 import { type TrainingState, trainingFiles, writeTrainingCheckpoint } from './training-checkpoint.js';
 import { TrainingLog } from './training-log.js';
 import { packValidation, validationLoss } from './validation.js';
@@ -298,6 +299,17 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     );
   };
   let validatedAtStep = -1;
+  // MoE students (not LoRA): expert shares, routing entropy and utilization at each evaluation.
+  const routingMetrics =
+    lora === undefined ? await RoutingMetrics.create(architecture, shape.rows, shape.length) : undefined;
+  const measureRouting = async () => {
+    if (routingMetrics === undefined) return undefined;
+    const weights = growth === undefined ? trainer.parameters() : exportWeights(run, trainer.parameters());
+    const batches = validationSet.batches.map(
+      (batch) => batchFeeds(validationSet.documents, batch, shape, padTokenId).feeds,
+    );
+    return routingMetrics.measure(weights, batches);
+  };
   /**
    * Validates; a new best validation loss is checkpointed at once (it is what gets exported),
    * except at the last step, whose checkpoint the end of the run writes.
@@ -307,7 +319,12 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     const loss = await validationLoss(trainer, validationSet, shape, padTokenId); // mean per target token
     if (loss === null) return;
     state.progress.validationLoss = loss;
-    await log.append({ step: state.step, validationLoss: loss });
+    const routing = await measureRouting();
+    await log.append({
+      step: state.step,
+      validationLoss: loss,
+      ...(routing === undefined ? {} : { routing }),
+    });
     if (recordValidation(state.progress, loss, state.step, settings.minDelta) && !last)
       await saveCheckpoint();
   };
@@ -420,6 +437,7 @@ export async function trainStudent(options: TrainOptions): Promise<TrainSummary>
     exported = result.outDirectory;
   }
   await trainer.release();
+  await routingMetrics?.release();
   return {
     params,
     steps: state.step,

@@ -7,10 +7,12 @@
 import { open, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { writeFileAtomic } from '../data/jsonl.js';
+import { type LayerRouting } from '../student/moe-metrics.js';
 
 export type TrainingLogEntry =
   | { step: number; loss: number; gradientNorm: number; learningRate: number; tokens: number }
-  | { step: number; validationLoss: number };
+  /** `routing` (MoE students): per mixture layer, on the validation set (src/student/moe-metrics.ts). */
+  | { step: number; validationLoss: number; routing?: LayerRouting[] };
 
 /** Reads the log's entries, skipping lines that do not parse (a torn last line). */
 export async function readTrainingLog(file: string): Promise<TrainingLogEntry[]> {

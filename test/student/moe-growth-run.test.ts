@@ -30,7 +30,7 @@ describe('dnc train --grow-experts', () => {
     const root = await mkdtemp(join(tmpdir(), 'dnc-moe-grow-'));
     const oldData = join(root, 'old.jsonl');
     const newData = join(root, 'new.jsonl');
-    await writeChats(oldData, decomposerChats(12, 3));
+    await writeChats(oldData, decomposerChats(40, 3));
     await writeChats(newData, decomposerChats(12, 8));
     const oldRun = join(root, 'old-run');
     await trainStudent({
@@ -43,6 +43,13 @@ describe('dnc train --grow-experts', () => {
       threads: 1,
     });
     const old = await readCheckpoint(oldRun);
+    const log = (await readFile(join(oldRun, 'train-log.jsonl'), 'utf8')).trim().split('\n');
+    const evaluations = log.map((line) => JSON.parse(line)).filter((entry) => 'validationLoss' in entry);
+    expect(evaluations.length).toBeGreaterThan(0);
+    for (const entry of evaluations) {
+      expect(entry.routing).toHaveLength(2); // both layers are mixtures
+      expect(entry.routing[0].shares).toHaveLength(4);
+    }
     expect(old.architecture.moe?.experts).toBe(4);
 
     const grownRun = join(root, 'grown-run');
