@@ -45,6 +45,8 @@ export interface ChainOptions {
   maxSubquestions?: number;
   staticSolve?: 'stepwise' | 'one-call';
   signal?: AbortSignal;
+  /** The most tokens each brick call may generate (a served request's `max_tokens`). */
+  maxNewTokens?: number;
   /**
    * Cascades (eval probes): only decomposer k is asked, with the inputs the cascade gives it, and
    * its decomposition is kept whatever the route says (the route's verdict is still recorded).
@@ -142,7 +144,8 @@ class Run {
 
   base() {
     const { question, context, example } = this.input;
-    return { question, context, example, signal: this.options.signal };
+    const { signal, maxNewTokens } = this.options;
+    return { question, context, example, signal, ...(maxNewTokens !== undefined ? { maxNewTokens } : {}) };
   }
 
   record(stage: Stage, brick: Brick, report: BrickCallReport, details: Partial<ChainStep>): void {

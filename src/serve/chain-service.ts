@@ -20,6 +20,8 @@ export interface RunRequest {
   question: string;
   context?: string;
   maxSubquestions?: number;
+  /** The request's `max_tokens`: the most tokens each brick call may generate. */
+  maxTokens?: number;
   /** Aborted when the client disconnects. */
   signal?: AbortSignal;
   onStep?: (step: ChainStep) => void;
@@ -123,6 +125,7 @@ export class ChainService {
         { question: request.question, context: request.context },
         {
           signal,
+          ...(request.maxTokens !== undefined ? { maxNewTokens: request.maxTokens } : {}),
           onStep: (step) => {
             this.metrics.step(step);
             if (!signal.aborted) request.onStep?.(step);
@@ -158,6 +161,7 @@ export class ChainService {
         context: request.context,
         maxSubquestions,
         signal,
+        ...(request.maxTokens !== undefined ? { maxNewTokens: request.maxTokens } : {}),
       });
       this.metrics.step({
         stage: 'decompose',

@@ -125,6 +125,7 @@ async function streamCompletion(
     question,
     context: request.context,
     maxSubquestions: request.max_subquestions,
+    maxTokens: request.max_tokens ?? request.max_completion_tokens ?? undefined,
     signal: disconnectSignal(reply),
     onStep: (step) => {
       const text = stepText(step);
@@ -175,6 +176,7 @@ export function registerChatRoute(
       question,
       context: request.context,
       maxSubquestions: request.max_subquestions,
+      maxTokens: request.max_tokens ?? request.max_completion_tokens ?? undefined,
       signal: disconnectSignal(reply),
     });
     if (trace.failure === 'error') throw brickFailure(reply, trace.error);

@@ -41,6 +41,8 @@ interface CallInput {
   /** The dataset example being run, when there is one (the `gold` brick reads its decomposition). */
   example?: Example;
   signal?: AbortSignal;
+  /** The most tokens this call may generate (a served request's `max_tokens`); absent: the brick's own. */
+  maxNewTokens?: number;
 }
 
 export interface DecomposeInput extends CallInput {

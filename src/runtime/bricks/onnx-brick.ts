@@ -294,7 +294,7 @@ export class OnnxBrick implements Brick {
 
   private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
     const messages = renderDecomposePrompt(input, this.manifest.promptFormat.style);
-    const greedy = await this.complete(messages, input.signal);
+    const greedy = await this.complete(messages, input.signal, input.maxNewTokens);
     let { report } = greedy;
     let confidence: DecompositionConfidence = greedy.confidence;
     let parsed = parseSubquestions(report.raw, input.maxSubquestions);
@@ -389,6 +389,7 @@ export class OnnxBrick implements Brick {
     const { text, report } = await this.complete(
       renderNextSubquestionPrompt(input, this.manifest.promptFormat.style),
       input.signal,
+      input.maxNewTokens,
     );
     const parsed = parseNextSubquestion(text);
     return {
@@ -403,6 +404,7 @@ export class OnnxBrick implements Brick {
     const { text, report } = await this.complete(
       renderSolvePrompt(input, this.manifest.promptFormat.style),
       input.signal,
+      input.maxNewTokens,
     );
     const parsed = parseSolution(text, input.subquestions.length);
     const solved: BrickResult<SolveOutput> = {
