@@ -1,7 +1,10 @@
 import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Graph } from '../../src/engine/graph.js';
+import { serializeGraph } from '../../src/engine/serialize.js';
 import { brickManifestSchema } from '../../src/export/brick-manifest.js';
 import { exportBrick } from '../../src/export/export-brick.js';
 import { quantizeOnnxModel } from '../../src/export/quantize-onnx.js';
@@ -102,6 +105,52 @@ describe('weight quantization', () => {
     expect(scales[0]).toBeCloseTo((2 / 127) * 0.5, 7);
     expect(scales[1]).toBeCloseTo((8 / 127) * 0.5, 7);
     expect(Array.from(values)).toEqual([64, 64, -127, 0, 32, -127]);
+  });
+});
+
+describe('quantizeOnnxModel on one Linear', () => {
+  // y = alpha · x Wᵀ + beta · b, as a biased q_proj (Qwen2) exports, and W (in, out) under MatMul.
+  const [rows, inFeatures, out] = [5, 48, 20];
+  const weight = Float32Array.from({ length: out * inFeatures }, (_, index) => Math.sin(index * 0.37) * 0.5);
+  const bias = Float32Array.from({ length: out }, (_, index) => index / 10 - 1);
+  const input = Float32Array.from({ length: rows * inFeatures }, (_, index) => Math.cos(index * 0.11));
+
+  function linearModel(): Uint8Array {
+    const g = new Graph('linear');
+    const x = g.input('x', 'float32', [rows, inFeatures]);
+    const w = g.initializer('layer.q_proj.weight', 'float32', [out, inFeatures], weight);
+    const b = g.initializer('layer.q_proj.bias', 'float32', [out], bias);
+    g.output(g.gemm(x, w, b, { transposeB: true, alpha: 0.25, beta: 0.5 }), 'y');
+    return serializeGraph(g);
+  }
+
+  async function run(model: Uint8Array): Promise<Float32Array> {
+    const session = await ort.InferenceSession.create(model);
+    const result = await session.run({ x: new ort.Tensor('float32', input, [rows, inFeatures]) });
+    await session.release();
+    return result.y!.data as Float32Array;
+  }
+
+  it('keeps alpha, beta and the bias in every kernel', async () => {
+    const model = linearModel();
+    const expected = await run(model);
+    const largest = Math.max(...expected.map(Math.abs));
+    const variants = [
+      { options: { mode: 'int8' as const }, kernel: 'DynamicQuantizeMatMul', bound: 0.03 },
+      {
+        options: { mode: 'int8' as const, int8Kernel: 'matmul-nbits' as const },
+        kernel: 'MatMulNBits',
+        bound: 0.03,
+      },
+      { options: { mode: 'int4' as const, blockSize: 16 }, kernel: 'MatMulNBits', bound: 0.15 },
+    ];
+    for (const { options, kernel, bound } of variants) {
+      const { model: quantized, record } = quantizeOnnxModel(model, options);
+      expect(record).toMatchObject({ kernel, matrices: 1, quantizedParameters: out * inFeatures });
+      const actual = await run(quantized);
+      const worst = Math.max(...expected.map((value, index) => Math.abs(value - actual[index]!)));
+      expect(worst, `${options.mode} ${kernel}`).toBeLessThan(bound * largest);
+    }
   });
 });
 
