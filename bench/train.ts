@@ -261,6 +261,36 @@ async function measurePresets(
 }
 
 /**
+ * Mixture of experts against dense at equal active parameters (students/moe-*.json: 4 experts of
+ * half the dense width, top-2): the two presets' training steps alternate (dense, MoE, dense, ...)
+ * so both see the same background load; the ratio is MoE tokens/s over dense tokens/s in this run.
+ * The MoE layer computes every expert densely (src/student/moe-layer.ts), i.e. E/k = 2× the active
+ * MLP FLOPs; the step FLOPs reported (studentStepFlops) count the active MLP only.
+ */
+export async function measureMixture(
+  pairs: ReadonlyArray<readonly [string, string]>,
+  rounds: number,
+): Promise<Record<string, unknown>[]> {
+  const session: EngineSessionOptions = { intraOpNumThreads: 2, graphOptimizationLevel: 'all' };
+  const results: Record<string, unknown>[] = [];
+  for (const [denseName, mixtureName] of pairs) {
+    const dense = await presetRunner(denseName, session);
+    const mixture = await presetRunner(mixtureName, session);
+    const [denseSeconds, mixtureSeconds] = await interleave([dense, mixture], 1, rounds);
+    await Promise.all([dense.release(), mixture.release()]);
+    const denseTokens = spread(denseSeconds.map((time) => dense.tokens / time));
+    const mixtureTokens = spread(mixtureSeconds.map((time) => mixture.tokens / time));
+    results.push({
+      dense: { preset: denseName, params: dense.params, tokensPerSecond: denseTokens },
+      mixture: { preset: mixtureName, params: mixture.params, tokensPerSecond: mixtureTokens },
+      ratio: round3(mixtureTokens.median / denseTokens.median),
+      goal: 0.7,
+    });
+  }
+  return results;
+}
+
+/**
  * Tokens of one GSM8K-socratic decomposer example (question in, sub-questions out, chat template
  * around them), estimated from the real records in datasets/gsm8k-socratic at 4 characters a token
  * (English under a 49k BPE vocabulary such as SmolLM2's) plus 24 tokens of template and system turn.
@@ -344,6 +374,16 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
     presets: await measurePresets(
       options.quick ? ['nano'] : ['nano', 'tiny', 'small'],
       matmulSize,
+      options.quick ? 2 : Math.max(3, rounds / 2),
+    ),
+    // MoE students (dense-formulation experts) against the dense preset of equal active parameters.
+    mixtureOfExperts: await measureMixture(
+      options.quick
+        ? [['nano', 'moe-nano']]
+        : [
+            ['nano', 'moe-nano'],
+            ['tiny', 'moe-tiny'],
+          ],
       options.quick ? 2 : Math.max(3, rounds / 2),
     ),
     // Full fine-tuning vs LoRA at SmolLM2-135M's shape with random weights (quick: 2 layers, 1 × 64).

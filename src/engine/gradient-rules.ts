@@ -324,4 +324,17 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
     return [masked, null];
   },
   SoftmaxCrossEntropyLoss: softmaxCrossEntropyGradient,
+  ScatterND: (context) => {
+    // Only reduction 'add' (what the MoE combine uses): d data = dy, d updates = GatherND(dy, indices).
+    const { graph: g, node, inputs, needsGradient } = context;
+    const reduction = node.attributes.reduction;
+    if (reduction?.kind !== 'string' || reduction.value !== 'add')
+      throw new Error("no gradient rule for ScatterND without reduction 'add'");
+    const [, indices, updates] = inputs;
+    const dy = only(context);
+    const gathered = needsGradient[2]
+      ? g.addNode('GatherND', [dy, indices], [{ dataType: dy.dataType, shape: updates.shape }])[0]
+      : null;
+    return [needsGradient[0] ? dy : null, null, gathered];
+  },
 };

@@ -6,13 +6,14 @@
  * of each row keep their p, renormalized to sum to 1; output = Σ_e weight_e · expert_e(x) with
  * expert_e(x) = w2 (silu(w1 x) ⊙ w3 x).
  *
- * Formulation: every expert runs densely on every row, and the (N, E) weight matrix is zero outside
- * each row's top-k. The experts' w1 / w3 are concatenated into one (E·F, C) matrix and w2 into one
- * (C, E·F) matrix, so a layer is three Gemms (as a dense MLP of width E·F) and the weighting sits
- * between the SwiGLU and w2 (w2 is linear, so weighting its input equals weighting its output).
+ * Formulation: each expert runs on its routed rows only. Its rows come from NonZero over its
+ * column of the top-k mask (a run-time count n_e), are gathered, go through the SwiGLU expert, are
+ * scaled by their routing weights and are scattered back with ScatterND(add); the compute is k/E of
+ * running every expert on every row. (A first version ran every expert densely and zeroed the
+ * weights off the top-k: bench train measured it at 0.53 / 0.51 of dense tokens/s for moe-nano /
+ * moe-tiny, against 0.67 / 0.88 for this one, on the loaded 2-core machine.)
  * The top-k mask comes from TopK's integer indices, which autodiff treats as constants (the choice
  * is piecewise constant in the logits); gradients reach the router through the kept probabilities.
- * Compute is E/k times that of the active experts: simple and exactly Mixtral's function, not fast.
  */
 import { type Value } from '../engine/graph-core.js';
 import { type Graph } from '../engine/graph.js';
@@ -60,8 +61,42 @@ export function route(
   return { routing: { layer, logits, probabilities, mask }, weights };
 }
 
-function concatenated(g: Graph, values: Value[], axis: number): Value {
-  return values.length === 1 ? values[0] : g.concat(values, axis);
+/**
+ * Σ_e weight_e · expert_e(x) running each expert on its routed rows only, as Mixtral's loop does:
+ * rows_e = NonZero(mask[:, e]) (n_e, a run-time count), x_e = x[rows_e], y_e = w2(silu(w1 x_e) ⊙
+ * w3 x_e) · weight[rows_e, e], scattered back with ScatterND(add). k/E of the dense compute.
+ */
+export function sparseExperts(
+  context: MixtureContext,
+  x: Value,
+  weights: Value,
+  mask: Value,
+  layer: number,
+): Value {
+  const { g, weight, moe } = context;
+  const parts: Value[] = [];
+  for (let expert = 0; expert < moe.experts; expert += 1) {
+    const routed = `routed_${layer}_${expert}`;
+    const column = g.reshape(g.slice(mask, [expert], [expert + 1], [1]), [-1]); // (N)
+    const chosen = g.greater(column, g.scalar(0, column.dataType)); // (N) bool
+    const [nonZero] = g.addNode('NonZero', [chosen], [{ dataType: 'int64', shape: [1, routed] }]); // (1, n_e)
+    const rows = g.squeeze(nonZero, [0]); // (n_e)
+    const input = g.gather(x, rows, 0); // (n_e, C)
+    const rowWeights = g.gather(g.slice(weights, [expert], [expert + 1], [1]), rows, 0); // (n_e, 1)
+    const linear = (name: 'w1' | 'w2' | 'w3', value: Value): Value =>
+      g.gemm(value, weight(expertWeightName(layer, expert, name)), null, { transposeB: true });
+    const gate = linear('w1', input); // (n_e, F)
+    const hidden = g.mul(g.mul(gate, g.sigmoid(gate)), linear('w3', input)); // (n_e, F)
+    const output = g.mul(linear('w2', hidden), rowWeights); // (n_e, C)
+    const [scattered] = g.addNode(
+      'ScatterND',
+      [g.zerosLike(x), g.unsqueeze(rows, [1]), output],
+      [{ dataType: x.dataType, shape: x.shape }],
+      { reduction: { kind: 'string', value: 'add' } },
+    ); // (N, C)
+    parts.push(scattered);
+  }
+  return g.sum(parts); // (N, C)
 }
 
 /** One mixture layer: x (N, C) → (N, C), and its router's outputs. */
@@ -70,31 +105,8 @@ export function mixtureOfExperts(
   x: Value,
   layer: number,
 ): { out: Value; routing: RouterOutputs } {
-  const { g, weight, moe, intermediateSize: F } = context;
-  const E = moe.experts;
   const { routing, weights } = route(context, x, layer);
-  const experts = [...Array(E).keys()];
-  const w1 = concatenated(
-    g,
-    experts.map((e) => weight(expertWeightName(layer, e, 'w1'))),
-    0,
-  ); // (E·F, C)
-  const w3 = concatenated(
-    g,
-    experts.map((e) => weight(expertWeightName(layer, e, 'w3'))),
-    0,
-  ); // (E·F, C)
-  const w2 = concatenated(
-    g,
-    experts.map((e) => weight(expertWeightName(layer, e, 'w2'))),
-    1,
-  ); // (C, E·F)
-  const gate = g.gemm(x, w1, null, { transposeB: true }); // (N, E·F)
-  const up = g.gemm(x, w3, null, { transposeB: true }); // (N, E·F)
-  const hidden = g.mul(g.mul(gate, g.sigmoid(gate)), up); // (N, E·F): silu(w1 x) ⊙ w3 x
-  const weighted = g.mul(g.reshape(hidden, [-1, E, F]), g.unsqueeze(weights, [2])); // (N, E, F)
-  const out = g.gemm(g.reshape(weighted, [-1, E * F]), w2, null, { transposeB: true }); // (N, C)
-  return { out, routing };
+  return { out: sparseExperts(context, x, weights, routing.mask, layer), routing };
 }
 
 /**

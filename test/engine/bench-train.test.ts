@@ -8,4 +8,11 @@ it('bench train --quick reports MatMul peak, tokens per second, achieved GFLOP/s
     expect(result[key] as number).toBeGreaterThan(0);
   }
   expect(result.achievedGflops as number).toBeLessThan((result.matmulBestGflops as number) * 2);
+  const [mixture] = result.mixtureOfExperts as Array<{
+    ratio: number;
+    mixture: { params: number };
+    dense: { params: number };
+  }>;
+  expect(mixture.ratio).toBeGreaterThan(0);
+  expect(mixture.mixture.params).toBeGreaterThan(mixture.dense.params); // 4 half-width experts: 2× the MLP weights
 });

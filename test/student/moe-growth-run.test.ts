@@ -107,7 +107,7 @@ describe('dnc train --grow-experts', () => {
     const exported = await runCli(['export', grownRun, '--out', join(root, 'brick')]);
     expect(exported.code).toBe(0);
     const config = JSON.parse(await readFile(join(root, 'brick', 'config.json'), 'utf8'));
-    expect(config).toMatchObject({ model_type: 'mixtral', num_local_experts: 6, num_experts_per_tok: 1 });
+    expect(config).toMatchObject({ model_type: 'mixtral', num_local_experts: 6, num_experts_per_tok: 2 });
     const brick = await OnnxBrick.load(join(root, 'brick'), join(root, 'brick'));
     try {
       const completion = await brick.complete([{ role: 'user', content: 'Who founded the company?' }]);

@@ -35,6 +35,23 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
     }
   });
 
+  it('ScatterND(add) in data and updates, with a repeated index', async () => {
+    const result = await checkGradients({
+      inputs: [
+        { name: 'data', shape: [4, 3] },
+        { name: 'updates', shape: [3, 3] },
+      ],
+      build: (g, [data, updates]) =>
+        g.addNode(
+          'ScatterND',
+          [data, g.constant('int64', [3, 1], [2n, 0n, 2n]), updates],
+          [{ dataType: data.dataType, shape: data.shape }],
+          { reduction: { kind: 'string', value: 'add' } },
+        )[0],
+    });
+    expect(result.maxRelativeError).toBeLessThan(1e-6);
+  });
+
   it('a routed layer (3 experts, top-2) with its balance and z losses, in x, router and every expert', async () => {
     const [rows, hidden, width, experts] = [6, 4, 3, 3];
     const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25 });
