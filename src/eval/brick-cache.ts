@@ -80,12 +80,12 @@ export function infinityAsString(_key: string, item: unknown): unknown {
 }
 
 /**
- * The scope of a chain's calls: its definition without its name (see the header) and without a
- * cascade's route rule: the calls a cascade makes do not depend on its threshold (only which of
- * them it makes), so a recalibrated cascade reuses every call already paid for.
+ * The scope of a chain's calls: its definition without its name (see the header). A cascade's
+ * route is part of it: cascades that differ only in their route would otherwise share calls, and
+ * the first to run would pay for the others (its eval probes share the cascade's scope).
  */
 export function chainScope(chain: Chain): string {
-  const { name: _name, route: _route, ...definition } = chain;
+  const { name: _name, ...definition } = chain;
   return canonicalJson(definition);
 }
 
