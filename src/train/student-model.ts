@@ -26,6 +26,7 @@ import { type StudentArchitecture } from '../student/config.js';
 import { llamaForward, llamaParameterSpecs, type ProjectionAdapter } from '../student/llama-graph.js';
 import { loraAdapter, loraParameterSpecs, type LoraSettings } from '../student/lora.js';
 import { auxiliaryLoss, type RouterOutputs } from '../student/moe-layer.js';
+import { isMixtureLayer } from '../student/moe-config.js';
 
 export const studentBatchNames = {
   inputIds: 'input_ids',
@@ -118,8 +119,16 @@ export function studentStepFlops(architecture: StudentArchitecture, shape: Batch
   const head = C / architecture.numAttentionHeads;
   const kvWidth = architecture.numKeyValueHeads * head;
   const tokens = shape.rows * shape.length;
-  const perLayer = 2 * (2 * C * C + 2 * C * kvWidth + 3 * C * F) + 2 * 2 * shape.length * C;
+  const attentionFlops = 2 * (2 * C * C + 2 * C * kvWidth) + 2 * 2 * shape.length * C;
+  const moe = architecture.moe;
+  // A mixture layer: the router (C × E) and the k experts a token runs through (their active MLPs).
+  const mixtureLayers = [...Array(L).keys()].filter((layer) => isMixtureLayer(moe, layer)).length;
+  const mlpFlops = (active: number): number => 2 * 3 * C * active;
+  const layersFlops =
+    L * attentionFlops +
+    (L - mixtureLayers) * mlpFlops(F) +
+    (moe === undefined ? 0 : mixtureLayers * (mlpFlops(F * moe.topK) + 2 * C * moe.experts));
   const headRows = shape.targets ?? tokens; // the tied head runs on the loss positions alone when K is set
-  const forward = tokens * L * perLayer + headRows * 2 * V * C;
+  const forward = tokens * layersFlops + headRows * 2 * V * C;
   return 3 * forward;
 }

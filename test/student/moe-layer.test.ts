@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type Value } from '../../src/engine/graph-core.js';
 import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
-import { countParameters } from '../../src/student/config.js';
+import { countParameters, loadPreset } from '../../src/student/config.js';
+import { studentStepFlops } from '../../src/train/student-model.js';
 import { initializeWeights, studentWeightShapes } from '../../src/student/initialize.js';
 import { expertWeightName, routerWeightName } from '../../src/student/moe-config.js';
 import { auxiliaryLoss, mixtureOfExperts } from '../../src/student/moe-layer.js';
@@ -102,6 +103,14 @@ describe('MoE student', () => {
     const expected = (await trainingForward(dense, denseWeights, rows)).logits;
     const actual = (await trainingForward(single, moeWeights, rows)).logits;
     expect(maxDifference(actual, expected)).toBe(0);
+  });
+
+  it('moe-nano has the active MLP FLOPs of nano (4 half-width experts, top-2), plus its routers', async () => {
+    const dense = (await loadPreset('nano')).architecture;
+    const moeNano = (await loadPreset('moe-nano')).architecture;
+    const shape = { rows: 2, length: 16 };
+    const routers = 3 * 2 * shape.rows * shape.length * 2 * dense.hiddenSize * 4; // 3 × forward, 2 layers, C × E
+    expect(studentStepFlops(moeNano, shape)).toBe(studentStepFlops(dense, shape) + routers);
   });
 
   it('names its tensors as Hugging Face Mixtral and counts them', async () => {
