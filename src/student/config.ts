@@ -258,8 +258,9 @@ function llamaHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: Con
 
 /**
  * The `config.json` of a from-scratch MoE student (loads as `MixtralForCausalLM` when every layer is
- * a mixture; with `moe.layers` a subset, `dnc_moe_layers` lists them and Hugging Face Mixtral, which
- * has no dense layers, cannot load it, while dnc's runtime can).
+ * a mixture with the softmax router; with `moe.layers` a subset, `dnc_moe_layers` lists them, and a
+ * sigmoid router is `dnc_router`: Hugging Face Mixtral, which has neither dense layers nor that
+ * router, would compute another function, while dnc's runtime runs the exported ONNX as trained).
  */
 function mixtralHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: ConfigTokenIds) {
   const moe = architecture.moe;
@@ -278,6 +279,7 @@ function mixtralHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: C
     output_router_logits: false,
     sliding_window: null,
     ...(moe.layers === undefined ? {} : { dnc_moe_layers: moe.layers }),
+    ...(moe.router === 'softmax' ? {} : { dnc_router: moe.router }),
   };
 }
 

@@ -7,8 +7,12 @@ import { z } from 'zod';
 
 const positiveInteger = z.number().int().positive();
 
-/** Routers dnc builds: `softmax` is Mixtral's (softmax over every expert, top-k, renormalized). */
-export const routerKinds = ['softmax'] as const;
+/**
+ * Routers dnc builds: `softmax` is Mixtral's (softmax over every expert, top-k, renormalized);
+ * `sigmoid` scores each expert on its own, sigmoid(logit), then keeps the top-k renormalized
+ * (DeepSeek-V3's gate, without its bias terms). Hugging Face Mixtral implements only softmax.
+ */
+export const routerKinds = ['softmax', 'sigmoid'] as const;
 
 export const mixtureOfExpertsSchema = z
   .strictObject({
@@ -16,7 +20,7 @@ export const mixtureOfExpertsSchema = z
     experts: positiveInteger,
     /** Experts each token runs through (Mixtral's `num_experts_per_tok`). */
     topK: positiveInteger,
-    /** How router logits become expert weights (only Mixtral's `softmax` is implemented). */
+    /** How router logits become expert weights (`softmax`: Mixtral's; `sigmoid`: per-expert scores). */
     router: z.enum(routerKinds).default('softmax'),
     /** Weight of the Switch load-balancing loss E · Σ_e f_e · P_e (Mixtral's `router_aux_loss_coef`). */
     balanceLoss: z.number().nonnegative().default(0.01),

@@ -24,7 +24,7 @@ export interface RouterOutputs {
   layer: number;
   /** (N, E) router logits x Wgᵀ. */
   logits: Value;
-  /** (N, E) softmax over every expert. */
+  /** (N, E) the router's distribution over experts (softmax; sigmoid scores normalized to sum 1). */
   probabilities: Value;
   /** (N, E) 1 where the expert is among the row's top-k, else 0 (constant to autodiff). */
   mask: Value;
@@ -54,9 +54,11 @@ export function route(
 ): { routing: RouterOutputs; weights: Value } {
   const { g, weight, moe } = context;
   const logits = g.gemm(x, weight(routerWeightName(layer)), null, { transposeB: true }); // (N, E)
-  const probabilities = g.softmax(logits, -1); // (N, E)
-  const mask = topKMask(g, probabilities, moe.experts, moe.topK); // (N, E)
-  const kept = g.mul(probabilities, mask); // (N, E)
+  // softmax: p over all experts; sigmoid: independent scores, and p = scores / Σ scores (for the losses).
+  const scores = moe.router === 'sigmoid' ? g.sigmoid(logits) : g.softmax(logits, -1); // (N, E)
+  const probabilities = moe.router === 'sigmoid' ? g.div(scores, g.reduceSum(scores, [-1], true)) : scores; // (N, E)
+  const mask = topKMask(g, scores, moe.experts, moe.topK); // (N, E)
+  const kept = g.mul(scores, mask); // (N, E)
   const weights = g.div(kept, g.reduceSum(kept, [-1], true)); // (N, E): top-k renormalized
   return { routing: { layer, logits, probabilities, mask }, weights };
 }

@@ -53,35 +53,38 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
     expect(result.maxRelativeError).toBeLessThan(1e-6);
   });
 
-  it('a routed layer (3 experts, top-2) with its balance and z losses, in x, router and every expert', async () => {
-    const [rows, hidden, width, experts] = [6, 4, 3, 3];
-    const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25 });
-    const inputs: CheckedInput[] = [
-      { name: 'x', shape: [rows, hidden] },
-      { name: routerWeightName(0), shape: [experts, hidden] },
-    ];
-    for (let expert = 0; expert < experts; expert += 1)
-      inputs.push(
-        { name: expertWeightName(0, expert, 'w1'), shape: [width, hidden] },
-        { name: expertWeightName(0, expert, 'w2'), shape: [hidden, width] },
-        { name: expertWeightName(0, expert, 'w3'), shape: [width, hidden] },
-      );
-    const result = await checkGradients({
-      inputs,
-      seed: 11,
-      build: (g, values) => {
-        const byName = new Map(inputs.map((input, index) => [input.name, values[index]]));
-        const weight = (name: string): Value => byName.get(name) as Value;
-        const context = { g, weight, moe: settings, intermediateSize: width };
-        const { out, routing } = mixtureOfExperts(context, values[0], 0); // (N, C)
-        const aux = auxiliaryLoss(g, settings, [routing]) as Value; // ()
-        return g.add(out, aux); // (N, C): every output element carries the auxiliary loss
-      },
-    });
-    expect(result.maxRelativeError).toBeLessThan(1e-6);
-    // The router's gradient is not zero: the kept probabilities carry it.
-    expect(result.analytic[1].some((value) => Math.abs(value) > 1e-4)).toBe(true);
-  });
+  it.each(['softmax', 'sigmoid'] as const)(
+    'a routed layer (3 experts, top-2, %s router) with its balance and z losses, in x, router and every expert',
+    async (router) => {
+      const [rows, hidden, width, experts] = [6, 4, 3, 3];
+      const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25, router });
+      const inputs: CheckedInput[] = [
+        { name: 'x', shape: [rows, hidden] },
+        { name: routerWeightName(0), shape: [experts, hidden] },
+      ];
+      for (let expert = 0; expert < experts; expert += 1)
+        inputs.push(
+          { name: expertWeightName(0, expert, 'w1'), shape: [width, hidden] },
+          { name: expertWeightName(0, expert, 'w2'), shape: [hidden, width] },
+          { name: expertWeightName(0, expert, 'w3'), shape: [width, hidden] },
+        );
+      const result = await checkGradients({
+        inputs,
+        seed: 11,
+        build: (g, values) => {
+          const byName = new Map(inputs.map((input, index) => [input.name, values[index]]));
+          const weight = (name: string): Value => byName.get(name) as Value;
+          const context = { g, weight, moe: settings, intermediateSize: width };
+          const { out, routing } = mixtureOfExperts(context, values[0], 0); // (N, C)
+          const aux = auxiliaryLoss(g, settings, [routing]) as Value; // ()
+          return g.add(out, aux); // (N, C): every output element carries the auxiliary loss
+        },
+      });
+      expect(result.maxRelativeError).toBeLessThan(1e-6);
+      // The router's gradient is not zero: the kept probabilities carry it.
+      expect(result.analytic[1].some((value) => Math.abs(value) > 1e-4)).toBe(true);
+    },
+  );
 });
 
 describe('MoE student', () => {
@@ -127,57 +130,64 @@ describe('MoE student', () => {
     expect(countParameters(architecture)).toBe(total);
   });
 
-  it('exports a Mixtral-layout brick whose cached decoder gives the training graph logits', async () => {
-    const architecture = await nanoArchitecture(moe(4, 2));
-    const weights = initializeWeights({ ...architecture, initializerRange: 0.2 }, 13);
-    const brick = await exportStudentBrick(architecture, weights);
-    const config = JSON.parse(await readFile(join(brick, 'config.json'), 'utf8')) as Record<string, unknown>;
-    expect(config).toMatchObject({
-      model_type: 'mixtral',
-      architectures: ['MixtralForCausalLM'],
-      num_local_experts: 4,
-      num_experts_per_tok: 2,
-      router_aux_loss_coef: 0.01,
-      intermediate_size: architecture.intermediateSize,
-    });
-    const row = tokens(9, 3);
-    const expected = (await trainingForward(architecture, weights, [row])).logits;
-    const model = await OnnxDecoderModel.load(brick);
-    const V = architecture.vocabSize;
-    const mask = (length: number) => BigInt64Array.from({ length }, () => 1n);
-    const positions = (from: number, to: number) =>
-      BigInt64Array.from({ length: to - from }, (_, index) => BigInt(from + index));
-    // Prefill 6 tokens, then 3 cached steps of one token each.
-    const first = await model.forward(
-      {
-        inputIds: BigInt64Array.from(row.slice(0, 6).map(BigInt)),
-        attentionMask: mask(6),
-        positionIds: positions(0, 6),
-        batchSize: 1,
-        length: 6,
-        pastLength: 0,
-      },
-      undefined,
-    );
-    expect(maxDifference(first.logits, expected.subarray(0, 6 * V))).toBeLessThan(1e-4);
-    let cache = first.cache;
-    for (let position = 6; position < row.length; position += 1) {
-      const step = await model.forward(
+  it.each(['softmax', 'sigmoid'] as const)(
+    'exports a Mixtral-layout brick (%s router) whose cached decoder gives the training graph logits',
+    async (router) => {
+      const architecture = await nanoArchitecture(moe(4, 2, { router }));
+      const weights = initializeWeights({ ...architecture, initializerRange: 0.2 }, 13);
+      const brick = await exportStudentBrick(architecture, weights);
+      const config = JSON.parse(await readFile(join(brick, 'config.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(config).toMatchObject({
+        model_type: 'mixtral',
+        architectures: ['MixtralForCausalLM'],
+        num_local_experts: 4,
+        num_experts_per_tok: 2,
+        router_aux_loss_coef: 0.01,
+        intermediate_size: architecture.intermediateSize,
+      });
+      expect(config.dnc_router).toBe(router === 'softmax' ? undefined : 'sigmoid');
+      const row = tokens(9, 3);
+      const expected = (await trainingForward(architecture, weights, [row])).logits;
+      const model = await OnnxDecoderModel.load(brick);
+      const V = architecture.vocabSize;
+      const mask = (length: number) => BigInt64Array.from({ length }, () => 1n);
+      const positions = (from: number, to: number) =>
+        BigInt64Array.from({ length: to - from }, (_, index) => BigInt(from + index));
+      // Prefill 6 tokens, then 3 cached steps of one token each.
+      const first = await model.forward(
         {
-          inputIds: BigInt64Array.of(BigInt(row[position])),
-          attentionMask: mask(position + 1),
-          positionIds: positions(position, position + 1),
+          inputIds: BigInt64Array.from(row.slice(0, 6).map(BigInt)),
+          attentionMask: mask(6),
+          positionIds: positions(0, 6),
           batchSize: 1,
-          length: 1,
-          pastLength: position,
+          length: 6,
+          pastLength: 0,
         },
-        cache,
+        undefined,
       );
-      expect(maxDifference(step.logits, expected.subarray(position * V, (position + 1) * V))).toBeLessThan(
-        1e-4,
-      );
-      cache = step.cache;
-    }
-    await model.close();
-  });
+      expect(maxDifference(first.logits, expected.subarray(0, 6 * V))).toBeLessThan(1e-4);
+      let cache = first.cache;
+      for (let position = 6; position < row.length; position += 1) {
+        const step = await model.forward(
+          {
+            inputIds: BigInt64Array.of(BigInt(row[position])),
+            attentionMask: mask(position + 1),
+            positionIds: positions(position, position + 1),
+            batchSize: 1,
+            length: 1,
+            pastLength: position,
+          },
+          cache,
+        );
+        expect(maxDifference(step.logits, expected.subarray(position * V, (position + 1) * V))).toBeLessThan(
+          1e-4,
+        );
+        cache = step.cache;
+      }
+      await model.close();
+    },
+  );
 });
