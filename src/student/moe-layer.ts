@@ -11,7 +11,7 @@
  * scaled by their routing weights and are scattered back with ScatterND(add); the compute is k/E of
  * running every expert on every row. (A first version ran every expert densely and zeroed the
  * weights off the top-k: bench train measured it at 0.53 / 0.51 of dense tokens/s for moe-nano /
- * moe-tiny, against 0.67 / 0.88 for this one, on the loaded 2-core machine.)
+ * moe-tiny, against 0.67–0.77 / 0.74–0.88 for this one over two runs, on the loaded 2-core machine.)
  * The top-k mask comes from TopK's integer indices, which autodiff treats as constants (the choice
  * is piecewise constant in the logits); gradients reach the router through the kept probabilities.
  */
