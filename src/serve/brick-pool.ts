@@ -72,8 +72,13 @@ export class BrickPool {
     return (await this.pool.run({ op: 'describe', spec })) as BrickDescription;
   }
 
-  call(spec: string, method: BrickMethod, input: Record<string, unknown>): Promise<unknown> {
-    return this.pool.run({ op: 'call', spec, method, input });
+  call(
+    spec: string,
+    method: BrickMethod,
+    input: Record<string, unknown>,
+    cancel?: Int32Array,
+  ): Promise<unknown> {
+    return this.pool.run({ op: 'call', spec, method, input, ...(cancel !== undefined ? { cancel } : {}) });
   }
 
   /** Waits for running tasks, then stops the workers. */
@@ -88,9 +93,10 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
 }
 
 /**
- * A brick whose calls run in the pool. The AbortSignal stays on the main thread (it cannot be
- * cloned): a cancelled request makes no further calls; a call already running finishes in its
- * worker (a synchronous ONNX run cannot be interrupted short of killing the worker).
+ * A brick whose calls run in the pool. The AbortSignal cannot be cloned, so it travels as a shared
+ * flag (brick-task.ts): a cancelled request makes no further calls, and a call already running in a
+ * worker sees its signal abort there and stops at its next generation step (one ONNX run is not
+ * interrupted midway), which frees the worker for the next request.
  */
 export class WorkerBrick implements Brick {
   readonly specificationVersion = 'v1' as const;
@@ -122,6 +128,14 @@ export class WorkerBrick implements Brick {
   ): Promise<BrickResult<Output>> {
     const { signal, ...rest } = input;
     throwIfAborted(signal);
-    return (await this.pool.call(this.spec, method, rest)) as BrickResult<Output>;
+    if (signal === undefined) return (await this.pool.call(this.spec, method, rest)) as BrickResult<Output>;
+    const cancel = new Int32Array(new SharedArrayBuffer(4));
+    const onAbort = () => Atomics.store(cancel, 0, 1);
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      return (await this.pool.call(this.spec, method, rest, cancel)) as BrickResult<Output>;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 }

@@ -29,7 +29,18 @@ export interface BrickWorkerData {
 
 export type BrickTask =
   | { op: 'describe'; spec: string }
-  | { op: 'call'; spec: string; method: BrickMethod; input: Record<string, unknown> };
+  | {
+      op: 'call';
+      spec: string;
+      method: BrickMethod;
+      input: Record<string, unknown>;
+      /**
+       * A cancellation flag shared with the main thread (an Int32Array over a SharedArrayBuffer,
+       * which structured clone shares rather than copies): 1 once the request was aborted. The
+       * worker turns it into the call's AbortSignal, so a running generation stops at its next step.
+       */
+      cancel?: Int32Array;
+    };
 
 export interface BrickDescription {
   spec: string;

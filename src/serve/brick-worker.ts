@@ -33,11 +33,29 @@ function brickFor(spec: string): Promise<Brick> {
 // A brick that fails to load fails its `describe` task, which names it; it must not kill the worker.
 await Promise.allSettled(data.specs.map(brickFor));
 
+/** How often a running call looks at its cancellation flag (between generation steps, the event loop turns). */
+const cancelPollMs = 2;
+
 export async function handleBrickTask(task: BrickTask): Promise<BrickDescription | unknown> {
   const brick = await brickFor(task.spec);
   if (task.op === 'describe') return describeBrick(brick);
   const method = brick[task.method];
   if (typeof method !== 'function')
     throw new Error(`brick '${task.spec}' has no ${task.method} method (it cannot play that part)`);
-  return (method as (input: unknown) => Promise<unknown>).call(brick, task.input);
+  const call = method as (input: unknown) => Promise<unknown>;
+  const flag = task.cancel;
+  if (flag === undefined) return call.call(brick, task.input);
+  // The flag becomes this thread's AbortSignal: onnxruntime's run yields to the event loop, so the
+  // poll runs between steps and the generation loop's throwIfAborted stops the call there.
+  const controller = new AbortController();
+  const abortIfCancelled = () => {
+    if (Atomics.load(flag, 0) === 1) controller.abort(new Error('the request was cancelled'));
+  };
+  abortIfCancelled();
+  const poll = setInterval(abortIfCancelled, cancelPollMs);
+  try {
+    return await call.call(brick, { ...task.input, signal: controller.signal });
+  } finally {
+    clearInterval(poll);
+  }
 }
