@@ -188,7 +188,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     );
     await writeFile(
       join(staged, brickFiles.generationConfig),
-      json(buildGenerationConfig(tokenizer, metrics.longestAnswerTokens)),
+      json(buildGenerationConfig(tokenizer, metrics.longestAnswerTokens, architecture)),
     );
     await writeTokenizer(input.tokenizerDirectory, tokenizer, staged);
     await writeFile(join(staged, brickFiles.manifest), json(manifest));
