@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { openJournal } from '../data/jsonl.js';
 import type { Journal } from '../data/jsonl.js';
 import type { Example } from '../data/schemas.js';

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 
 export interface JsonFileOptions {
   /** What the file is, for messages: `suite file`, `serve config`, `pipeline file`. */

@@ -9,7 +9,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { formatZodError } from './zod-format.js';
 
 /** A bad line in a JSONL file: the message names the file and the 1-based line number. */

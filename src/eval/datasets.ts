@@ -4,7 +4,7 @@
  * the first `limit`. Problems are one-line UserErrors naming the suite key and the file.
  */
 import { resolve } from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { readJsonlAll } from '../data/jsonl.js';
 import { exampleSchema, type Example } from '../data/schemas.js';
 import { generateExamples } from '../worlds/index.js';

@@ -8,7 +8,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { chainSchema, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';

@@ -14,7 +14,7 @@
  *    criterion picks (`threshold-curve.ts`): the cheapest point reaching the target accuracy, the
  *    most accurate within a cost per example or within an escalation share.
  */
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { BrickLoader } from '../runtime/bricks/registry.js';
 import type { CalibrationCriterion, RouteFile } from '../runtime/routing/route-file.js';

@@ -11,7 +11,7 @@
  */
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 import { openJournal, type Journal } from '../data/jsonl.js';
 import type { Chain } from '../data/schemas.js';

@@ -6,7 +6,7 @@
  */
 import { readJsonFile } from '../data/json-file.js';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { chainDecomposers, chainSchema, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';

@@ -10,7 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
 import { studentArchitectureSchema, type StudentArchitecture } from '../student/config.js';
 import { studentWeightShapes } from '../student/initialize.js';

@@ -12,7 +12,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { formatZodError } from '../data/zod-format.js';
 import { projectionNames, type StudentArchitecture } from '../student/config.js';

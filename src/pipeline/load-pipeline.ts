@@ -8,7 +8,7 @@
 import { access } from 'node:fs/promises';
 import { readJsonFile } from '../data/json-file.js';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { chainDecomposers, type Chain } from '../data/schemas.js';
 import { formatZodError } from '../data/zod-format.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { formatZodError } from '../data/zod-format.js';
 

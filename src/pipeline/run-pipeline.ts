@@ -12,7 +12,7 @@
  * run.json is rewritten atomically at every unit start and end, so a killed run says where it was.
  */
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { join } from 'node:path';
 import { reportSchema, type Report } from '../eval/report-schema.js';
 import { reportFileNames } from '../eval/write-reports.js';

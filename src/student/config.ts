@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
 import { isMixtureLayer, mixtureOfExpertsSchema } from './moe-config.js';
 

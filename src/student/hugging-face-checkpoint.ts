@@ -12,7 +12,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
 import { type StudentArchitecture } from './config.js';
 import { architectureFromHuggingFaceConfig } from './hugging-face-config.js';

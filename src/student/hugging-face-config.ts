@@ -6,7 +6,7 @@
  * any weight is read.
  */
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
 import {
   studentArchitectureSchema,

@@ -15,7 +15,7 @@
 import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
 import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { type Value } from '../engine/graph-core.js';
 import { type Graph } from '../engine/graph.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';

@@ -1,7 +1,7 @@
 /**
  * Teacher specs → teachers: `gold`, `reference`, `replay:FILE`, `openai:MODEL`.
  */
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { createReferenceExpert } from '../worlds/index.js';
 import { GoldTeacher } from './gold-teacher.js';
 import { OpenAITeacher } from './openai-teacher.js';

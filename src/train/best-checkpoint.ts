@@ -6,7 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { type Trainer } from '../engine/trainer.js';
 import { checkpointFiles } from '../export/checkpoint.js';

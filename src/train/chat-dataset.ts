@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 import { readJsonlAll } from '../data/jsonl.js';
 import { type ChatExample, chatExampleSchema } from '../data/schemas.js';

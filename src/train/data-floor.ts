@@ -5,7 +5,7 @@
  * unless the user asks for it (`--allow-small-data`, pipeline `allowSmallData`). The pipeline's
  * filter stage applies the same floor to the training sets it writes, before any training starts.
  */
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 
 export interface DataCounts {

@@ -9,7 +9,7 @@
 import { copyFile, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { formatZodError } from '../data/zod-format.js';
 import { optimizerNames } from '../engine/optimizer.js';

@@ -7,7 +7,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { type BrickRole } from '../export/brick-manifest.js';
 import { type ChatExample } from '../data/schemas.js';
 import { applyPromptStyleToExample, detectPromptStyle } from '../prompts/index.js';

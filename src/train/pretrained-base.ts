@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';
 import { type StudentArchitecture, studentPresetSchema, type StudentPreset } from '../student/config.js';

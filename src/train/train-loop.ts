@@ -16,7 +16,7 @@ import { decodeDocuments, frequentAnswerTerms } from './answer-terms.js';
 import { wordAssociations } from '../runtime/generation/word-associations.js';
 import { join } from 'node:path';
 import { createProgress, formatDuration } from '../cli/progress.js';
-import { UserError } from '../cli/user-error.js';
+import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 import { Trainer } from '../engine/trainer.js';
 import { type CheckpointManifest } from '../export/checkpoint.js';

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
+import { UserError } from '../../src/errors/user-error.js';
 import { loadSuiteDatasets } from '../../src/eval/datasets.js';
 import { loadSuite, parseSuite } from '../../src/eval/suite.js';
 import { repoRoot } from '../helpers/cli.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
+import { UserError } from '../../src/errors/user-error.js';
 import { loadPipeline } from '../../src/pipeline/load-pipeline.js';
 import { runPipeline } from '../../src/pipeline/run-pipeline.js';
 import { nanoPipeline, writePipeline } from './pipeline-fixture.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UserError } from '../../src/cli/user-error.js';
+import { UserError } from '../../src/errors/user-error.js';
 import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
 import { tensor } from '../../src/engine/session.js';

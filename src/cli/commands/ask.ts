@@ -16,7 +16,7 @@ import type { ChainTrace } from '../../runtime/chain-trace.js';
 import { loadChainRoutes } from '../../runtime/routing/route-file.js';
 import { renderCostTable } from '../../runtime/cost-table.js';
 import { log, printJson, printText } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const askOptionsSchema = z.strictObject({
   decomposer: z.string().min(1).optional(),

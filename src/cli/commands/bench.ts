@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { printJson } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 /** The benchmarks in bench/: each file exports `run(options)` returning one JSON-able object. */
 const benchmarks = ['train', 'decode', 'collect', 'serve'] as const;

@@ -13,7 +13,7 @@ import { exampleSchema } from '../../data/schemas.js';
 import { createTeacher, teacherSpecHelp } from '../../teacher/create-teacher.js';
 import { log, printJson, printText } from '../output.js';
 import { createProgress } from '../progress.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 interface CollectFlags {
   data: string;

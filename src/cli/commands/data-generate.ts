@@ -5,7 +5,7 @@ import { exampleSchema } from '../../data/schemas.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { generateExamples, splitNames, worldNames } from '../../worlds/index.js';
 import { log, printJson } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const optionsSchema = z.object({
   world: z.enum(worldNames as ['hops', 'math'], {

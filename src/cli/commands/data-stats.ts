@@ -3,7 +3,7 @@ import { JsonlError, readJsonl } from '../../data/jsonl.js';
 import { exampleSchema } from '../../data/schemas.js';
 import { createStatsAccumulator, formatStatsTable } from '../../data/stats.js';
 import { printJson, printText } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 /** `dnc data stats FILE [--json]`: counts, answer types, gold decompositions, diversity. */
 export function registerDataStats(data: Command): void {

@@ -14,7 +14,7 @@ import { runEval, type EvalResult } from '../../eval/runner.js';
 import { loadSuite } from '../../eval/suite.js';
 import { log, printJson, printText } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const positive = (flag: string) =>
   z.coerce.number().int(`${flag} takes a positive integer`).positive(`${flag} takes a positive integer`);

@@ -19,7 +19,7 @@ import { writeFileAtomic } from '../../data/jsonl.js';
 import { exportBrick } from '../../export/export-brick.js';
 import type { QuantizeMode } from '../../export/quantize-onnx.js';
 import { log, printJson, printText } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 interface ExportOptions {
   out?: string;

@@ -9,7 +9,7 @@ import { formatZodError } from '../../data/zod-format.js';
 import { OnnxBrick } from '../../runtime/bricks/onnx-brick.js';
 import { mergedAdapterBrick, readAdapterBrickManifest } from '../../runtime/bricks/adapter-brick.js';
 import { printJson, printText } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const generateOptionsSchema = z.strictObject({
   brick: z.string({ error: 'give the brick directory: --brick BRICK_DIR' }).min(1),

@@ -16,7 +16,7 @@ import { writeRouteFile, type CalibrationCriterion } from '../../runtime/routing
 import { routeSignalSchema } from '../../runtime/routing/route-schema.js';
 import { printJson, printText } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const fractionFlag = (flag: string) =>
   z.coerce

@@ -12,7 +12,7 @@ import { formatZodError } from '../../data/zod-format.js';
 import { ServeConfigError, durationMs, loadServeConfig, type ServeConfig } from '../../serve/serve-config.js';
 import { createServeApp } from '../../serve/server.js';
 import { log } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const serveOptionsSchema = z.strictObject({
   config: z.string().min(1, 'give the serve config file: --config FILE'),

@@ -18,7 +18,7 @@ import {
   runRemoteTrainCommand,
 } from '../../train/remote/remote-train-command.js';
 import { log, printJson, printText } from '../output.js';
-import { UserError } from '../user-error.js';
+import { UserError } from '../../errors/user-error.js';
 
 const count = (flag: string, minimum = 1) =>
   z.coerce

@@ -6,7 +6,7 @@
  * tally it is given, so the summary says what was left out.
  */
 import type { z } from 'zod';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import type { Example } from '../schemas.js';
 import { formatZodError } from '../zod-format.js';
 

@@ -1,5 +1,5 @@
 /** The registry of converters from published dataset formats to Examples. */
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { assertReadableFile } from '../jsonl.js';
 import type { Example } from '../schemas.js';
 import { bamboogleConverter } from './bamboogle.js';

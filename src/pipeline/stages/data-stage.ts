@@ -5,7 +5,7 @@
  * the eval stage reads examples, whatever format the user downloaded).
  */
 import { join, resolve } from 'node:path';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { convertFileWithSummary, describeConversion } from '../../data/convert/index.js';
 import { readJsonlAll, writeJsonlAtomic } from '../../data/jsonl.js';
 import { exampleSchema, type Example } from '../../data/schemas.js';

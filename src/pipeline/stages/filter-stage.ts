@@ -16,7 +16,7 @@ import {
   trainingSetCounts,
   writeTrainingSets,
 } from '../../collect/training-sets.js';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { dataFloorProblem, expectedCounts } from '../../train/data-floor.js';
 import { readJsonlAll } from '../../data/jsonl.js';
 import { decompositionRecordSchema, exampleSchema, solutionRecordSchema } from '../../data/schemas.js';

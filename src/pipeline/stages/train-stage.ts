@@ -6,7 +6,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { checkpointFiles } from '../../export/checkpoint.js';
 import { tokenizerConfigFileName, tokenizerFileName } from '../../tokenizer/tokenizer-files.js';
 import { trainStudent } from '../../train/train-loop.js';

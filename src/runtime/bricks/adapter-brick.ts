@@ -18,7 +18,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickDecodingSchema, brickManifestFileName, brickRoleSchema } from '../../export/brick-manifest.js';
 import { exportBrick } from '../../export/export-brick.js';

@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { readJsonFile, readJsonFileSync } from '../../data/json-file.js';
 import { writeFileAtomic } from '../../data/jsonl.js';
 import type { Chain } from '../../data/schemas.js';

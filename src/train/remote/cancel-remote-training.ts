@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { TeacherApiCallError, TeacherRetryError } from '../../teacher/errors.js';
 import type { FineTuningClient } from './fine-tuning-client.js';
 import { now, openRemoteJournal, remoteJournalFileName } from './remote-journal.js';

@@ -13,7 +13,7 @@ import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickRoleSchema } from '../../export/brick-manifest.js';
 import { log, printJson, printText } from '../../cli/output.js';
-import { UserError } from '../../cli/user-error.js';
+import { UserError } from '../../errors/user-error.js';
 import { TeacherError } from '../../teacher/errors.js';
 import { cancelRemoteTraining } from './cancel-remote-training.js';
 import { FineTuningClient } from './fine-tuning-client.js';

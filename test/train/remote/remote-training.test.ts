@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { UserError } from '../../../src/cli/user-error.js';
+import { UserError } from '../../../src/errors/user-error.js';
 import { loadBrick } from '../../../src/runtime/bricks/registry.js';
 import { lookupPrice } from '../../../src/teacher/pricing.js';
 import { cancelRemoteTraining } from '../../../src/train/remote/cancel-remote-training.js';
