@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { UserError } from '../errors/user-error.js';
+import { TrainingDivergedError } from '../train/training-diverged-error.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -22,12 +23,19 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** Exit codes by error class (a pipeline stage wraps its error: the cause chain is searched). */
+function exitCodeOf(error: UserError): number {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause)
+    if (cause instanceof TrainingDivergedError) return 3;
+  return error.exitCode;
+}
+
 /** One clear line on stderr and a non-zero exit; stack traces only with DNC_DEBUG=1. */
 function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode; // commander already printed its line
   if (error instanceof UserError) {
     process.stderr.write(`dnc: ${error.message}\n`);
-    return error.exitCode;
+    return exitCodeOf(error);
   }
   const message = error instanceof Error ? error.message : String(error);
   process.stderr.write(`dnc: internal error: ${message} (rerun with DNC_DEBUG=1 for a stack trace)\n`);

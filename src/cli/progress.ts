@@ -2,6 +2,10 @@
  * Progress on stderr for long work: done/total, rate, ETA and any extra fields.
  * It draws only when stderr is a terminal (or when forced), and at most every `intervalMs`.
  */
+import { formatDuration } from '../train/training-progress.js';
+
+export { formatDuration };
+
 export interface ProgressOptions {
   label: string;
   total: number;
@@ -15,14 +19,6 @@ export interface Progress {
   tick(count?: number, extra?: Record<string, string | number>): void;
   /** Draws the final line and moves to a new line. */
   done(extra?: Record<string, string | number>): void;
-}
-
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  if (seconds < 60) return `${seconds.toFixed(0)}s`;
-  if (seconds < 3600)
-    return `${Math.floor(seconds / 60)}m${String(Math.round(seconds % 60)).padStart(2, '0')}s`;
-  return `${Math.floor(seconds / 3600)}h${String(Math.floor((seconds % 3600) / 60)).padStart(2, '0')}m`;
 }
 
 export function createProgress(options: ProgressOptions): Progress {

@@ -189,7 +189,6 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
     remoteConcurrency: config.remoteConcurrency,
     loadOptions: options.loadOptions ?? {},
     workerLoaderModules: options.workerLoaderModules,
-    batching: { batchSize: config.limits.batchSize, waitMs: config.limits.batchWaitMs },
   }).then(
     (loaded) => {
       bricks = loaded;

@@ -5,6 +5,7 @@
  * (resuming with another preset or other data, or starting over a run that exists) fail here with
  * a message that says what to do.
  */
+import { type TrainingProgressReporter } from './training-progress.js';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors/user-error.js';
@@ -49,8 +50,8 @@ export interface TrainOptions {
   exportDirectory?: string;
   /** Aborting it stops the run after the current step, with a checkpoint. */
   signal?: AbortSignal;
-  /** Draw progress lines even when stderr is not a terminal. */
-  progress?: boolean;
+  /** Receives each step (default: a log line per evaluation step through `log`). */
+  progress?: TrainingProgressReporter;
   /** onnxruntime intra-op threads (default: one per core). */
   threads?: number;
   /** Receives human-readable log lines (default: none). */

@@ -12,12 +12,9 @@ import { promptStyleSchema } from '../../prompts/index.js';
 import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
 import { longExamplePolicySchema } from '../../train/training-settings.js';
 import { loraDefaults, type LoraSettings, loraSettingsSchema, parseLoraTargets } from '../../student/lora.js';
-import {
-  addRemoteTrainOptions,
-  isRemoteTraining,
-  runRemoteTrainCommand,
-} from '../../train/remote/remote-train-command.js';
+import { addRemoteTrainOptions, isRemoteTraining, runRemoteTrainCommand } from './train-remote.js';
 import { log, printJson, printText } from '../output.js';
+import { trainingProgressReporter } from '../training-progress.js';
 import { UserError } from '../../errors/user-error.js';
 
 const count = (flag: string, minimum = 1) =>
@@ -166,7 +163,10 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
       teacher: flags.teacher,
       exportDirectory: flags.export,
       signal: controller.signal,
-      progress: flags.progress,
+      progress: trainingProgressReporter({
+        drawing: flags.progress ?? process.stderr.isTTY === true,
+        log,
+      }),
       threads: flags.threads,
       log,
       base: flags.base,

@@ -12,12 +12,12 @@ import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { brickRoleSchema } from '../../export/brick-manifest.js';
-import { log, printJson, printText } from '../../cli/output.js';
+import { log, printJson, printText } from '../output.js';
 import { UserError } from '../../errors/user-error.js';
 import { TeacherError } from '../../teacher/errors.js';
-import { cancelRemoteTraining } from './cancel-remote-training.js';
-import { FineTuningClient } from './fine-tuning-client.js';
-import { runRemoteTraining, type RemoteTrainingSummary } from './run-remote-training.js';
+import { cancelRemoteTraining } from '../../train/remote/cancel-remote-training.js';
+import { FineTuningClient } from '../../train/remote/fine-tuning-client.js';
+import { runRemoteTraining, type RemoteTrainingSummary } from '../../train/remote/run-remote-training.js';
 
 const integer = (flag: string, minimum: number) =>
   z.coerce

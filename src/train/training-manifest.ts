@@ -1,0 +1,64 @@
+/**
+ * What a training checkpoint's manifest records about the run: architecture, lineage, metrics
+ * and the facts about the training answers that decoding reads back (answer terms, word
+ * associations, the longest answer).
+ */
+import { wordAssociations } from '../decoding/copy-names/word-associations.js';
+import { type CheckpointManifest } from '../export/checkpoint.js';
+import { decodeDocuments, frequentAnswerTerms } from '../decoding/copy-names/answer-terms.js';
+import { type PreparedRun, type TrainOptions } from './prepare-run.js';
+import { type TrainingState } from './training-checkpoint.js';
+
+/** What the checkpoint manifest records about the training answers (read once per run). */
+export interface AnswerFacts {
+  longestAnswerTokens: number;
+  answerTerms: string[];
+  answerAssociations: Record<string, string[]>;
+}
+
+/** The most loss-masked tokens (assistant text + its end token) of one training document. */
+function longestAnswerTokens(run: PreparedRun): number {
+  let longest = 0;
+  for (const document of run.train.documents) {
+    let count = 0;
+    for (const flag of document.lossMask) count += flag;
+    longest = Math.max(longest, count);
+  }
+  return longest;
+}
+
+export function answerFacts(run: PreparedRun): AnswerFacts {
+  const pairs = decodeDocuments(run.train.documents, run.tokenizer);
+  return {
+    longestAnswerTokens: longestAnswerTokens(run),
+    answerTerms: frequentAnswerTerms(pairs),
+    answerAssociations: wordAssociations(pairs),
+  };
+}
+
+export function manifestFor(
+  run: PreparedRun,
+  options: TrainOptions,
+  state: TrainingState,
+  answers: AnswerFacts,
+): CheckpointManifest {
+  const { settings } = run;
+  return {
+    role: options.role,
+    architecture: run.architecture,
+    lineage: {
+      dataHash: run.dataHash,
+      teacher: options.teacher ?? null,
+      training: { preset: run.presetName, steps: state.step, ...settings },
+    },
+    metrics: {
+      steps: state.step,
+      trainLoss: state.progress.trainLoss,
+      validationLoss: state.progress.validationLoss,
+      longestAnswerTokens: answers.longestAnswerTokens,
+    },
+    answerTerms: answers.answerTerms,
+    answerAssociations: answers.answerAssociations,
+    ...(run.base === undefined ? {} : { base: run.base.reference }),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Step 2 of a training run: pack the training documents into rows of T tokens (once; each
+ * epoch reorders them by (seed, epoch)), pack the validation set, size the loss head and plan
+ * the learning-rate schedule.
+ */
+import { defaults } from '../config/defaults.js';
+import { countParameters } from '../student/config.js';
+import {
+  epochBatches,
+  packRows,
+  paddingFraction,
+  type Row,
+  seededPermutation,
+  targetCapacity,
+} from './packing.js';
+import { type PreparedRun, type TrainOptions } from './prepare-run.js';
+import { type Schedule } from './schedule.js';
+import { type BatchShape } from './student-model.js';
+import { packValidation, type ValidationSet } from './validation.js';
+
+export interface TrainingPlan {
+  rows: Row[];
+  validationSet: ValidationSet;
+  /** (B, T) and K, the loss positions of the fullest batch. */
+  shape: BatchShape;
+  batchesPerEpoch: number;
+  /** Padding share of the first epoch's batches. */
+  padding: number;
+  schedule: Schedule;
+}
+
+export function planTraining(run: PreparedRun): TrainingPlan {
+  const { settings, train, validation } = run;
+  const rowShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
+  const rows = packRows(
+    train.documents,
+    seededPermutation(train.documents.length, settings.seed, 'packing'),
+    rowShape.length,
+  );
+  const validationSet = packValidation(validation.documents, rowShape);
+  // The head runs at the loss positions only: K fits the fullest batch of either set.
+  const shape: BatchShape = {
+    ...rowShape,
+    targets: Math.max(
+      targetCapacity(train.documents, rows, rowShape),
+      targetCapacity(validation.documents, validationSet.batches.flat(), rowShape),
+    ),
+  };
+  const batchesPerEpoch = Math.ceil(rows.length / shape.rows);
+  const padding = paddingFraction(train.documents, epochBatches(rows, shape.rows, settings.seed, 0), shape);
+  const schedule: Schedule = {
+    peak: settings.learningRate,
+    minimum: settings.learningRate * defaults.train.minLearningRateFraction,
+    warmupSteps: settings.warmupSteps,
+    totalSteps: Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch),
+  };
+  return { rows, validationSet, shape, batchesPerEpoch, padding, schedule };
+}
+
+/** The line a run starts with: the student, the data, the packing and the step budget. */
+export function describePlan(run: PreparedRun, options: TrainOptions, plan: TrainingPlan): string {
+  const { architecture, train, validation } = run;
+  const { shape, schedule } = plan;
+  return (
+    `${options.role} student ${run.presetName}: ${countParameters(architecture).toLocaleString('en-US')} parameters, vocab ${architecture.vocabSize}; ` +
+    `${train.documents.length} training / ${validation.documents.length} validation examples in ${plan.rows.length} rows of ${shape.length} ` +
+    `(${(plan.padding * 100).toFixed(1)}% padding), ${plan.batchesPerEpoch} batches of ${shape.rows} per epoch, ${schedule.totalSteps} steps`
+  );
+}
