@@ -16,4 +16,24 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  {
+    // Layers: the CLI sits on top; nothing below it imports it (errors live in src/errors,
+    // exit codes and progress drawing are chosen in src/cli). Tested by test/lint/layers.test.ts.
+    files: ['src/**/*.ts'],
+    ignores: ['src/cli/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '(^|/)cli/',
+              message:
+                'src/cli is the top layer: move what you need below it (errors: src/errors; progress: inject a reporter)',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );
