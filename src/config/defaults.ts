@@ -111,25 +111,6 @@ export const defaults = {
    */
   fineTuning: { maxUsd: 0, pollIntervalMs: 10_000, assumedEpochs: 3 },
   /**
-   * `dnc export`: the decoding settings written into a brick's brick.json, by role. A decomposer
-   * re-types names and numbers from the question, so it decodes with the copy constraint and a
-   * copy bias (src/runtime/generation/copy-*.ts), and samples again when its answer leaves a name
-   * of the question out (src/runtime/bricks/decomposition-coverage.ts); a solver gets none of it.
-   */
-  export: {
-    decoding: {
-      decomposer: {
-        copyConstraint: true,
-        nameOrder: true,
-        promptWordBias: 2,
-        copyBias: 8,
-        copyScope: 'word' as 'word' | 'any',
-        coverageSamples: 8,
-      },
-      solver: {},
-    },
-  },
-  /**
    * `dnc serve`: listen address, request limits (body bytes, `max_tokens` cap, sub-question cap,
    * per-request timeout, chains running at once and waiting), main-thread concurrency per remote
    * brick, worker threads for local bricks, and the shutdown deadline for requests in flight.

@@ -11,7 +11,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { promptHash } from '../prompts/prompt-hash.js';
-import { localDecodingVersion } from '../runtime/generation/decoding-version.js';
+import { recipeVersions } from '../decoding/registry.js';
 
 /** The files of a brick directory that decide its outputs (those present are hashed). */
 export const brickDirectoryFiles = [
@@ -56,8 +56,8 @@ export async function brickIdentity(spec: string, options: { cwd?: string } = {}
     spec: files === undefined ? parsed.spec : undefined,
     files,
     prompts,
-    // A local brick's outputs also depend on how dnc decodes it (logits processors, sampling).
-    decoding: files === undefined ? undefined : localDecodingVersion,
+    // A local brick's outputs also depend on how dnc runs its decoding recipes (src/decoding).
+    decoding: files === undefined ? undefined : recipeVersions(),
   };
   return createHash('sha256').update(JSON.stringify(described)).digest('hex').slice(0, 32);
 }

@@ -42,6 +42,11 @@ export const promptFormatSchema = z.strictObject({
 
 /** Decoding defaults the brick is run with (options of the runtime's generation loop). */
 export const brickDecodingSchema = z.strictObject({
+  /**
+   * The decoding recipe the settings belong to (src/decoding): its id and version. Absent in a
+   * brick.json from before recipes, which reads as `copy-names` when a helper below is on.
+   */
+  recipe: z.strictObject({ id: z.string().min(1), version: z.number().int().positive() }).optional(),
   /** Score added to tokens that continue copying a span of the prompt (0 or absent: off). */
   copyBias: z.number().nonnegative().optional(),
   /** The fewest tokens of the prompt the output must repeat before the copy bias applies. */

@@ -8,7 +8,6 @@
  */
 import { chmod, copyFile, mkdir, mkdtemp, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { defaults } from '../config/defaults.js';
 import { serializeGraph, serializeGraphWithExternalData } from '../engine/serialize.js';
 import { countParameters, type StudentArchitecture } from '../student/config.js';
 import { studentWeightShapes } from '../student/initialize.js';
@@ -29,6 +28,7 @@ import {
   type BrickRole,
   type Lineage,
 } from './brick-manifest.js';
+import { normalizedDecoding } from '../decoding/registry.js';
 import { brickFiles, buildGenerationConfig, buildModelConfig } from './hugging-face-files.js';
 import { quantizeOnnxModel, type QuantizeMode } from './quantize-onnx.js';
 
@@ -42,7 +42,7 @@ export interface ExportBrickInput {
   lineage: Lineage;
   metrics: Record<string, number | null>;
   outDirectory: string;
-  /** Decoding settings for brick.json (default: the role's in `defaults.export.decoding`). */
+  /** Decoding settings for brick.json naming a recipe (src/decoding); absent: plain decoding. */
   decoding?: BrickDecoding;
   /** Terms found in many training answers: with the copy constraint they become its `knownTerms`. */
   answerTerms?: readonly string[];
@@ -123,22 +123,13 @@ async function moveIntoPlace(staged: string, target: string): Promise<void> {
 
 export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickResult> {
   const { architecture, weights, role, lineage, metrics } = input;
-  // A pretrained base starts with every copy/name helper off: they were tuned on dnc's 1,024-token
-  // vocabulary and the synthetic worlds' names, and a pretrained tokenizer spells most names whole.
+  // Decoding recipes are off unless the caller turns one on (src/decoding); a pretrained base's
+  // tokenizer is refused by the copy-names recipe when the brick loads.
   const pretrained = architecture.huggingFaceConfig !== undefined;
-  const decoding: BrickDecoding = {
-    ...(input.decoding ?? (pretrained ? {} : defaults.export.decoding[role])),
-  };
-  const usesTerms = decoding.copyConstraint === true || decoding.nameOrder === true;
-  if (usesTerms && decoding.knownTerms === undefined && input.answerTerms?.length)
-    decoding.knownTerms = [...input.answerTerms];
-  const associations = input.answerAssociations ?? {};
-  if (
-    (decoding.promptWordBias ?? 0) > 0 &&
-    decoding.associations === undefined &&
-    Object.keys(associations).length > 0
-  )
-    decoding.associations = { ...associations };
+  const decoding = normalizedDecoding(input.decoding, {
+    answerTerms: input.answerTerms === undefined ? undefined : [...input.answerTerms],
+    answerAssociations: input.answerAssociations === undefined ? undefined : { ...input.answerAssociations },
+  });
   const outDirectory = resolve(input.outDirectory);
   const tokenizer = await checkTokenizer(input.tokenizerDirectory, architecture);
   let manifest = brickManifestSchema.parse({
@@ -149,7 +140,7 @@ export async function exportBrick(input: ExportBrickInput): Promise<ExportBrickR
     parameters: countParameters(architecture),
     lineage,
     metrics,
-    ...(Object.keys(decoding).length > 0 ? { decoding } : {}),
+    ...(decoding === undefined ? {} : { decoding }),
   });
   const weightBytes = [...weights.values()].reduce((sum, data) => sum + data.byteLength, 0);
   const external = weightBytes > (input.externalDataAbove ?? 1 << 30);

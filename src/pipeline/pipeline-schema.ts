@@ -142,7 +142,10 @@ export const studentSchema = z.strictObject({
   allowSmallData: z.boolean().optional(),
   /** The same loss curve bit for bit on one machine (onnxruntime on one thread; `dnc train --deterministic`). */
   deterministic: z.boolean().optional(),
-  /** Decoding settings written into the exported brick.json (default: the role's, see `dnc export --help`). */
+  /**
+   * The decoding recipe written into the exported brick.json (src/decoding), e.g.
+   * `{ "recipe": { "id": "copy-names", "version": 7 } }` with optional overrides; absent: plain decoding.
+   */
   decoding: brickDecodingSchema.optional(),
 });
 export type PipelineStudent = z.infer<typeof studentSchema>;

@@ -1,7 +1,7 @@
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaults } from '../../src/config/defaults.js';
+import { copyNamesRecipe } from '../../src/decoding/copy-names/recipe.js';
 import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
 import { brickManifestSchema } from '../../src/export/brick-manifest.js';
@@ -104,11 +104,20 @@ describe('exportBrick', () => {
     }
   });
 
-  it("writes the role's decoding defaults into brick.json: copy decoding for a decomposer", async () => {
+  it('decodes plainly unless a recipe is turned on; a named recipe is recorded with its defaults', async () => {
     const manifest = JSON.parse(await readFile(join(fixture.brickDirectory, 'brick.json'), 'utf8'));
-    expect(manifest.decoding).toEqual(defaults.export.decoding.decomposer);
-    expect(manifest.decoding.copyConstraint).toBe(true);
-    expect(manifest.decoding.nameOrder).toBe(true);
+    expect(manifest.decoding).toBeUndefined();
+    const out = join(fixture.root, 'with-recipe');
+    await exportDecomposer(out, {
+      lineage: { dataHash: null, teacher: null, training: {} },
+      metrics: {},
+      decoding: { recipe: { id: 'copy-names', version: copyNamesRecipe.version } },
+    });
+    const { decoding } = JSON.parse(await readFile(join(out, 'brick.json'), 'utf8'));
+    expect(decoding).toEqual({
+      recipe: { id: 'copy-names', version: copyNamesRecipe.version },
+      ...copyNamesRecipe.defaults,
+    });
   });
 
   it("copies the trainer's known terms and word associations into a decomposer's decoding", async () => {
@@ -118,6 +127,7 @@ describe('exportBrick', () => {
       metrics: {},
       answerTerms: ['CEO'],
       answerAssociations: { 'fewer inhabitants': ['smaller'] },
+      decoding: { recipe: { id: 'copy-names', version: copyNamesRecipe.version } },
     });
     const { decoding } = JSON.parse(await readFile(join(out, 'brick.json'), 'utf8'));
     expect(decoding.knownTerms).toEqual(['CEO']);
@@ -177,6 +187,8 @@ describe('dnc export', () => {
       checkpoint,
       '--out',
       tuned,
+      '--decoding',
+      'copy-names',
       '--copy-bias',
       '3',
       '--copy-scope',
@@ -185,13 +197,32 @@ describe('dnc export', () => {
     ]);
     expect(flagged.code).toBe(0);
     expect(JSON.parse(await readFile(join(tuned, 'brick.json'), 'utf8')).decoding).toEqual({
+      recipe: { id: 'copy-names', version: copyNamesRecipe.version },
+      ...copyNamesRecipe.defaults,
       copyBias: 3,
       copyScope: 'any',
       nameOrder: false,
     });
-    const bad = await runCli(['export', checkpoint, '--out', tuned, '--copy-bias', '-1']);
+    const bad = await runCli([
+      'export',
+      checkpoint,
+      '--out',
+      tuned,
+      '--decoding',
+      'copy-names',
+      '--copy-bias',
+      '-1',
+    ]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/invalid decoding flags: copyBias: .*--copy-bias takes a number ≥ 0/);
+    const unnamed = await runCli(['export', checkpoint, '--out', tuned, '--copy-bias', '3']);
+    expect(unnamed.code).toBe(1);
+    expect(unnamed.stderr).toMatch(/copyBias tune a decoding recipe; turn one on with --decoding copy-names/);
+    const unknown = await runCli(['export', checkpoint, '--out', tuned, '--decoding', 'copy-everything']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(
+      /--decoding copy-everything is not a decoding recipe; use copy-names or none/,
+    );
     const brick = await loadBrick(out);
     expect(brick.kind).toBe('onnx');
     expect(brick.solve).toBeDefined();

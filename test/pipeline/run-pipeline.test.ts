@@ -1,6 +1,7 @@
 import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { copyNamesRecipe } from '../../src/decoding/copy-names/recipe.js';
 import { runPipeline, type PipelineResult } from '../../src/pipeline/run-pipeline.js';
 import { readRunManifest, stageNames } from '../../src/pipeline/run-manifest.js';
 import { nanoPipeline, writePipeline } from './pipeline-fixture.js';
@@ -103,15 +104,24 @@ describe('dnc run on a nano pipeline', () => {
     expect(changed.stages.eval.action).toBe('skipped');
   }, 30_000);
 
-  it("a student's decoding settings re-export its brick without retraining it", async () => {
+  it("a student's decoding recipe re-exports its brick without retraining it", async () => {
     const changed = await rerunWith((pipeline) => {
-      (pipeline.students as Record<string, unknown>[])[0]!.decoding = { copyBias: 2, copyConstraint: false };
+      (pipeline.students as Record<string, unknown>[])[0]!.decoding = {
+        recipe: { id: 'copy-names', version: copyNamesRecipe.version },
+        copyBias: 2,
+        copyConstraint: false,
+      };
     });
     expect(changed.stages.train.action).toBe('skipped');
     expect(changed.stages.export.action).toBe('ran');
     expect(changed.stages.eval.action).toBe('ran');
     const manifest = JSON.parse(await readFile(join(first.run, 'export/decomposer/brick.json'), 'utf8'));
-    expect(manifest.decoding).toEqual({ copyBias: 2, copyConstraint: false });
+    expect(manifest.decoding).toMatchObject({
+      recipe: { id: 'copy-names', version: copyNamesRecipe.version },
+      ...copyNamesRecipe.defaults,
+      copyBias: 2,
+      copyConstraint: false,
+    });
   }, 30_000);
 
   it('reruns a stage whose output was damaged, and --from reruns that stage and the later ones', async () => {

@@ -3,14 +3,14 @@
  * brick directory in the Hugging Face ONNX layout (see src/export/).
  */
 import type { Command } from 'commander';
-import { defaults } from '../../config/defaults.js';
+import { copyNamesRecipe } from '../../decoding/copy-names/recipe.js';
+import { decodingRecipes } from '../../decoding/registry.js';
 import { formatZodError } from '../../data/zod-format.js';
 import {
   brickDecodingSchema,
   brickManifestFileName,
   lineagePromptStyle,
   type BrickDecoding,
-  type BrickRole,
 } from '../../export/brick-manifest.js';
 import { type Checkpoint, readCheckpoint } from '../../export/checkpoint.js';
 import { writePeftAdapter } from '../../export/peft-adapter.js';
@@ -23,6 +23,7 @@ import { UserError } from '../../errors/user-error.js';
 
 interface ExportOptions {
   out?: string;
+  decoding?: string;
   json?: boolean;
   copyBias?: string;
   copyScope?: string;
@@ -33,25 +34,36 @@ interface ExportOptions {
   quantize?: string;
 }
 
-/** The role's default decoding settings with the flags applied, checked like brick.json. */
-function decodingOf(role: BrickRole, options: ExportOptions, pretrained = false): BrickDecoding {
+/**
+ * The decoding recipe `--decoding` turns on (none by default; src/decoding) with the flags
+ * applied over its defaults, checked like brick.json.
+ */
+function decodingOf(options: ExportOptions): BrickDecoding | undefined {
   const flags: Record<string, unknown> = {};
   if (options.copyBias !== undefined) flags.copyBias = Number(options.copyBias);
   if (options.copyScope !== undefined) flags.copyScope = options.copyScope;
   if (options.copyConstraint === false) flags.copyConstraint = false;
   if (options.nameOrder === false) flags.nameOrder = false;
   if (options.promptWordBias !== undefined) flags.promptWordBias = Number(options.promptWordBias);
-  // A pretrained base's brick starts with every helper off (they were tuned on dnc's own small vocabularies).
-  const parsed = brickDecodingSchema.safeParse({
-    ...(pretrained ? {} : defaults.export.decoding[role]),
-    ...flags,
-  });
+  const recipe = options.decoding ?? 'none';
+  if (recipe === 'none') {
+    if (Object.keys(flags).length > 0)
+      throw new UserError(
+        `${Object.keys(flags).join(', ')} tune a decoding recipe; turn one on with --decoding copy-names`,
+      );
+    return undefined;
+  }
+  if (!decodingRecipes.has(recipe))
+    throw new UserError(
+      `--decoding ${recipe} is not a decoding recipe; use ${[...decodingRecipes.keys()].join(', ')} or none`,
+    );
+  const parsed = brickDecodingSchema.safeParse(flags);
   if (!parsed.success)
     throw new UserError(
       `invalid decoding flags: ${formatZodError(parsed.error)}; --copy-bias takes a number ≥ 0 ` +
         '(0 turns it off), --prompt-word-bias a number ≥ 0, and --copy-scope `word` or `any`',
     );
-  return parsed.data;
+  return { recipe: { id: recipe, version: decodingRecipes.get(recipe)!.version }, ...parsed.data };
 }
 
 /** `--quantize int8|int4` (absent: float32). */
@@ -68,7 +80,7 @@ async function runExport(checkpointDirectory: string, options: ExportOptions): P
   const quantize = quantizeOf(options.quantize);
   const checkpoint = await readCheckpoint(checkpointDirectory);
   if (options.adapterOnly === true) return exportAdapter(checkpointDirectory, checkpoint, options);
-  const decoding = decodingOf(checkpoint.role, options, checkpoint.base !== undefined);
+  const decoding = decodingOf(options);
   let result;
   try {
     result = await exportBrick({ ...checkpoint, outDirectory: options.out, decoding, quantize });
@@ -150,14 +162,18 @@ export function register(program: Command): void {
     .argument('<checkpoint>', 'checkpoint directory (model.safetensors, student.json, tokenizer files)')
     .option('--out <dir>', 'brick directory to write (replaced atomically)')
     .option(
+      '--decoding <recipe>',
+      `decoding recipe recorded in brick.json: ${[...decodingRecipes.keys()].join(', ')} or none (default none; see docs/decoding.md)`,
+    )
+    .option(
       '--copy-bias <x>',
-      `score added to tokens that continue copying the prompt (decomposer default ${defaults.export.decoding.decomposer.copyBias}, 0: off)`,
+      `score added to tokens that continue copying the prompt (copy-names default ${copyNamesRecipe.defaults.copyBias}, 0: off)`,
     )
     .option('--copy-scope <scope>', 'tokens the copy bias may raise: word (default) or any')
     .option('--no-copy-constraint', 'let the brick spell capitalized words that are not in the prompt')
     .option(
       '--prompt-word-bias <x>',
-      `score added to tokens that start a lower-case word of the prompt (decomposer default ${defaults.export.decoding.decomposer.promptWordBias}, 0: off)`,
+      `score added to tokens that start a lower-case word of the prompt (copy-names default ${copyNamesRecipe.defaults.promptWordBias}, 0: off)`,
     )
     .option('--no-name-order', 'let the brick order, shorten and start names unlike the prompt')
     .option(

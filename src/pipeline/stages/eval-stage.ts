@@ -6,7 +6,7 @@
  * recomputed (its brick calls still served by the cache, keyed by brick content).
  */
 import { join } from 'node:path';
-import { localDecodingVersion } from '../../runtime/generation/decoding-version.js';
+import { recipeVersions } from '../../decoding/registry.js';
 import { defaults } from '../../config/defaults.js';
 import { reportFileNames } from '../../eval/write-reports.js';
 import { runEval } from '../../eval/runner.js';
@@ -51,7 +51,7 @@ function evalUnit(context: PipelineContext, evaluation: ResolvedEval): UnitPlan 
       suite: { ...suite, datasets: evaluation.datasets },
       prices: { ...defaults.prices, ...suite.prices },
       bootstrap: { seed: defaults.eval.bootstrapSeed, resamples: defaults.eval.bootstrapResamples },
-      localDecodingVersion,
+      decodingRecipes: recipeVersions(),
     },
     inputs,
     async run(unit) {

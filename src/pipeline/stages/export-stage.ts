@@ -5,7 +5,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { defaults } from '../../config/defaults.js';
 import { brickDirectoryFiles } from '../../eval/brick-identity.js';
 import { readCheckpoint } from '../../export/checkpoint.js';
 import { exportBrick } from '../../export/export-brick.js';
@@ -18,10 +17,8 @@ function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPla
   const trainDirectory = studentTrainDirectory(context, student.name);
   const outDirectory = studentBrickDirectory(context.loaded.runDirectory, student.name);
   if (student.backend === 'openai') return remoteExportUnit(student, trainDirectory, outDirectory);
-  // A pretrained base's brick starts with every copy/name helper off: they were tuned on dnc's
-  // 1,024-token vocabularies and the synthetic worlds' made-up names.
-  const decoding =
-    student.decoding ?? (student.base === undefined ? defaults.export.decoding[student.role] : {});
+  // Decoding recipes are off unless the student's `decoding` names one (src/decoding).
+  const decoding = student.decoding;
   const quantize = context.loaded.pipeline.export?.quantize;
   return {
     id: student.name,

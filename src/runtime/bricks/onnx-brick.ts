@@ -21,13 +21,10 @@ import {
 } from '../../prompts/index.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
-import { decompositionFaults, missingNames, questionNames } from './decomposition-coverage.js';
-import { CopyBiasProcessor } from '../generation/copy-bias.js';
-import { CopyConstraintProcessor } from '../generation/copy-constraint.js';
-import { type LogitsProcessor, TokenBiasProcessor } from '../generation/logits-processors.js';
+import type { PreparedRecipe } from '../../decoding/recipe.js';
+import { brickRecipe } from '../../decoding/registry.js';
+import type { LogitsProcessor } from '../generation/logits-processors.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
-import { NameOrderProcessor } from '../generation/name-order-constraint.js';
-import { PromptWordBiasProcessor } from '../generation/prompt-word-bias.js';
 import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
   Brick,
@@ -71,8 +68,13 @@ export interface OnnxBrickOptions {
   maxNewTokens?: number;
   /** onnxruntime intra-op threads for the decoder session. */
   intraOpNumThreads?: number;
-  /** Overrides the decoding defaults of the brick's manifest. */
+  /** Overrides the decoding settings of the brick's manifest. */
   decoding?: BrickDecoding;
+  /**
+   * `brick` (default): decode with the recipe the manifest names (src/decoding); `none`: plain
+   * decoding, no recipe processors and no reranker (as transformers.js would run the model).
+   */
+  recipe?: 'brick' | 'none';
 }
 
 export interface Completion {
@@ -81,23 +83,6 @@ export interface Completion {
   report: BrickCallReport;
   /** Mean and lowest log-probability per generated token, and how many were generated. */
   confidence: { meanLogProbability: number; minLogProbability: number; tokens: number };
-}
-
-/** The brick's copy-bias processor from its decoding settings (none when the bias is 0 or unset). */
-function copyBiasProcessor(decoding: BrickDecoding, tokenTexts: string[]): CopyBiasProcessor | undefined {
-  const { copyBias = 0, copyMinMatch, copyScope = 'word' } = decoding;
-  if (copyBias === 0) return undefined;
-  if (copyScope === 'any') return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch });
-  // `word`: pieces inside a word always; the start of a capitalized word or a number (the next
-  // word of a name) only after a long match. Punctuation and lower-case words stay the model's
-  // choice, so a copy does not run on past where the output turns away from the prompt.
-  const eligibleTokens = new Set<number>();
-  const longMatchTokens = new Set<number>();
-  tokenTexts.forEach((text, token) => {
-    if (/^[\p{L}\p{N}]/u.test(text)) eligibleTokens.add(token);
-    else if (/^ [\p{Lu}\p{N}]/u.test(text)) longMatchTokens.add(token);
-  });
-  return new CopyBiasProcessor({ bias: copyBias, minMatch: copyMinMatch, eligibleTokens, longMatchTokens });
 }
 
 /** Two calls reported as one: usage, time and dollars add up; `raw` is the text that was kept. */
@@ -135,10 +120,8 @@ export class OnnxBrick implements Brick {
   decompose?: (input: DecomposeInput) => Promise<BrickResult<DecomposeOutput>>;
   nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
   solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
-  private readonly decoding: BrickDecoding;
-  /** The text of each token alone (what the copy processors read; empty when they are off). */
-  private readonly tokenTexts: string[];
-  private readonly copyBias: CopyBiasProcessor | undefined;
+  /** The decoding recipe the brick runs (src/decoding), bound to its settings; none: plain decoding. */
+  readonly recipe: PreparedRecipe | undefined;
 
   constructor(
     readonly spec: string,
@@ -149,17 +132,9 @@ export class OnnxBrick implements Brick {
   ) {
     this.role = manifest.role;
     this.model = `onnx:${basename(spec)}`;
-    this.decoding = { ...manifest.decoding, ...options.decoding };
-    // Every token's text, read only for a brick that decodes with the copy processors.
-    const copies =
-      this.decoding.copyConstraint === true ||
-      this.decoding.nameOrder === true ||
-      (this.decoding.promptWordBias ?? 0) > 0 ||
-      (this.decoding.copyBias ?? 0) > 0;
-    this.tokenTexts = copies
-      ? Array.from({ length: tokenizer.vocabSize }, (_, token) => tokenizer.decode([token]))
-      : [];
-    this.copyBias = copyBiasProcessor(this.decoding, this.tokenTexts);
+    const decoding = { ...manifest.decoding, ...options.decoding };
+    const recipe = options.recipe === 'none' ? undefined : brickRecipe(decoding);
+    this.recipe = recipe?.prepare(decoding, tokenizer);
     // A brick offers exactly the methods of its role, so a chain can tell a decomposer from a solver.
     if (this.role === 'decomposer') {
       this.decompose = (input) => this.decomposeQuestion(input);
@@ -185,19 +160,9 @@ export class OnnxBrick implements Brick {
     }
   }
 
-  /** Fresh copy processors for one call (the constraint keeps per-prompt state). */
-  private copyProcessors(): LogitsProcessor[] {
-    const processors: LogitsProcessor[] = [];
-    if (this.decoding.copyConstraint === true)
-      processors.push(new CopyConstraintProcessor(this.tokenTexts, this.decoding.knownTerms));
-    if (this.decoding.nameOrder === true)
-      processors.push(new NameOrderProcessor(this.tokenTexts, this.decoding.knownTerms));
-    if (this.copyBias !== undefined) processors.push(this.copyBias);
-    if ((this.decoding.promptWordBias ?? 0) > 0)
-      processors.push(
-        new PromptWordBiasProcessor(this.tokenTexts, this.decoding.promptWordBias!, this.associatedTokens),
-      );
-    return processors;
+  /** Fresh processors of the brick's decoding recipe for one call (none without a recipe). */
+  recipeProcessors(): LogitsProcessor[] {
+    return this.recipe?.processors() ?? [];
   }
 
   /** Greedy completion of a chat (rendered with the chat template, assistant turn opened). */
@@ -266,7 +231,7 @@ export class OnnxBrick implements Brick {
       {
         maxNewTokens: budget,
         doSample,
-        logitsProcessors: [...this.copyProcessors(), ...extraProcessors],
+        logitsProcessors: [...this.recipeProcessors(), ...extraProcessors],
         decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
         signal,
       },
@@ -298,24 +263,20 @@ export class OnnxBrick implements Brick {
     let { report } = greedy;
     let confidence: DecompositionConfidence = greedy.confidence;
     let parsed = parseSubquestions(report.raw, input.maxSubquestions);
-    const samples = this.decoding.coverageSamples ?? 0;
-    const names = samples > 0 ? questionNames(input.question, this.tokenCount) : [];
-    const faults = samples > 0 ? decompositionFaults(parsed, names) : [];
-    if (faults.length > 0) {
-      // Rejection sampling: the greedy answer has a fault no solver can repair (a name left out,
-      // a sub-question asked twice, a reference forward); keep the first sample without one.
-      // Samples lean towards the names the greedy answer left out (their first pieces gain
-      // `missingNameBias`): where the model hesitated between two names, the other one is tried.
-      const missing = new TokenBiasProcessor(
-        this.firstPieces(missingNames(parsed, names)),
-        defaults.runtime.missingNameBias,
-      );
-      const sampled = await this.sample(messages, samples, input.signal, [missing]);
+    const reranker = this.recipe?.reranker;
+    const faults = reranker === undefined ? [] : reranker.faults(input.question, parsed);
+    if (reranker !== undefined && faults.length > 0) {
+      // Rejection sampling: the greedy answer has a fault the recipe says no solver can repair
+      // (for copy-names: a name left out, a sub-question asked twice, a reference forward); keep
+      // the most likely sample without one, drawn with the recipe's resampling processors.
+      const samples = reranker.samples;
+      const hints = reranker.resampleProcessors(input.question, parsed);
+      const sampled = await this.sample(messages, samples, input.signal, hints);
       // The most likely sample (mean log-probability per token) among those without a fault: at
       // temperature 1 some samples are garbled text that happens to pass the checks.
       const sound = sampled.samples
         .map((sample) => ({ ...sample, parsed: parseSubquestions(sample.text, input.maxSubquestions) }))
-        .filter((candidate) => decompositionFaults(candidate.parsed, names).length === 0)
+        .filter((candidate) => reranker.faults(input.question, candidate.parsed).length === 0)
         .sort((left, right) => right.meanLogProbability - left.meanLogProbability)[0];
       const note =
         sound === undefined
@@ -357,33 +318,6 @@ export class OnnxBrick implements Brick {
       warnings: [...report.warnings, ...parsed.warnings],
     };
   }
-
-  /** Each association key's answer words as their first tokens (after a space). */
-  private get associatedTokens(): Map<string, number[]> {
-    this.associationCache ??= new Map(
-      Object.entries(this.decoding.associations ?? {}).map(([key, words]) => [
-        key,
-        words.map((word) => this.tokenizer.encode(` ${word}`, { addSpecialTokens: false })[0]!),
-      ]),
-    );
-    return this.associationCache;
-  }
-
-  private associationCache: Map<string, number[]> | undefined;
-
-  /** The first token of each name, written after a space and at the start of a line. */
-  private firstPieces(names: readonly string[]): Set<number> {
-    const pieces = new Set<number>();
-    for (const name of names)
-      for (const form of [` ${name}`, name]) {
-        const first = this.tokenizer.encode(form, { addSpecialTokens: false })[0];
-        if (first !== undefined) pieces.add(first);
-      }
-    return pieces;
-  }
-
-  private readonly tokenCount = (text: string): number =>
-    this.tokenizer.encode(text, { addSpecialTokens: false }).length;
 
   private async proposeNext(input: NextSubquestionInput): Promise<BrickResult<NextSubquestionOutput>> {
     const { text, report } = await this.complete(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PromptWordBiasProcessor } from '../../src/runtime/generation/prompt-word-bias.js';
-import { questionKeys, wordAssociations } from '../../src/runtime/generation/word-associations.js';
+import { PromptWordBiasProcessor } from '../../src/decoding/copy-names/prompt-word-bias.js';
+import { questionKeys, wordAssociations } from '../../src/decoding/copy-names/word-associations.js';
 
 const pairs = [
   ...Array.from({ length: 30 }, (_, index) => ({

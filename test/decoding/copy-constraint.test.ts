@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CopyConstraintProcessor } from '../../src/runtime/generation/copy-constraint.js';
+import { CopyConstraintProcessor } from '../../src/decoding/copy-names/copy-constraint.js';
 
 // A toy vocabulary: what each token id reads as alone.
 const texts = [' Kr', 'ai', 'hund', 'kund', ' born', '?', ' Which', ' Vel', 'h', ' the', 'nd'];

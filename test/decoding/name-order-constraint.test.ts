@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NameOrderProcessor, nameOrderOf } from '../../src/runtime/generation/name-order-constraint.js';
+import { NameOrderProcessor, nameOrderOf } from '../../src/decoding/copy-names/name-order-constraint.js';
 
 // A toy vocabulary: what each token id reads as alone.
 const vocabulary = [
@@ -76,10 +76,37 @@ describe('name-order constraint', () => {
     expect(openAfter(['1', '.', ' Where', ' was'], ['CEO'])).toContain(' CEO');
   });
 
-  it('reads a question right after a special token as a sentence start ("<|user|>Were Kaixpiond…")', () => {
-    const order = nameOrderOf('<|user|>Were Kaixpiond Brisbae and Holgo Braesaer born?<|end|>');
-    expect([...order.starts].sort()).toEqual(['Holgo', 'Kaixpiond', 'Were']);
-    expect(order.successors.has('Were')).toBe(false);
+  it("reads a question right after one of the tokenizer's special tokens as a sentence start", () => {
+    // A template that spells its turn markers without `|>`: the special tokens, not their text, decide.
+    const texts = [
+      '[INST]',
+      'Were',
+      ' Kaix',
+      'piond',
+      ' and',
+      ' Holgo',
+      ' born',
+      '?',
+      '[/INST]',
+      '1',
+      '.',
+      ' Where',
+      ' was',
+    ];
+    const promptTokens = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+    const open = (boundaries: Set<number>) => {
+      const logits = new Float32Array(texts.length);
+      const generated = [9, 10, 11, 12]; // "1. Where was"
+      new NameOrderProcessor(texts, [], boundaries).process(logits, {
+        tokens: [...promptTokens, ...generated],
+        generatedCount: generated.length,
+      });
+      return texts.filter((_, token) => logits[token] !== -Infinity);
+    };
+    expect(open(new Set([0, 8]))).toContain(' Kaix');
+    // Read as text, "[INST]Were" makes "Were" a name inside a sentence, and "Kaixpiond" only its successor.
+    expect(open(new Set())).not.toContain(' Kaix');
+    expect(nameOrderOf('\nWere Kaixpiond Brisbae and Holgo Braesaer born?').starts).toContain('Kaixpiond');
   });
 
   it('leaves the start of a sentence free', () => {

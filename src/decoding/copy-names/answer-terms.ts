@@ -5,9 +5,9 @@
  * multi-token number) to come from the prompt. Numbers are never taken as known: a
  * decomposition's numbers come from its question.
  */
-import { capitalizedWords } from '../runtime/generation/copy-constraint.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { Document } from './packing.js';
+import { capitalizedWords } from './copy-constraint.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import type { Document } from '../../train/packing.js';
 
 /** Share of the answers a term must appear in (in a set under 100 answers, one answer is enough). */
 const minimumShare = 0.01;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDocuments, frequentAnswerTerms } from '../../src/train/answer-terms.js';
+import { decodeDocuments, frequentAnswerTerms } from '../../src/decoding/copy-names/answer-terms.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
 
 // Documents whose token ids are char codes, with a stand-in tokenizer that decodes them back.

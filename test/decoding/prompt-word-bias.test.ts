@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TokenBiasProcessor } from '../../src/runtime/generation/logits-processors.js';
-import { PromptWordBiasProcessor } from '../../src/runtime/generation/prompt-word-bias.js';
+import { PromptWordBiasProcessor } from '../../src/decoding/copy-names/prompt-word-bias.js';
 
 const vocabulary = [
   'Which',

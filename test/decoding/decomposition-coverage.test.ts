@@ -4,7 +4,7 @@ import {
   decompositionFaults,
   missingNames,
   questionNames,
-} from '../../src/runtime/bricks/decomposition-coverage.js';
+} from '../../src/decoding/copy-names/decomposition-coverage.js';
 
 // A stand-in tokenizer: words it knows are one token, anything else one token per 3 characters.
 const known = new Set(['Which', ' Which', 'which', ' which', 'Were', ' were', ' Are', ' the']);

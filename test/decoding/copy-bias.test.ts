@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { copyCandidates, CopyBiasProcessor } from '../../src/runtime/generation/copy-bias.js';
+import { copyCandidates, CopyBiasProcessor } from '../../src/decoding/copy-names/copy-bias.js';
 import { GreedySampler } from '../../src/runtime/generation/samplers.js';
 
 /** A row whose prompt is `prompt` and whose output so far is `generated`. */

@@ -21,7 +21,7 @@
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import { samePrefix } from './copy-constraint.js';
-import type { LogitsProcessor, ProcessorContext } from './logits-processors.js';
+import type { LogitsProcessor, ProcessorContext } from '../../runtime/generation/logits-processors.js';
 
 /** How the prompt's capitalized words follow each other. */
 interface NameOrder {
@@ -36,10 +36,11 @@ interface NameOrder {
 
 const capitalized = /^\p{Lu}/u;
 /**
- * Text ending where a sentence starts: the beginning, a new line, "1. ", "? ", ": ", or the end of
- * a special token ("<|user|>Are Faendrend…": the chat template puts the question right after one).
+ * Text ending where a sentence starts: the beginning, a new line, "1. ", "? ", ": ". A special
+ * token of the tokenizer (a chat template's turn marker, "<|user|>Are Faendrend…") is read as a
+ * new line, so the question right after one starts a sentence whatever the template spells.
  */
-const sentenceStart = /(^|[.?!:\n]|\|>)[\s\d.]*$/u;
+const sentenceStart = /(^|[.?!:\n])[\s\d.]*$/u;
 
 interface Word {
   word: string;
@@ -169,9 +170,16 @@ export class NameOrderProcessor implements LogitsProcessor {
   private order: NameOrder = { successors: new Map(), starts: new Set(), continued: new Set() };
   private startsOrKnown = new Set<string>();
 
-  /** `tokenTexts[id]` is the decoded text of token `id` alone; `knownTerms` as in the copy constraint. */
-  constructor(tokenTexts: readonly string[], knownTerms: readonly string[] = []) {
-    this.texts = tokenTexts;
+  /**
+   * `tokenTexts[id]` is the decoded text of token `id` alone; `knownTerms` as in the copy
+   * constraint; `boundaryTokens` are the tokenizer's special tokens (read as a new line).
+   */
+  constructor(
+    tokenTexts: readonly string[],
+    knownTerms: readonly string[] = [],
+    boundaryTokens: ReadonlySet<number> = new Set(),
+  ) {
+    this.texts = tokenTexts.map((text, token) => (boundaryTokens.has(token) ? '\n' : text));
     this.pieces = tokenTexts.map(pieceOf);
     this.knownTerms = knownTerms;
   }
