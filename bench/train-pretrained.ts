@@ -6,8 +6,9 @@
  * (`process.resourceUsage().maxRSS`) is its own; the MatMul peak is measured in this process before
  * and after the children, under the same background load.
  *
- * The child is this file run directly: `node --import tsx bench/train-pretrained.ts MODE ROWS LENGTH
- * STEPS LAYERS` prints one JSON line.
+ * The child is this file run directly: `node --import tsx bench/train-pretrained.ts '{"mode":"lora",
+ * "rows":4,"length":512,"steps":1,"layers":30,"vocabSize":49152,"microBatchRows":1}'` (a ChildSpec)
+ * prints one JSON line.
  */
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -42,11 +43,25 @@ export const benchLora: LoraSettings = {
   targets: ['q_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
 };
 
-/** `lora-micro`: LoRA with the batch's rows as micro-batches of one row (gradient accumulation). */
-type Mode = 'full' | 'lora' | 'lora-micro';
+type Mode = 'full' | 'lora';
+
+/** One child's measurement: a mode, its batch, and the memory settings it runs with. */
+export interface ChildSpec {
+  mode: Mode;
+  rows: number;
+  length: number;
+  steps: number;
+  layers: number;
+  vocabSize: number;
+  /** Rows per micro-batch (gradient accumulation); `rows`: one batch per step. */
+  microBatchRows: number;
+  /** onnxruntime session memory options (src/engine/session.ts); undefined: onnxruntime's defaults. */
+  enableCpuMemArena?: boolean;
+  enableMemPattern?: boolean;
+}
 
 interface ChildResult {
-  mode: Mode;
+  spec: ChildSpec;
   stepSeconds: number[];
   setupSeconds: number;
   maxRssBytes: number;
@@ -73,19 +88,14 @@ function benchBatch(architecture: StudentArchitecture, rows: number, length: num
   return { shape, feeds: batchFeeds(documents, packed, shape, 0).feeds };
 }
 
-/** One mode's steps, in this process (the child side). */
-async function measureMode(
-  mode: Mode,
-  rows: number,
-  length: number,
-  steps: number,
-  layers: number,
-  vocabSize: number,
-): Promise<ChildResult> {
+/** One child's steps, in this process (the child side). */
+async function measureMode(spec: ChildSpec): Promise<ChildResult> {
+  const { mode, rows, length, steps, layers, vocabSize, microBatchRows } = spec;
   const started = performance.now();
   const architecture = { ...smolLm2Architecture, numHiddenLayers: layers, vocabSize };
-  const microBatches = mode === 'lora-micro' ? rows : 1;
-  const { shape, feeds } = benchBatch(architecture, rows / microBatches, length);
+  if (rows % microBatchRows !== 0) throw new Error(`${microBatchRows} does not divide ${rows} rows`);
+  const microBatches = rows / microBatchRows;
+  const { shape, feeds } = benchBatch(architecture, microBatchRows, length);
   const batches = Array.from({ length: microBatches }, () => feeds);
   const base = initializeWeights(architecture, 1);
   const lora = mode === 'full' ? undefined : benchLora;
@@ -95,6 +105,7 @@ async function measureMode(
     initialParameters: lora === undefined ? base : initializeLora(architecture, lora, 1),
     frozenValues: lora === undefined ? undefined : base,
     optimizer: { maxGradientNorm: 1, weightDecay: 0 },
+    session: { enableCpuMemArena: spec.enableCpuMemArena, enableMemPattern: spec.enableMemPattern },
   });
   if (lora === undefined) base.clear(); // the trainer copied them; let the originals go
   const setupSeconds = (performance.now() - started) / 1000;
@@ -112,7 +123,7 @@ async function measureMode(
   const stepFlops =
     microBatches * (lora === undefined ? fullFlops : loraStepFlops(architecture, shape, lora, fullFlops));
   return {
-    mode,
+    spec,
     stepSeconds,
     setupSeconds,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
@@ -165,22 +176,11 @@ function loraStepFlops(
 
 const run = promisify(execFile);
 
-async function child(
-  mode: Mode,
-  rows: number,
-  length: number,
-  steps: number,
-  layers: number,
-  vocabSize: number,
-): Promise<ChildResult> {
+async function child(spec: ChildSpec): Promise<ChildResult> {
   const file = fileURLToPath(import.meta.url);
-  const { stdout } = await run(
-    process.execPath,
-    ['--import', 'tsx', file, mode, ...[rows, length, steps, layers, vocabSize].map(String)],
-    {
-      maxBuffer: 1 << 20,
-    },
-  );
+  const { stdout } = await run(process.execPath, ['--import', 'tsx', file, JSON.stringify(spec)], {
+    maxBuffer: 1 << 20,
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as ChildResult;
 }
 
@@ -191,6 +191,8 @@ export interface PretrainedBenchOptions {
   layers: number;
   /** Default SmolLM2's 49,152; a test may shrink it to run in seconds. */
   vocabSize?: number;
+  /** Rows per micro-batch of the micro-batched LoRA run (default 1). */
+  microBatchRows?: number;
   /** Measures the MatMul peak (GFLOP/s) in this process. */
   matmulPeak: () => Promise<number>;
   /** Tokens of one GSM8K-socratic decomposer example (for the 1,000-example estimate). */
@@ -201,35 +203,50 @@ const median = (values: readonly number[]): number =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
+/** onnxruntime's arena and memory pattern off (see docs/pretrained-students.md for what they cost). */
+const lowMemory = { enableCpuMemArena: false, enableMemPattern: false };
+
+function describeChild(result: ChildResult, peak: number) {
+  const seconds = median(result.stepSeconds);
+  return {
+    microBatchRows: result.spec.microBatchRows,
+    onnxruntimeMemory:
+      result.spec.enableCpuMemArena === false ? 'arena and memory pattern off' : 'onnxruntime defaults',
+    trainableParameters: result.trainableParameters,
+    stepSeconds: round(seconds),
+    stepSecondsAll: result.stepSeconds.map((value) => round(value)),
+    setupSeconds: round(result.setupSeconds, 1),
+    tokensPerSecond: Math.round(result.tokensPerStep / seconds),
+    stepGflop: round(result.stepFlops / 1e9, 1),
+    achievedGflops: round(result.stepFlops / seconds / 1e9, 1),
+    mfu: round(result.stepFlops / seconds / 1e9 / peak),
+    peakRssMb: Math.round(result.maxRssBytes / 2 ** 20),
+    stateArrays: result.stateArrays,
+    stateMb: Math.round((result.stateFloats * 4) / 2 ** 20),
+    frozenMb: Math.round((result.frozenFloats * 4) / 2 ** 20),
+  };
+}
+
+/**
+ * Full and LoRA steps over one batch of `rows` (onnxruntime's default memory settings, the
+ * baseline), then LoRA with the arena and memory pattern off, as one batch and as micro-batches of
+ * `microBatchRows` rows (what `dnc train --micro-batch-size` runs): each in its own child process.
+ */
 export async function measurePretrained(options: PretrainedBenchOptions): Promise<Record<string, unknown>> {
-  const { rows, length, steps, layers } = options;
+  const { rows, length, steps, layers, microBatchRows = 1 } = options;
   const vocabSize = options.vocabSize ?? smolLm2Architecture.vocabSize;
+  const batch = { rows, length, steps, layers, vocabSize, microBatchRows: rows };
   const peakBefore = await options.matmulPeak();
-  const full = await child('full', rows, length, steps, layers, vocabSize);
-  const lora = await child('lora', rows, length, steps, layers, vocabSize);
-  const loraMicro = await child('lora-micro', rows, length, steps, layers, vocabSize);
+  const full = await child({ mode: 'full', ...batch });
+  const lora = await child({ mode: 'lora', ...batch });
+  const loraLowMemory = await child({ mode: 'lora', ...batch, ...lowMemory });
+  const loraMicro = await child({ mode: 'lora', ...batch, microBatchRows, ...lowMemory });
   const peakAfter = await options.matmulPeak();
   const peak = (peakBefore + peakAfter) / 2;
-  const describe = (result: ChildResult) => {
-    const seconds = median(result.stepSeconds);
-    return {
-      trainableParameters: result.trainableParameters,
-      stepSeconds: round(seconds),
-      stepSecondsAll: result.stepSeconds.map((value) => round(value)),
-      setupSeconds: round(result.setupSeconds, 1),
-      tokensPerSecond: Math.round(result.tokensPerStep / seconds),
-      stepGflop: round(result.stepFlops / 1e9, 1),
-      achievedGflops: round(result.stepFlops / seconds / 1e9, 1),
-      mfu: round(result.stepFlops / seconds / 1e9 / peak),
-      peakRssMb: Math.round(result.maxRssBytes / 2 ** 20),
-      stateArrays: result.stateArrays,
-      stateMb: Math.round((result.stateFloats * 4) / 2 ** 20),
-      frozenMb: Math.round((result.frozenFloats * 4) / 2 ** 20),
-    };
-  };
-  const fullSummary = describe(full);
-  const loraSummary = describe(lora);
-  const loraMicroSummary = describe(loraMicro);
+  const fullSummary = describeChild(full, peak);
+  const loraSummary = describeChild(lora, peak);
+  const loraLowMemorySummary = describeChild(loraLowMemory, peak);
+  const loraMicroSummary = describeChild(loraMicro, peak);
   const examples = 1000;
   const examplesPerStep = (rows * length) / options.tokensPerExample;
   const epochSteps = Math.ceil(examples / examplesPerStep);
@@ -240,12 +257,15 @@ export async function measurePretrained(options: PretrainedBenchOptions): Promis
     matmulPeakGflops: round(peak, 1),
     full: fullSummary,
     lora: loraSummary,
-    // The same batch as micro-batches of one row (gradient accumulation): a quarter of the activations.
+    // The same LoRA step with onnxruntime's arena and memory pattern off, then as micro-batches.
+    loraLowMemory: loraLowMemorySummary,
     loraMicroBatches: loraMicroSummary,
     loraOverFullStepTime: round(loraSummary.stepSeconds / fullSummary.stepSeconds),
+    loraMicroBatchesOverLoraStepTime: round(loraMicroSummary.stepSeconds / loraSummary.stepSeconds),
     goals: {
       loraStepAtMost075OfFull: loraSummary.stepSeconds <= 0.75 * fullSummary.stepSeconds,
       peakRssAtMost4GbLora: loraSummary.peakRssMb <= 4096,
+      peakRssAtMost4GbLoraLowMemory: loraLowMemorySummary.peakRssMb <= 4096,
       peakRssAtMost4GbLoraMicroBatches: loraMicroSummary.peakRssMb <= 4096,
       peakRssAtMost4GbFull: fullSummary.peakRssMb <= 4096,
     },
@@ -253,14 +273,13 @@ export async function measurePretrained(options: PretrainedBenchOptions): Promis
       tokensPerExample: options.tokensPerExample,
       steps: epochSteps,
       loraMinutes: round((epochSteps * loraSummary.stepSeconds) / 60, 1),
+      loraMicroBatchesMinutes: round((epochSteps * loraMicroSummary.stepSeconds) / 60, 1),
       fullMinutes: round((epochSteps * fullSummary.stepSeconds) / 60, 1),
     },
   };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [mode, ...sizes] = process.argv.slice(2);
-  const [rows, length, steps, layers, vocabSize] = sizes.map(Number);
-  const result = await measureMode(mode as Mode, rows, length, steps, layers, vocabSize);
+  const result = await measureMode(JSON.parse(process.argv[2] ?? '') as ChildSpec);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -22,6 +22,16 @@ export interface EngineSessionOptions {
   intraOpNumThreads?: number;
   graphOptimizationLevel?: GraphOptimizationLevel;
   executionMode?: 'sequential' | 'parallel';
+  /**
+   * onnxruntime's CPU arena (default true): freed blocks are kept for reuse instead of returned.
+   * Off, each run's intermediate tensors go back to the allocator when freed.
+   */
+  enableCpuMemArena?: boolean;
+  /**
+   * Memory pattern planning (default true): onnxruntime plans one block for all of a run's
+   * intermediates of a fixed-shape graph, sized at the peak of the whole run.
+   */
+  enableMemPattern?: boolean;
 }
 
 export type Feeds = Record<string, ort.Tensor>;
@@ -55,6 +65,8 @@ export class EngineSession {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       executionMode: options.executionMode ?? 'sequential',
+      enableCpuMemArena: options.enableCpuMemArena ?? true,
+      enableMemPattern: options.enableMemPattern ?? true,
     };
     sessionOptions.intraOpNumThreads = options.intraOpNumThreads ?? availableParallelism();
     try {

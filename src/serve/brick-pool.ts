@@ -16,7 +16,9 @@ import type {
   SolveInput,
   SolveOutput,
 } from '../runtime/bricks/brick.js';
+import { BrickBatcher, type BatchCall, type BrickBatcherOptions } from './brick-batcher.js';
 import type {
+  BatchOutcome,
   BrickDescription,
   BrickMethod,
   BrickTask,
@@ -81,10 +83,29 @@ export class BrickPool {
     return this.pool.run({ op: 'call', spec, method, input, ...(cancel !== undefined ? { cancel } : {}) });
   }
 
+  /** Several calls of one method as one task (one generation for a batchable brick). */
+  callBatch(
+    spec: string,
+    method: BrickMethod,
+    inputs: Record<string, unknown>[],
+    cancels: (Int32Array | undefined)[],
+  ): Promise<BatchOutcome[]> {
+    return this.pool.run({ op: 'callBatch', spec, method, inputs, cancels }) as Promise<BatchOutcome[]>;
+  }
+
   /** Waits for running tasks, then stops the workers. */
   async close(): Promise<void> {
     await this.pool.close();
   }
+}
+
+/** A shared flag (brick-task.ts) set once the signal aborts; `release` stops listening. */
+function cancelFlag(signal: AbortSignal): { flag: Int32Array; release(): void } {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const onAbort = () => Atomics.store(flag, 0, 1);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return { flag, release: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -108,11 +129,17 @@ export class WorkerBrick implements Brick {
   nextSubquestion?: (input: NextSubquestionInput) => Promise<BrickResult<NextSubquestionOutput>>;
   solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
 
+  /** Set when the brick batches concurrent calls (a batchable brick, and a batch size above 1). */
+  readonly batcher: BrickBatcher<BrickMethod, Record<string, unknown>, unknown> | undefined;
+
   constructor(
     private readonly pool: BrickPool,
     description: BrickDescription,
+    batching?: BrickBatcherOptions,
   ) {
     this.spec = description.spec;
+    if (description.batchable && batching !== undefined && batching.batchSize > 1)
+      this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), batching);
     this.kind = description.kind;
     this.role = description.role;
     this.model = description.model;
@@ -128,14 +155,37 @@ export class WorkerBrick implements Brick {
   ): Promise<BrickResult<Output>> {
     const { signal, ...rest } = input;
     throwIfAborted(signal);
+    if (this.batcher !== undefined)
+      return (await this.batcher.submit(method, rest, signal)) as BrickResult<Output>;
     if (signal === undefined) return (await this.pool.call(this.spec, method, rest)) as BrickResult<Output>;
-    const cancel = new Int32Array(new SharedArrayBuffer(4));
-    const onAbort = () => Atomics.store(cancel, 0, 1);
-    signal.addEventListener('abort', onAbort, { once: true });
+    const cancel = cancelFlag(signal);
     try {
-      return (await this.pool.call(this.spec, method, rest, cancel)) as BrickResult<Output>;
+      return (await this.pool.call(this.spec, method, rest, cancel.flag)) as BrickResult<Output>;
     } finally {
-      signal.removeEventListener('abort', onAbort);
+      cancel.release();
+    }
+  }
+
+  /** One batch from the batcher: one task, one cancellation flag per call. */
+  private async runBatch(
+    method: BrickMethod,
+    calls: readonly BatchCall<Record<string, unknown>>[],
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    const cancels = calls.map((call) => (call.signal === undefined ? undefined : cancelFlag(call.signal)));
+    try {
+      const outcomes = await this.pool.callBatch(
+        this.spec,
+        method,
+        calls.map((call) => call.input),
+        cancels.map((cancel) => cancel?.flag),
+      );
+      return outcomes.map((outcome) =>
+        outcome.ok
+          ? { status: 'fulfilled', value: outcome.value }
+          : { status: 'rejected', reason: outcome.error },
+      );
+    } finally {
+      for (const cancel of cancels) cancel?.release();
     }
   }
 }

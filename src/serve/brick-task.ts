@@ -40,7 +40,21 @@ export type BrickTask =
        * worker turns it into the call's AbortSignal, so a running generation stops at its next step.
        */
       cancel?: Int32Array;
+    }
+  | {
+      /**
+       * Several calls of one method as one batch (brick-batcher.ts): a local brick runs their
+       * greedy passes as one generation. One cancellation flag per call; each call settles alone.
+       */
+      op: 'callBatch';
+      spec: string;
+      method: BrickMethod;
+      inputs: Record<string, unknown>[];
+      cancels: (Int32Array | undefined)[];
     };
+
+/** A batch's answer: one settled result per call, in order (errors cross as Error clones). */
+export type BatchOutcome = { ok: true; value: unknown } | { ok: false; error: Error };
 
 export interface BrickDescription {
   spec: string;
@@ -48,6 +62,20 @@ export interface BrickDescription {
   role?: BrickRole;
   model: string;
   methods: BrickMethod[];
+  /** Whether the brick runs several calls of one method as one batch (`callBatch`). */
+  batchable: boolean;
+}
+
+/** A brick that runs several calls of one method as one batch (the local ONNX brick). */
+export interface BatchableBrick extends Brick {
+  callBatch(
+    method: BrickMethod,
+    inputs: readonly Record<string, unknown>[],
+  ): Promise<PromiseSettledResult<unknown>[]>;
+}
+
+export function isBatchable(brick: Brick): brick is BatchableBrick {
+  return typeof (brick as Partial<BatchableBrick>).callBatch === 'function';
 }
 
 export function describeBrick(brick: Brick): BrickDescription {
@@ -56,6 +84,7 @@ export function describeBrick(brick: Brick): BrickDescription {
     kind: brick.kind,
     model: brick.model,
     methods: brickMethods.filter((method) => typeof brick[method] === 'function'),
+    batchable: isBatchable(brick),
   };
   if (brick.role !== undefined) description.role = brick.role;
   return description;

@@ -9,6 +9,7 @@ import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
 import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
+import type { BrickBatcherOptions } from './brick-batcher.js';
 import { BrickPool, WorkerBrick } from './brick-pool.js';
 import type { WorkerLoadOptions } from './brick-task.js';
 import { LimitedBrick } from './limited-brick.js';
@@ -22,6 +23,8 @@ export interface ServeBricksOptions {
   loadOptions: LoadBrickOptions;
   /** Module URLs exporting `brickLoaders` for the workers (see BrickWorkerData). */
   workerLoaderModules?: string[];
+  /** Batching of concurrent calls to a local brick in the workers (brick-batcher.ts); absent: none. */
+  batching?: BrickBatcherOptions;
 }
 
 export interface ServeBricks {
@@ -94,7 +97,7 @@ export async function loadServeBricks(
       specs.map(async (spec) => {
         const brick =
           pool !== undefined && placements[spec] === 'worker'
-            ? new WorkerBrick(pool, await pool.describe(spec))
+            ? new WorkerBrick(pool, await pool.describe(spec), options.batching)
             : new LimitedBrick(await loadBrick(spec, options.loadOptions), options.remoteConcurrency);
         loaded.set(spec, brick);
       }),

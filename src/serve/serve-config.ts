@@ -49,6 +49,15 @@ export const serveLimitsSchema = z.strictObject({
   queueSize: z.number().int().nonnegative('limits.queueSize must be >= 0').optional(),
   /** Chains running at once. */
   concurrency: positiveInteger('limits.concurrency').optional(),
+  /** Concurrent calls to one local brick that run as one batch (1 turns batching off). */
+  batchSize: positiveInteger('limits.batchSize').max(256, 'limits.batchSize must be at most 256').optional(),
+  /** Longest a call waits for others to join its batch (0: only calls already waiting join). */
+  batchWaitMs: z
+    .number({ error: 'limits.batchWaitMs must be a number' })
+    .int('limits.batchWaitMs must be a whole number')
+    .min(0, 'limits.batchWaitMs must be >= 0')
+    .max(10_000, "limits.batchWaitMs must be at most 10000 (it is added to a lone request's latency)")
+    .optional(),
 });
 
 /**
@@ -104,6 +113,8 @@ export interface ServeLimits {
   questionChars: number;
   queueSize: number;
   concurrency: number;
+  batchSize: number;
+  batchWaitMs: number;
 }
 
 export interface ServeConfig {

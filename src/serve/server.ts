@@ -189,6 +189,7 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
     remoteConcurrency: config.remoteConcurrency,
     loadOptions: options.loadOptions ?? {},
     workerLoaderModules: options.workerLoaderModules,
+    batching: { batchSize: config.limits.batchSize, waitMs: config.limits.batchWaitMs },
   }).then(
     (loaded) => {
       bricks = loaded;

@@ -85,7 +85,8 @@ export interface PreparedRun {
 
 /**
  * Flags a resumed run may change: where it stops (steps, epochs, early stopping, the data floor),
- * and the learning rate (e.g. after a divergence).
+ * the learning rate (e.g. after a divergence), and the micro-batch size (the same update in less
+ * memory, e.g. after running out of it).
  */
 const resumableOverrides = new Set([
   'maxSteps',
@@ -94,6 +95,7 @@ const resumableOverrides = new Set([
   'patience',
   'minDelta',
   'allowSmallData',
+  'microBatchSize',
 ]);
 
 function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSettings): TrainingSettings {
@@ -105,7 +107,7 @@ function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSetti
     else if (savedValue !== value)
       throw new UserError(
         `--resume keeps the run's settings, but ${key} is ${String(value)} here and ${String(savedValue)} in the checkpoint; ` +
-          'drop the flag (only --max-steps, --epochs, --learning-rate, --patience, --min-delta and --allow-small-data may change on resume) or train afresh in another --out',
+          'drop the flag (only --max-steps, --epochs, --learning-rate, --patience, --min-delta, --allow-small-data and --micro-batch-size may change on resume) or train afresh in another --out',
       );
   }
   return settings;

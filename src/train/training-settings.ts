@@ -41,6 +41,12 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
    * (`--deterministic`), so no reduction's order depends on how the work was split.
    */
   deterministic: z.boolean().default(false),
+  /**
+   * Rows per micro-batch (`--micro-batch-size`): a step over `batchSize` rows runs as
+   * batchSize / microBatchSize forward + backward passes with their gradients summed (see
+   * src/train/micro-batches.ts), the same update in less memory. Absent: one pass of `batchSize` rows.
+   */
+  microBatchSize: z.number().int().positive().optional(),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -70,6 +76,8 @@ export interface TrainingOverrides {
   allowSmallData?: boolean;
   /** One onnxruntime thread, so the loss curve repeats bit for bit on the same machine. */
   deterministic?: boolean;
+  /** Rows per micro-batch (gradient accumulation; default: the whole batch at once). */
+  microBatchSize?: number;
 }
 
 function defined<T extends object>(values: T): Partial<T> {

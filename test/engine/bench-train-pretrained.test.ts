@@ -11,7 +11,7 @@ it('the pretrained bench reports full and LoRA steps with tokens/s, MFU and peak
     matmulPeak: async () => 100,
     tokensPerExample: 120,
   })) as Record<string, Record<string, number>>;
-  for (const mode of ['full', 'lora', 'loraMicroBatches'] as const) {
+  for (const mode of ['full', 'lora', 'loraLowMemory', 'loraMicroBatches'] as const) {
     for (const key of ['stepSeconds', 'tokensPerSecond', 'mfu', 'peakRssMb', 'trainableParameters'])
       expect(result[mode][key]).toBeGreaterThan(0);
   }

@@ -155,7 +155,7 @@ function advanceRow(
   parts: GenerationParts,
   options: GenerationOptions,
 ): void {
-  const context = { tokens: row.tokens, generatedCount: row.generated.length };
+  const context = { tokens: row.tokens, generatedCount: row.generated.length, row: row.index };
   for (const processor of parts.processors) processor.process(logits, context);
   const token = parts.sampler.sample(logits);
   const tokenLogProbability = logProbabilityOf(logits, token);
@@ -165,7 +165,7 @@ function advanceRow(
   row.generated.push(token);
   options.onToken?.({ row: row.index, token });
   for (const criterion of parts.criteria) {
-    row.stop = criterion.check({ generated: row.generated });
+    row.stop = criterion.check({ generated: row.generated, row: row.index });
     if (row.stop !== null) return;
   }
 }

@@ -9,6 +9,8 @@ export interface ProcessorContext {
   tokens: readonly number[];
   /** How many tokens this row has generated so far. */
   generatedCount: number;
+  /** Index of the row's prompt in the caller's list (per-row parts of a batch read it). */
+  row?: number;
 }
 
 export interface LogitsProcessor {

@@ -8,6 +8,8 @@ export type FinishReason = 'eos' | 'length' | 'stop';
 export interface RowState {
   /** Tokens generated so far by this row (the last one just appended). */
   generated: readonly number[];
+  /** Index of the row's prompt in the caller's list (per-row criteria of a batch read it). */
+  row?: number;
 }
 
 export interface StopDecision {

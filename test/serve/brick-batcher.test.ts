@@ -1,0 +1,130 @@
+/**
+ * The windowed batcher, with injected timers: the wait is bounded by the window (counted, not
+ * timed), a full window goes out at once, and a call that aborts while waiting frees its slot.
+ */
+import { describe, expect, it } from 'vitest';
+import { BrickBatcher, type BatchCall, type Schedule } from '../../src/serve/brick-batcher.js';
+
+/** Timers that fire only when the test says so. */
+function manualTimers() {
+  const timers: { run: () => void; delayMs: number; cancelled: boolean }[] = [];
+  const schedule: Schedule = (run, delayMs) => {
+    const timer = { run, delayMs, cancelled: false };
+    timers.push(timer);
+    return () => void (timer.cancelled = true);
+  };
+  const fireAll = () => timers.filter((timer) => !timer.cancelled).forEach((timer) => timer.run());
+  return { timers, schedule, fireAll };
+}
+
+/** A dispatch that records its batches and answers each call with its input doubled. */
+function recordingDispatch() {
+  const batches: { method: string; inputs: number[]; signals: (AbortSignal | undefined)[] }[] = [];
+  const dispatch = async (method: string, calls: readonly BatchCall<number>[]) => {
+    batches.push({
+      method,
+      inputs: calls.map((call) => call.input),
+      signals: calls.map((call) => call.signal),
+    });
+    return calls.map((call) =>
+      call.input < 0
+        ? ({ status: 'rejected', reason: new Error(`bad input ${call.input}`) } as const)
+        : ({ status: 'fulfilled', value: call.input * 2 } as const),
+    );
+  };
+  return { batches, dispatch };
+}
+
+describe('BrickBatcher', () => {
+  it('sends a lone call when its window closes, waiting no longer than the window', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, { batchSize: 8, waitMs: 5, schedule: timers.schedule });
+    const answer = batcher.submit('decompose', 21);
+    expect(timers.timers.map((timer) => timer.delayMs)).toEqual([5]);
+    expect(batches).toHaveLength(0); // still waiting for others to join
+    timers.fireAll();
+    await expect(answer).resolves.toBe(42);
+    expect(batches).toEqual([{ method: 'decompose', inputs: [21], signals: [undefined] }]);
+  });
+
+  it('sends a full window at once and cancels its timer; the next call opens a new window', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, { batchSize: 3, waitMs: 1_000, schedule: timers.schedule });
+    const answers = [1, 2, 3].map((input) => batcher.submit('decompose', input));
+    expect(await Promise.all(answers)).toEqual([2, 4, 6]);
+    expect(batches.map((batch) => batch.inputs)).toEqual([[1, 2, 3]]);
+    expect(timers.timers[0]!.cancelled).toBe(true);
+    const late = batcher.submit('decompose', 4);
+    expect(batcher.waiting('decompose')).toBe(1);
+    expect(timers.timers).toHaveLength(2);
+    timers.fireAll();
+    await expect(late).resolves.toBe(8);
+    expect(batcher.batches).toBe(2);
+    expect(batcher.batchedCalls).toBe(4);
+  });
+
+  it('a call that aborts while waiting leaves the window and frees its slot for the next call', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, { batchSize: 2, waitMs: 1_000, schedule: timers.schedule });
+    const gone = new AbortController();
+    const first = batcher.submit('decompose', 1, gone.signal);
+    gone.abort(new Error('the client disconnected'));
+    await expect(first).rejects.toThrow('the client disconnected');
+    expect(batcher.waiting('decompose')).toBe(0);
+    // With the slot freed, these two fill the window (without it, 1 and 2 would have gone out).
+    const second = batcher.submit('decompose', 2);
+    const third = batcher.submit('decompose', 3);
+    expect(await Promise.all([second, third])).toEqual([4, 6]);
+    expect(batches.map((batch) => batch.inputs)).toEqual([[2, 3]]);
+  });
+
+  it('never sends a call whose signal aborted before it was submitted', async () => {
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, {
+      batchSize: 2,
+      waitMs: 0,
+      schedule: manualTimers().schedule,
+    });
+    await expect(batcher.submit('decompose', 1, AbortSignal.abort(new Error('gone')))).rejects.toThrow(
+      'gone',
+    );
+    expect(batcher.waiting('decompose')).toBe(0);
+    expect(batches).toHaveLength(0);
+  });
+
+  it('keeps methods apart, passes each call its signal, and settles a failed call alone', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, { batchSize: 2, waitMs: 1_000, schedule: timers.schedule });
+    const controller = new AbortController();
+    const solve = batcher.submit('solve', 5);
+    const good = batcher.submit('decompose', 1, controller.signal);
+    const bad = batcher.submit('decompose', -1);
+    await expect(good).resolves.toBe(2);
+    await expect(bad).rejects.toThrow('bad input -1');
+    expect(batcher.waiting('solve')).toBe(1);
+    timers.fireAll();
+    await expect(solve).resolves.toBe(10);
+    expect(batches.map((batch) => [batch.method, batch.inputs])).toEqual([
+      ['decompose', [1, -1]],
+      ['solve', [5]],
+    ]);
+    // A call already sent keeps its signal: the batch stops its row if it aborts there.
+    expect(batches[0]!.signals[0]).toBe(controller.signal);
+  });
+
+  it('rejects every call of a batch whose dispatch failed', async () => {
+    const batcher = new BrickBatcher<string, number, number>(
+      () => Promise.reject(new Error('the worker crashed')),
+      { batchSize: 2, waitMs: 1_000, schedule: manualTimers().schedule },
+    );
+    const results = await Promise.allSettled([
+      batcher.submit('decompose', 1),
+      batcher.submit('decompose', 2),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+  });
+});
