@@ -116,7 +116,7 @@ describe('dnc eval killed midway', () => {
     while (running && (await traceLines(out)).length < 4) await delay(10);
     child.kill('SIGKILL');
     await exited;
-    await delay(200); // requests the killed process had sent are answered (and recorded) by now
+    await server.idle(); // the requests the killed process had sent are read, recorded and answered
     const finished = await traceLines(out);
     expect(finished.length).toBeLessThan(16); // it really was killed midway
     const requestsKilled = server.chatRequests.length - startKilled;

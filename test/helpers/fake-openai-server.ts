@@ -71,6 +71,13 @@ export interface FakeOpenAIServer {
   httpRequests: string[];
   files: Map<string, FakeFile>;
   batches: Map<string, Record<string, unknown>>;
+  /**
+   * Resolves once no connection is open and no request is being handled: after a client
+   * process is killed, every request it had sent has been read, recorded and answered.
+   */
+  idle(): Promise<void>;
+  /** The most requests this server was handling at once (a client's concurrency, seen from here). */
+  peakRequests(): number;
   close(): Promise<void>;
 }
 
@@ -346,10 +353,31 @@ export async function startFakeOpenAIServer(
   options: FakeOpenAIServerOptions = {},
 ): Promise<FakeOpenAIServer> {
   const fake = new FakeOpenAI(options);
+  let busy = 0; // open connections + requests being handled
+  let handling = 0;
+  let peak = 0;
+  let waiters: (() => void)[] = [];
+  const release = (): void => {
+    busy -= 1;
+    if (busy > 0) return;
+    for (const resolve of waiters) resolve();
+    waiters = [];
+  };
   const server = createServer((request, response) => {
+    busy += 1;
+    handling += 1;
+    peak = Math.max(peak, handling);
     fake
       .handle(request, response)
-      .catch((error: unknown) => sendJson(response, 500, errorBody(String(error), 'server_error')));
+      .catch((error: unknown) => sendJson(response, 500, errorBody(String(error), 'server_error')))
+      .finally(() => {
+        handling -= 1;
+        release();
+      });
+  });
+  server.on('connection', (socket) => {
+    busy += 1;
+    socket.on('close', release);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -359,6 +387,8 @@ export async function startFakeOpenAIServer(
     httpRequests: fake.httpRequests,
     files: fake.files,
     batches: fake.batches,
+    peakRequests: () => peak,
+    idle: () => (busy === 0 ? Promise.resolve() : new Promise<void>((resolve) => waiters.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

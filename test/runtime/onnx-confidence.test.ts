@@ -36,6 +36,7 @@ describe('ONNX decomposition confidence', () => {
     expect([0, 0.25, 0.5, 0.75, 1]).toContain(sampled.confidence!.agreement);
     expect(sampled.subquestions).toEqual(plain.subquestions);
     expect(sampled.usage.outputTokens).toBeGreaterThan(plain.usage.outputTokens);
-    expect(sampled.costUsd).toBeGreaterThanOrEqual(plain.costUsd);
+    // The samples are charged: FLOPs count tokens (cost in dollars comes from measured CPU time).
+    expect(sampled.flops).toBeGreaterThan(plain.flops!);
   });
 });
