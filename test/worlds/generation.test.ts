@@ -82,13 +82,9 @@ describe('generated examples', () => {
     expect(template('test').has('bridge-4')).toBe(false);
   });
 
-  it('generates 10,000 examples of each world in a few seconds', () => {
-    for (const world of worldNames) {
-      const started = performance.now();
+  // How fast is a benchmark's question (no wall-clock bound here: it fails on a loaded machine).
+  it('generates 10,000 examples of each world', () => {
+    for (const world of worldNames)
       expect(generateExamples({ world, n: 10_000, seed: 1, split: 'train' })).toHaveLength(10_000);
-      const seconds = (performance.now() - started) / 1000;
-      console.log(`${world}: 10,000 examples in ${seconds.toFixed(2)} s`);
-      expect(seconds).toBeLessThan(10);
-    }
   });
 });
