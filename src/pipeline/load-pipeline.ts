@@ -124,6 +124,7 @@ async function resolveStudent(
     minDelta: _minDelta,
     allowSmallData: _allowSmallData,
     deterministic: _deterministic,
+    microBatchSize: _microBatchSize,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

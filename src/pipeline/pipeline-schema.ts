@@ -122,6 +122,8 @@ export const studentSchema = z.strictObject({
   learningRate: z.number().positive().optional(),
   warmupSteps: z.number().int().nonnegative().optional(),
   batchSize: positiveInteger.optional(),
+  /** Rows per forward/backward pass (gradient accumulation; `dnc train --micro-batch-size`). */
+  microBatchSize: positiveInteger.optional(),
   sequenceLength: positiveInteger.optional(),
   checkpointEvery: positiveInteger.optional(),
   evalEvery: positiveInteger.optional(),

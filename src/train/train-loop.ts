@@ -20,7 +20,8 @@ import { countParameters } from '../student/config.js';
 import { restoreBestCheckpoint } from './best-checkpoint.js';
 import { checkDataFloor } from './data-floor.js';
 import { patienceExhausted } from './early-stopping.js';
-import { batchFeeds, epochBatches, type Row } from './packing.js';
+import { epochBatches, type Row } from './packing.js';
+import { microBatchFeeds } from './micro-batches.js';
 import { prepareRun, type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { learningRateAt } from './schedule.js';
 import { TrainingDivergedError } from './training-diverged-error.js';
@@ -140,7 +141,7 @@ async function trainSteps(
     loop.stopReason = 'early-stop';
     session.validatedAtStep = state.step;
   }
-  let batches = epochBatches(plan.rows, plan.shape.rows, settings.seed, state.data.epoch);
+  let batches = epochBatches(plan.rows, plan.stepRows, settings.seed, state.data.epoch);
   loop.started = performance.now();
   try {
     while (state.step < plan.schedule.totalSteps && loop.stopReason !== 'early-stop') {
@@ -177,15 +178,16 @@ function currentEpochBatches(session: TrainingSession, batches: Row[][]): Row[][
   if (data.batchCursor < batches.length) return batches;
   data.epoch += 1;
   data.batchCursor = 0;
-  return epochBatches(session.plan.rows, session.plan.shape.rows, session.run.settings.seed, data.epoch);
+  return epochBatches(session.plan.rows, session.plan.stepRows, session.run.settings.seed, data.epoch);
 }
 
 /** One optimizer step on one batch; returns its loss. */
 async function trainStep(session: TrainingSession, batch: Row[], loop: LoopRecord): Promise<number> {
   const { state, plan, run } = session;
-  const packed = batchFeeds(run.train.documents, batch, plan.shape, run.tokenizer.padTokenId); // (B, T) tensors
+  const { documents } = run.train;
+  const packed = microBatchFeeds(documents, batch, plan.shape, plan.microBatches, run.tokenizer.padTokenId); // (B / n, T) each
   const learningRate = learningRateAt(state.step + 1, plan.schedule);
-  const { loss, gradientNorm } = await session.trainer.step([packed.feeds], learningRate);
+  const { loss, gradientNorm } = await session.trainer.step(packed.feeds, learningRate);
   const exploded =
     state.progress.initialLoss !== null && loss > defaults.train.explodeFactor * state.progress.initialLoss;
   if (!Number.isFinite(loss) || !Number.isFinite(gradientNorm) || exploded)

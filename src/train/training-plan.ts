@@ -17,12 +17,16 @@ import { type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type Schedule } from './schedule.js';
 import { type BatchShape } from './student-model.js';
 import { packValidation, type ValidationSet } from './validation.js';
+import { microBatchCount } from './micro-batches.js';
 
 export interface TrainingPlan {
   rows: Row[];
   validationSet: ValidationSet;
-  /** (B, T) and K, the loss positions of the fullest batch. */
+  /** The graphs' (B, T) — a micro-batch's rows — and K, the loss positions of the fullest one. */
   shape: BatchShape;
+  /** Rows per optimizer step (`batchSize`): `microBatches` micro-batches of `shape.rows`. */
+  stepRows: number;
+  microBatches: number;
   batchesPerEpoch: number;
   /** Padding share of the first epoch's batches. */
   padding: number;
@@ -31,7 +35,9 @@ export interface TrainingPlan {
 
 export function planTraining(run: PreparedRun): TrainingPlan {
   const { settings, train, validation } = run;
-  const rowShape = { rows: settings.batchSize, length: settings.sequenceLength }; // (B, T)
+  const stepRows = settings.batchSize;
+  const microBatches = microBatchCount(settings); // the graphs run on (B / microBatches, T)
+  const rowShape = { rows: stepRows / microBatches, length: settings.sequenceLength }; // (B, T)
   const rows = packRows(
     train.documents,
     seededPermutation(train.documents.length, settings.seed, 'packing'),
@@ -46,15 +52,16 @@ export function planTraining(run: PreparedRun): TrainingPlan {
       targetCapacity(validation.documents, validationSet.batches.flat(), rowShape),
     ),
   };
-  const batchesPerEpoch = Math.ceil(rows.length / shape.rows);
-  const padding = paddingFraction(train.documents, epochBatches(rows, shape.rows, settings.seed, 0), shape);
+  const batchesPerEpoch = Math.ceil(rows.length / stepRows);
+  const stepShape = { rows: stepRows, length: shape.length };
+  const padding = paddingFraction(train.documents, epochBatches(rows, stepRows, settings.seed, 0), stepShape);
   const schedule: Schedule = {
     peak: settings.learningRate,
     minimum: settings.learningRate * defaults.train.minLearningRateFraction,
     warmupSteps: settings.warmupSteps,
     totalSteps: Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch),
   };
-  return { rows, validationSet, shape, batchesPerEpoch, padding, schedule };
+  return { rows, validationSet, shape, stepRows, microBatches, batchesPerEpoch, padding, schedule };
 }
 
 /** The line a run starts with: the student, the data, the packing and the step budget. */
@@ -64,6 +71,6 @@ export function describePlan(run: PreparedRun, options: TrainOptions, plan: Trai
   return (
     `${options.role} student ${run.presetName}: ${countParameters(architecture).toLocaleString('en-US')} parameters, vocab ${architecture.vocabSize}; ` +
     `${train.documents.length} training / ${validation.documents.length} validation examples in ${plan.rows.length} rows of ${shape.length} ` +
-    `(${(plan.padding * 100).toFixed(1)}% padding), ${plan.batchesPerEpoch} batches of ${shape.rows} per epoch, ${schedule.totalSteps} steps`
+    `(${(plan.padding * 100).toFixed(1)}% padding), ${plan.batchesPerEpoch} batches of ${plan.stepRows}${plan.microBatches > 1 ? ` (${plan.microBatches} micro-batches of ${shape.rows})` : ''} per epoch, ${schedule.totalSteps} steps`
   );
 }

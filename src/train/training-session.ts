@@ -21,6 +21,7 @@ import { TrainingLog } from './training-log.js';
 import { type AnswerFacts, manifestFor } from './training-manifest.js';
 import { type TrainingPlan } from './training-plan.js';
 import { validationLoss } from './validation.js';
+import { lossWeightFeed, weightedLossModel } from './micro-batches.js';
 
 export class TrainingSession {
   /** The step of the last validation (-1: none in this invocation). */
@@ -116,7 +117,13 @@ export class TrainingSession {
     const { state, plan } = this;
     this.validatedAtStep = state.step;
     const padTokenId = this.run.tokenizer.padTokenId;
-    const loss = await validationLoss(this.trainer, plan.validationSet, plan.shape, padTokenId); // mean per target token
+    const loss = await validationLoss(
+      this.trainer,
+      plan.validationSet,
+      plan.shape,
+      padTokenId,
+      plan.microBatches > 1 ? lossWeightFeed(1) : {}, // the micro-batched model's loss weight
+    ); // mean per target token
     if (loss === null) return;
     state.progress.validationLoss = loss;
     const routing = await this.measureRouting();
@@ -154,9 +161,12 @@ async function createTrainer(run: PreparedRun, options: TrainOptions, plan: Trai
   const { architecture, settings, growth, resumeFrom } = run;
   const lora = loraOf(run);
   const student = studentModel(architecture, plan.shape, lora);
+  const model =
+    growth === undefined ? student : growthModel(architecture, growth.record.oldExperts, student.buildLoss);
   return Trainer.create({
-    model:
-      growth === undefined ? student : growthModel(architecture, growth.record.oldExperts, student.buildLoss),
+    // Several micro-batches: each one's loss is weighted by its share of the step's targets.
+    model: plan.microBatches > 1 ? weightedLossModel(model) : model,
+    microBatches: plan.microBatches,
     initialParameters: resumeFrom?.weights ?? initialWeights(run),
     frozenValues: growth?.frozen ?? (lora === undefined ? undefined : run.base?.checkpoint.weights),
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },

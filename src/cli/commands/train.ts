@@ -39,6 +39,7 @@ const trainFlagsSchema = z.strictObject({
   vocabSize: count('--vocab-size', 263),
   learningRate: z.coerce.number().positive('--learning-rate must be positive').optional(),
   batchSize: count('--batch-size'),
+  microBatchSize: count('--micro-batch-size'),
   sequenceLength: count('--sequence-length', 2),
   evalEvery: count('--eval-every'),
   checkpointEvery: count('--checkpoint-every'),
@@ -148,6 +149,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         vocabSize: flags.vocabSize,
         learningRate: flags.learningRate,
         batchSize: flags.batchSize,
+        microBatchSize: flags.microBatchSize,
         sequenceLength: flags.sequenceLength,
         evalEvery: flags.evalEvery,
         checkpointEvery: flags.checkpointEvery,
@@ -204,6 +206,10 @@ export function register(program: Command): void {
     .option('--vocab-size <n>', 'BPE vocabulary size (default: the preset)')
     .option('--learning-rate <x>', 'peak learning rate (default: the preset)')
     .option('--batch-size <n>', 'rows per step (default: the preset)')
+    .option(
+      '--micro-batch-size <n>',
+      'rows per forward/backward pass: a step runs batch-size / n passes with summed gradients, the same update in less memory (default: the whole batch)',
+    )
     .option('--sequence-length <n>', 'tokens per row (default: the preset)')
     .option('--eval-every <n>', 'steps between validations (default: the preset)')
     .option('--checkpoint-every <n>', 'steps between checkpoints (default: the preset)')
