@@ -127,6 +127,10 @@ export const defaults = {
       questionChars: 4_000,
       queueSize: 64,
       concurrency: 8,
+      /** Concurrent calls to one local brick run as one batch of up to this many (1: no batching). */
+      batchSize: 8,
+      /** Longest a call waits for others to join its batch. */
+      batchWaitMs: 5,
     },
     remoteConcurrency: 16,
     workerThreads: 2,

@@ -40,6 +40,7 @@ import type {
   SolveOutput,
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
+import { runBatch, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
 
 /** A sampled completion and how likely the brick found it (mean and lowest log-probability per token). */
 export interface SampledText {
@@ -195,6 +196,43 @@ export class OnnxBrick implements Brick {
     return { samples, report };
   }
 
+  /** The chat's tokens, rendered with the chat template, assistant turn opened. */
+  promptTokens(messages: readonly ChatMessage[]): number[] {
+    return this.tokenizer.encode(this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), {
+      addSpecialTokens: false,
+    });
+  }
+
+  /** A call's token budget (the request's, else the brick's), cut to what the context leaves. */
+  budgetFor(promptLength: number, maxNewTokens?: number): { budget: number; warnings: string[] } {
+    const warnings: string[] = [];
+    let budget =
+      maxNewTokens ??
+      this.options.maxNewTokens ??
+      this.decoder.config.maxNewTokens ??
+      defaults.runtime.maxNewTokens;
+    const context = this.decoder.config.maxPositions;
+    if (context !== undefined && promptLength + budget > context) {
+      budget = Math.max(1, context - promptLength);
+      warnings.push(
+        promptLength >= context
+          ? `the prompt (${promptLength} tokens) is longer than the model's ${context}-token context; the answer is unreliable`
+          : `the prompt (${promptLength} tokens) leaves ${budget} of the ${context}-token context for the answer`,
+      );
+    }
+    return { budget, warnings };
+  }
+
+  /** Fresh logits processors for one greedy call (they may keep per-prompt state). */
+  callProcessors(): LogitsProcessor[] {
+    return this.recipe?.processors() ?? [];
+  }
+
+  /** Dollars for CPU time at the configured $/CPU-hour. */
+  costOf(cpuMs: number): number {
+    return cpuCostUsd(cpuMs, this.options.usdPerCpuHour ?? defaults.localCost.usdPerCpuHour);
+  }
+
   /** Runs the chat (rendered with the chat template, assistant turn opened) as `count` rows. */
   private async generateRows(
     messages: readonly ChatMessage[],
@@ -206,25 +244,8 @@ export class OnnxBrick implements Brick {
   ): Promise<{ results: GenerationResult[]; report: BrickCallReport }> {
     const started = performance.now();
     const cpuStarted = cpuMilliseconds();
-    const prompt = this.tokenizer.encode(
-      this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }),
-      { addSpecialTokens: false },
-    );
-    const warnings: string[] = [];
-    let budget =
-      maxNewTokens ??
-      this.options.maxNewTokens ??
-      this.decoder.config.maxNewTokens ??
-      defaults.runtime.maxNewTokens;
-    const context = this.decoder.config.maxPositions;
-    if (context !== undefined && prompt.length + budget > context) {
-      budget = Math.max(1, context - prompt.length);
-      warnings.push(
-        prompt.length >= context
-          ? `the prompt (${prompt.length} tokens) is longer than the model's ${context}-token context; the answer is unreliable`
-          : `the prompt (${prompt.length} tokens) leaves ${budget} of the ${context}-token context for the answer`,
-      );
-    }
+    const prompt = this.promptTokens(messages);
+    const { budget, warnings } = this.budgetFor(prompt.length, maxNewTokens);
     const results = await generate(
       this.decoder,
       Array.from({ length: count }, () => prompt),
@@ -241,12 +262,11 @@ export class OnnxBrick implements Brick {
       inputTokens: results.reduce((sum, result) => sum + result.promptTokenCount, 0),
       outputTokens: results.reduce((sum, result) => sum + result.generatedTokenCount, 0),
     };
-    const usdPerCpuHour = this.options.usdPerCpuHour ?? defaults.localCost.usdPerCpuHour;
     const first = results[0]!;
     const report: BrickCallReport = {
       usage,
       latencyMs: performance.now() - started,
-      costUsd: cpuCostUsd(cpuMs, usdPerCpuHour),
+      costUsd: this.costOf(cpuMs),
       flops: estimateFlops(this.manifest.parameters, usage.inputTokens + usage.outputTokens),
       cpuMs,
       raw: first.text ?? '',
@@ -257,9 +277,36 @@ export class OnnxBrick implements Brick {
     return { results, report };
   }
 
-  private async decomposeQuestion(input: DecomposeInput): Promise<BrickResult<DecomposeOutput>> {
+  /**
+   * Several calls of one method as one greedy generation (a server's concurrent requests): each
+   * call keeps its own token budget, processors and cancellation (onnx-brick-batch.ts).
+   */
+  callBatch(method: BatchMethod, inputs: readonly BatchInput[]): Promise<PromiseSettledResult<unknown>[]> {
+    return runBatch(this, method, inputs);
+  }
+
+  /** The chat a method's greedy pass completes. */
+  messagesFor(method: BatchMethod, input: BatchInput): ChatMessage[] {
+    const style = this.manifest.promptFormat.style;
+    if (method === 'decompose') return renderDecomposePrompt(input as DecomposeInput, style);
+    if (method === 'nextSubquestion')
+      return renderNextSubquestionPrompt(input as NextSubquestionInput, style);
+    return renderSolvePrompt(input as SolveInput, style);
+  }
+
+  /** A method's result from its greedy pass, already run (a batch ran it for several calls). */
+  finishWith(method: BatchMethod, input: BatchInput, greedy: Completion): Promise<unknown> {
+    if (method === 'decompose') return this.decomposeQuestion(input as DecomposeInput, greedy);
+    if (method === 'nextSubquestion') return this.proposeNext(input as NextSubquestionInput, greedy);
+    return this.solveQuestion(input as SolveInput, greedy);
+  }
+
+  private async decomposeQuestion(
+    input: DecomposeInput,
+    precomputed?: Completion,
+  ): Promise<BrickResult<DecomposeOutput>> {
     const messages = renderDecomposePrompt(input, this.manifest.promptFormat.style);
-    const greedy = await this.complete(messages, input.signal, input.maxNewTokens);
+    const greedy = precomputed ?? (await this.complete(messages, input.signal, input.maxNewTokens));
     let { report } = greedy;
     let confidence: DecompositionConfidence = greedy.confidence;
     let parsed = parseSubquestions(report.raw, input.maxSubquestions);
@@ -319,12 +366,17 @@ export class OnnxBrick implements Brick {
     };
   }
 
-  private async proposeNext(input: NextSubquestionInput): Promise<BrickResult<NextSubquestionOutput>> {
-    const { text, report } = await this.complete(
-      renderNextSubquestionPrompt(input, this.manifest.promptFormat.style),
-      input.signal,
-      input.maxNewTokens,
-    );
+  private async proposeNext(
+    input: NextSubquestionInput,
+    precomputed?: Completion,
+  ): Promise<BrickResult<NextSubquestionOutput>> {
+    const { text, report } =
+      precomputed ??
+      (await this.complete(
+        renderNextSubquestionPrompt(input, this.manifest.promptFormat.style),
+        input.signal,
+        input.maxNewTokens,
+      ));
     const parsed = parseNextSubquestion(text);
     return {
       subquestion: parsed.subquestion,
@@ -334,12 +386,17 @@ export class OnnxBrick implements Brick {
     };
   }
 
-  private async solveQuestion(input: SolveInput): Promise<BrickResult<SolveOutput>> {
-    const { text, report } = await this.complete(
-      renderSolvePrompt(input, this.manifest.promptFormat.style),
-      input.signal,
-      input.maxNewTokens,
-    );
+  private async solveQuestion(
+    input: SolveInput,
+    precomputed?: Completion,
+  ): Promise<BrickResult<SolveOutput>> {
+    const { text, report } =
+      precomputed ??
+      (await this.complete(
+        renderSolvePrompt(input, this.manifest.promptFormat.style),
+        input.signal,
+        input.maxNewTokens,
+      ));
     const parsed = parseSolution(text, input.subquestions.length);
     const solved: BrickResult<SolveOutput> = {
       subanswers: parsed.subanswers,
