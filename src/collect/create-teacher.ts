@@ -3,13 +3,13 @@
  */
 import { UserError } from '../errors/user-error.js';
 import { createReferenceExpert } from '../worlds/index.js';
-import { GoldTeacher } from './gold-teacher.js';
-import { OpenAITeacher } from './openai-teacher.js';
-import type { OpenAITeacherConfig } from './openai-teacher.js';
-import type { PriceTable } from './pricing.js';
+import { GoldTeacher } from '../teacher/gold-teacher.js';
+import { OpenAITeacher } from '../teacher/openai-teacher.js';
+import type { OpenAITeacherConfig } from '../teacher/openai-teacher.js';
+import type { PriceTable } from '../teacher/pricing.js';
 import { ReferenceTeacher } from './reference-teacher.js';
-import { ReplayTeacher } from './replay-teacher.js';
-import type { Teacher } from './types.js';
+import { ReplayTeacher } from '../teacher/replay-teacher.js';
+import type { Teacher } from '../teacher/types.js';
 
 export const teacherSpecHelp = 'reference, gold, replay:FILE or openai:MODEL';
 

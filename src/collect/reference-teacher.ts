@@ -9,11 +9,17 @@ import type { Example } from '../data/schemas.js';
 import { renderDecomposePrompt, renderDecomposition } from '../prompts/index.js';
 import { ReferenceBrick, referencePriceEntry } from '../runtime/bricks/reference-brick.js';
 import type { ReferenceExpert } from '../runtime/bricks/reference-brick.js';
-import { estimateChatUsage } from '../runtime/bricks/simulated-usage.js';
-import { localResult } from './local-result.js';
-import { lookupPrice, priceUsage } from './pricing.js';
-import type { PriceTable } from './pricing.js';
-import type { DecomposeOptions, DecomposeResult, SolveOptions, SolveResult, Teacher } from './types.js';
+import { estimateChatUsage } from '../teacher/simulated-usage.js';
+import { localResult } from '../teacher/local-result.js';
+import { lookupPrice, priceUsage } from '../teacher/pricing.js';
+import type { PriceTable } from '../teacher/pricing.js';
+import type {
+  DecomposeOptions,
+  DecomposeResult,
+  SolveOptions,
+  SolveResult,
+  Teacher,
+} from '../teacher/types.js';
 
 export class ReferenceTeacher implements Teacher {
   readonly specificationVersion = 'v1';

@@ -3,8 +3,8 @@
  * expert): the rendered prompt messages in, the rendered answer out. Each message costs its
  * content plus a small framing overhead, as in OpenAI's chat token accounting.
  */
-import type { ChatMessage, Usage } from '../../data/schemas.js';
-import { estimateTokens } from '../../teacher/pricing.js';
+import type { ChatMessage, Usage } from '../data/schemas.js';
+import { estimateTokens } from './pricing.js';
 
 /** Tokens of framing per chat message (role and separators), and for priming the reply. */
 const tokensPerMessage = 4;

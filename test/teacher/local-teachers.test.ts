@@ -6,7 +6,7 @@ import { runCollection } from '../../src/collect/run-collection.js';
 import type { Example } from '../../src/data/schemas.js';
 import { renderDecomposePrompt, renderDecomposition } from '../../src/prompts/index.js';
 import { TeacherUnsupportedError } from '../../src/teacher/errors.js';
-import { createTeacher } from '../../src/teacher/create-teacher.js';
+import { createTeacher } from '../../src/collect/create-teacher.js';
 import { estimateTokens } from '../../src/teacher/pricing.js';
 import { generateExamples } from '../../src/worlds/index.js';
 

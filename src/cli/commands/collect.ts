@@ -10,7 +10,7 @@ import { describeRoleCounts } from '../../collect/training-sets.js';
 import { defaults } from '../../config/defaults.js';
 import { readJsonlAll } from '../../data/jsonl.js';
 import { exampleSchema } from '../../data/schemas.js';
-import { createTeacher, teacherSpecHelp } from '../../teacher/create-teacher.js';
+import { createTeacher, teacherSpecHelp } from '../../collect/create-teacher.js';
 import { log, printJson, printText } from '../output.js';
 import { createProgress } from '../progress.js';
 import { UserError } from '../../errors/user-error.js';

@@ -12,7 +12,7 @@ import type { CollectSettings } from '../../collect/collection-state.js';
 import { defaults } from '../../config/defaults.js';
 import { readJsonlAll } from '../../data/jsonl.js';
 import { exampleSchema } from '../../data/schemas.js';
-import { createTeacher } from '../../teacher/create-teacher.js';
+import { createTeacher } from '../../collect/create-teacher.js';
 import type { PriceTable } from '../../teacher/pricing.js';
 import type { Teacher } from '../../teacher/types.js';
 import type { Pipeline } from '../pipeline-schema.js';

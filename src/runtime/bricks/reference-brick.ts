@@ -29,7 +29,7 @@ import type {
   SolveOutput,
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
-import { estimateChatUsage } from './simulated-usage.js';
+import { estimateChatUsage } from '../../teacher/simulated-usage.js';
 
 /** The worlds' expert, as the brick uses it (`createReferenceExpert()` in src/worlds). */
 export interface ReferenceExpert {
