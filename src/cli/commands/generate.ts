@@ -1,6 +1,8 @@
 /**
- * `dnc generate --brick BRICK_DIR [--max-tokens N] [--json] "prompt"`: the brick's greedy
- * completion of one user message, rendered through its chat template.
+ * `dnc generate --brick BRICK_DIR [--decoding none|brick] [--max-tokens N] [--json] "prompt"`:
+ * the brick's greedy completion of one user message, rendered through its chat template. With
+ * `--decoding none` (the default) it is plain greedy decoding, as transformers.js would run the
+ * model; `--decoding brick` adds the decoding recipe the brick's brick.json names (src/decoding).
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
@@ -8,7 +10,7 @@ import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { OnnxBrick } from '../../runtime/bricks/onnx-brick.js';
 import { mergedAdapterBrick, readAdapterBrickManifest } from '../../runtime/bricks/adapter-brick.js';
-import { printJson, printText } from '../output.js';
+import { log, printJson, printText } from '../output.js';
 import { UserError } from '../../errors/user-error.js';
 
 const generateOptionsSchema = z.strictObject({
@@ -18,6 +20,7 @@ const generateOptionsSchema = z.strictObject({
     .int()
     .positive('--max-tokens takes a positive integer')
     .default(defaults.runtime.maxNewTokens),
+  decoding: z.enum(['none', 'brick'], { error: '--decoding takes none or brick' }).default('none'),
   json: z.boolean().optional(),
 });
 
@@ -31,10 +34,12 @@ async function runGenerate(prompt: string, rawOptions: Record<string, unknown>):
     const adapter = await readAdapterBrickManifest(options.brick);
     const directory =
       adapter === undefined ? options.brick : await mergedAdapterBrick(options.brick, adapter);
-    brick = await OnnxBrick.load(directory, options.brick);
+    brick = await OnnxBrick.load(directory, options.brick, { recipe: options.decoding });
   } catch (error) {
     throw new UserError(`--brick ${options.brick}: ${(error as Error).message}`, { cause: error });
   }
+  // Which decoding ran: `none`, or the brick's recipe (`copy-names@7`), or `none` when it names none.
+  const decoding = brick.recipe?.key ?? 'none';
   try {
     const completion = await brick.complete(
       [{ role: 'user', content: prompt }],
@@ -45,11 +50,15 @@ async function runGenerate(prompt: string, rawOptions: Record<string, unknown>):
       printJson({
         text: completion.text,
         tokens: completion.tokens,
+        decoding,
         finishReason: completion.report.finishReason,
         usage: completion.report.usage,
         latencyMs: completion.report.latencyMs,
       });
-    else printText(completion.text);
+    else {
+      log(`decoding: ${decoding}`);
+      printText(completion.text);
+    }
   } finally {
     await brick.close();
   }
@@ -61,6 +70,10 @@ export function register(program: Command): void {
     .description("greedy completion of a prompt through a brick's chat template")
     .argument('<prompt>', 'the user message')
     .option('--brick <dir>', 'brick directory (from `dnc export`)')
+    .option(
+      '--decoding <mode>',
+      "none (default): plain greedy decoding; brick: with the decoding recipe the brick's brick.json names",
+    )
     .option('--max-tokens <n>', 'most new tokens')
     .option('--json', 'print one JSON object (text, tokens) on stdout')
     .action(runGenerate);

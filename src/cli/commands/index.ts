@@ -3,6 +3,7 @@ import { register as registerAsk } from './ask.js';
 import { register as registerBench } from './bench.js';
 import { register as registerCollect } from './collect.js';
 import { register as registerData } from './data.js';
+import { register as registerDecoding } from './decoding.js';
 import { register as registerEval } from './eval.js';
 import { register as registerExport } from './export.js';
 import { register as registerGenerate } from './generate.js';
@@ -18,6 +19,7 @@ const registrations: ((program: Command) => void)[] = [
   registerTrain,
   registerExport,
   registerGenerate,
+  registerDecoding,
   registerAsk,
   registerEval,
   registerServe,
