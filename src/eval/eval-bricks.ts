@@ -13,7 +13,7 @@ import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
-import { BrickPool, WorkerBrick } from '../serve/brick-pool.js';
+import { BrickPool, WorkerBrick } from '../runtime/workers/brick-pool.js';
 import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
 import { brickIdentity } from './brick-identity.js';
 import { suiteBrickSpecs } from './suite.js';

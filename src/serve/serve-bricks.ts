@@ -9,9 +9,9 @@ import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
 import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
-import type { BrickBatcherOptions } from './brick-batcher.js';
-import { BrickPool, WorkerBrick } from './brick-pool.js';
-import type { WorkerLoadOptions } from './brick-task.js';
+import type { BrickBatcherOptions } from '../runtime/workers/brick-batcher.js';
+import { BrickPool, WorkerBrick } from '../runtime/workers/brick-pool.js';
+import type { WorkerLoadOptions } from '../runtime/workers/brick-task.js';
 import { LimitedBrick } from './limited-brick.js';
 import { ServeConfigError } from './serve-config.js';
 

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBrick } from '../../src/export/export-brick.js';
-import { BrickPool, WorkerBrick } from '../../src/serve/brick-pool.js';
+import { BrickPool, WorkerBrick } from '../../src/runtime/workers/brick-pool.js';
 import { makeNanoBrick } from '../export/brick-fixture.js';
 
 let root: string;

@@ -3,7 +3,7 @@
  * timed), a full window goes out at once, and a call that aborts while waiting frees its slot.
  */
 import { describe, expect, it } from 'vitest';
-import { BrickBatcher, type BatchCall, type Schedule } from '../../src/serve/brick-batcher.js';
+import { BrickBatcher, type BatchCall, type Schedule } from '../../src/runtime/workers/brick-batcher.js';
 
 /** Timers that fire only when the test says so. */
 function manualTimers() {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BrickPool, WorkerBrick } from '../../src/serve/brick-pool.js';
+import { BrickPool, WorkerBrick } from '../../src/runtime/workers/brick-pool.js';
 
 const loaders = new URL('./waiting-brick-loader.ts', import.meta.url).href;
 let directory: string;

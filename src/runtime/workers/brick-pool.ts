@@ -15,7 +15,7 @@ import type {
   NextSubquestionOutput,
   SolveInput,
   SolveOutput,
-} from '../runtime/bricks/brick.js';
+} from '../bricks/brick.js';
 import { BrickBatcher, type BatchCall, type BrickBatcherOptions } from './brick-batcher.js';
 import type {
   BatchOutcome,

@@ -3,7 +3,7 @@
  * can do) and `call` (one brick method with its input). Everything here crosses threads by
  * structured clone, so inputs carry no AbortSignal and results are plain data.
  */
-import type { Brick, BrickKind, BrickRole } from '../runtime/bricks/brick.js';
+import type { Brick, BrickKind, BrickRole } from '../bricks/brick.js';
 
 export type BrickMethod = 'decompose' | 'solve' | 'nextSubquestion';
 export const brickMethods: readonly BrickMethod[] = ['decompose', 'solve', 'nextSubquestion'];

@@ -5,8 +5,8 @@
  * only this thread, never the server's event loop.
  */
 import { workerData } from 'piscina';
-import type { Brick } from '../runtime/bricks/brick.js';
-import { defaultBrickLoaders, loadBrick, type BrickLoader } from '../runtime/bricks/registry.js';
+import type { Brick } from '../bricks/brick.js';
+import { defaultBrickLoaders, loadBrick, type BrickLoader } from '../bricks/registry.js';
 import {
   describeBrick,
   isBatchable,
