@@ -6,7 +6,7 @@
  * that manifest asks the recipe for its logits processors and its reranker (`prepare`).
  * Recipes are off unless a brick or pipeline turns them on.
  */
-import type { BrickDecoding } from '../export/brick-manifest.js';
+import type { BrickDecoding } from '../bricks/brick-manifest.js';
 import type { ParsedSubquestions } from '../prompts/index.js';
 import type { LogitsProcessor } from '../runtime/generation/logits-processors.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';

@@ -4,9 +4,9 @@
  * check) but no `recipe`: it reads as `copy-names`, the recipe with the same behaviour, so old
  * bricks decode as they did.
  */
-import type { BrickDecoding } from '../export/brick-manifest.js';
+import type { BrickDecoding } from '../bricks/brick-manifest.js';
 import { copyNamesRecipe } from './copy-names/recipe.js';
-import type { DecodingRecipe } from './recipe.js';
+import type { DecodingRecipe, FittedDecodingData, TrainingPair } from './recipe.js';
 
 export const decodingRecipes: ReadonlyMap<string, DecodingRecipe> = new Map(
   [copyNamesRecipe].map((recipe) => [recipe.id, recipe]),
@@ -20,6 +20,14 @@ export function recipeById(id: string): DecodingRecipe {
       `unknown decoding recipe '${id}'; known recipes: ${[...decodingRecipes.keys()].join(', ')} (or none)`,
     );
   return recipe;
+}
+
+/**
+ * The trainer's fit step: what the recipes learn from the training pairs (today only copy-names
+ * fits anything; its known terms and word associations go into the checkpoint manifest).
+ */
+export function fitDecodingData(pairs: readonly TrainingPair[]): FittedDecodingData {
+  return copyNamesRecipe.fit(pairs);
 }
 
 /** Every recipe's version (what a brick-call cache keys local calls by). */

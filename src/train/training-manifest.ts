@@ -3,9 +3,9 @@
  * and the facts about the training answers that decoding reads back (answer terms, word
  * associations, the longest answer).
  */
-import { wordAssociations } from '../decoding/copy-names/word-associations.js';
 import { type CheckpointManifest } from '../export/checkpoint.js';
-import { decodeDocuments, frequentAnswerTerms } from '../decoding/copy-names/answer-terms.js';
+import { decodeDocuments } from '../decoding/copy-names/answer-terms.js';
+import { fitDecodingData } from '../decoding/registry.js';
 import { type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type TrainingState } from './training-checkpoint.js';
 
@@ -29,11 +29,8 @@ function longestAnswerTokens(run: PreparedRun): number {
 
 export function answerFacts(run: PreparedRun): AnswerFacts {
   const pairs = decodeDocuments(run.train.documents, run.tokenizer);
-  return {
-    longestAnswerTokens: longestAnswerTokens(run),
-    answerTerms: frequentAnswerTerms(pairs),
-    answerAssociations: wordAssociations(pairs),
-  };
+  // Every recipe's fitted data is recorded, so that export can turn any recipe on later.
+  return { longestAnswerTokens: longestAnswerTokens(run), ...fitDecodingData(pairs) };
 }
 
 export function manifestFor(

@@ -9,7 +9,7 @@
  * and the helpers would silently stop applying).
  */
 import { defaults } from '../../config/defaults.js';
-import type { BrickDecoding } from '../../export/brick-manifest.js';
+import type { BrickDecoding } from '../../bricks/brick-manifest.js';
 import { TokenBiasProcessor, type LogitsProcessor } from '../../runtime/generation/logits-processors.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { DecodingRecipe, PreparedRecipe } from '../recipe.js';
