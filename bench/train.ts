@@ -313,7 +313,12 @@ async function gsm8kSocraticTokensPerExample(): Promise<number> {
 }
 
 /** Pretrained students at SmolLM2-135M's shape (bench/train-pretrained.ts): full vs LoRA steps. */
-async function pretrainedSection(quick: boolean, matmulSize: number): Promise<Record<string, unknown>> {
+/** `steps` overrides the measured steps per mode (default 1 quick, 2 full; a warm-up step comes first). */
+export async function pretrainedSection(
+  quick: boolean,
+  matmulSize: number,
+  steps?: number,
+): Promise<Record<string, unknown>> {
   // The children's trainers use onnxruntime's default of one thread per core; so does this peak.
   const session: EngineSessionOptions = {
     intraOpNumThreads: availableParallelism(),
@@ -326,9 +331,14 @@ async function pretrainedSection(quick: boolean, matmulSize: number): Promise<Re
     return spread(seconds.map((time) => peak.flops / time / 1e9)).median;
   };
   const sizes = quick
-    ? { rows: 1, length: 64, steps: 1, layers: 2 }
-    : { rows: 4, length: 512, steps: 2, layers: 30 };
-  return measurePretrained({ ...sizes, matmulPeak, tokensPerExample: await gsm8kSocraticTokensPerExample() });
+    ? { rows: 1, length: 64, steps: 1, layers: 2, microBatchRows: 1 }
+    : { rows: 4, length: 512, steps: 2, layers: 30, microBatchRows: 2 }; // 2 × 2 rows: ≤ 4 GB
+  return measurePretrained({
+    ...sizes,
+    steps: steps ?? sizes.steps,
+    matmulPeak,
+    tokensPerExample: await gsm8kSocraticTokensPerExample(),
+  });
 }
 
 export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
