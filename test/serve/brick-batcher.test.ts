@@ -81,6 +81,24 @@ describe('BrickBatcher', () => {
     expect(batches.map((batch) => batch.inputs)).toEqual([[2, 3]]);
   });
 
+  it('with no wait, a call goes out at once while a worker is free, and waits (batching) only while none is', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, {
+      batchSize: 8,
+      waitMs: 0,
+      maxInFlight: 1,
+      schedule: timers.schedule,
+    });
+    const first = batcher.submit('decompose', 1);
+    const second = batcher.submit('decompose', 2);
+    const third = batcher.submit('decompose', 3);
+    expect(timers.timers).toHaveLength(0);
+    expect(batches.map((batch) => batch.inputs)).toEqual([[1]]);
+    expect(await Promise.all([first, second, third])).toEqual([2, 4, 6]);
+    expect(batches.map((batch) => batch.inputs)).toEqual([[1], [2, 3]]);
+  });
+
   it('never sends a call whose signal aborted before it was submitted', async () => {
     const { batches, dispatch } = recordingDispatch();
     const batcher = new BrickBatcher(dispatch, {
@@ -114,6 +132,43 @@ describe('BrickBatcher', () => {
     ]);
     // A call already sent keeps its signal: the batch stops its row if it aborts there.
     expect(batches[0]!.signals[0]).toBe(controller.signal);
+  });
+
+  it('while every worker is busy, a closed window holds its calls and keeps taking more', async () => {
+    const timers = manualTimers();
+    const batches: number[][] = [];
+    const releases: (() => void)[] = [];
+    // Each batch runs until the test releases it.
+    const dispatch = (_method: string, calls: readonly BatchCall<number>[]) => {
+      batches.push(calls.map((call) => call.input));
+      return new Promise<PromiseSettledResult<number>[]>((resolve) =>
+        releases.push(() => resolve(calls.map((call) => ({ status: 'fulfilled', value: call.input })))),
+      );
+    };
+    const batcher = new BrickBatcher(dispatch, {
+      batchSize: 4,
+      waitMs: 5,
+      maxInFlight: 1,
+      schedule: timers.schedule,
+    });
+    const first = batcher.submit('decompose', 1);
+    timers.fireAll(); // the lone call goes out when its window closes
+    expect(batches).toEqual([[1]]);
+    const later = [2, 3, 4, 5, 6].map((input) => batcher.submit('decompose', input));
+    timers.fireAll(); // this window closed too, but the one worker is busy: nothing more goes out
+    expect(batches).toHaveLength(1);
+    expect(batcher.waiting('decompose')).toBe(5);
+    releases[0]!();
+    await expect(first).resolves.toBe(1);
+    // The worker is free: the waiting calls go out as full batches (4, then the last one).
+    expect(batches).toEqual([[1], [2, 3, 4, 5]]);
+    releases[1]!();
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(batches).toEqual([[1], [2, 3, 4, 5], [6]]);
+    releases[2]!();
+    expect(await Promise.all(later)).toEqual([2, 3, 4, 5, 6]);
+    expect(batcher.running).toBe(0);
   });
 
   it('rejects every call of a batch whose dispatch failed', async () => {

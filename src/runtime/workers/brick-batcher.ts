@@ -8,6 +8,11 @@
  * (rejecting with the signal's reason), so its slot goes to the next call that arrives; one that
  * aborts inside a running batch stops there (its row leaves the generation) while the others go on.
  *
+ * While `maxInFlight` batches run (one per worker thread), a closed window holds its calls and
+ * keeps taking new ones up to `batchSize` until a batch finishes: a call then waits for a worker,
+ * as it would in the pool's queue, but can still share a batch. A lone call on an idle pool waits
+ * `waitMs` at most.
+ *
  * Time is injected (`schedule`), so the bound on the wait is tested by counting, not by the clock.
  */
 
@@ -35,6 +40,12 @@ export interface BrickBatcherOptions {
   batchSize: number;
   /** Longest a window stays open after its first call arrived. */
   waitMs: number;
+  /**
+   * Most batches running at once (the worker threads): while that many run, a closed window waits
+   * for one to finish and keeps taking calls up to `batchSize` — in a worker's queue they could
+   * not join. Default: no limit.
+   */
+  maxInFlight?: number;
   schedule?: Schedule;
 }
 
@@ -45,9 +56,11 @@ interface Waiting<Input, Output> extends BatchCall<Input> {
   detach(): void;
 }
 
-interface Window<Input, Output> {
+/** The calls of one method waiting to go out; `due` once the window's wait has passed. */
+interface Queue<Input, Output> {
   calls: Waiting<Input, Output>[];
-  cancelTimer: () => void;
+  cancelTimer?: () => void;
+  due: boolean;
 }
 
 function abortReason(signal: AbortSignal): Error {
@@ -55,8 +68,10 @@ function abortReason(signal: AbortSignal): Error {
 }
 
 export class BrickBatcher<Method, Input, Output> {
-  private readonly windows = new Map<Method, Window<Input, Output>>();
+  private readonly queues = new Map<Method, Queue<Input, Output>>();
   private readonly schedule: Schedule;
+  private readonly maxInFlight: number;
+  private inFlight = 0;
   /** Batches sent so far, and how many calls they held (for metrics and tests). */
   batches = 0;
   batchedCalls = 0;
@@ -68,23 +83,30 @@ export class BrickBatcher<Method, Input, Output> {
     if (!Number.isInteger(options.batchSize) || options.batchSize < 1)
       throw new Error(`batchSize must be a positive integer, got ${options.batchSize}`);
     if (!(options.waitMs >= 0)) throw new Error(`waitMs must be >= 0, got ${options.waitMs}`);
+    this.maxInFlight = options.maxInFlight ?? Number.POSITIVE_INFINITY;
+    if (!(this.maxInFlight >= 1)) throw new Error(`maxInFlight must be >= 1, got ${options.maxInFlight}`);
     this.schedule = options.schedule ?? realSchedule;
   }
 
-  /** Calls waiting in the open window of a method. */
+  /** Calls of a method waiting to go out. */
   waiting(method: Method): number {
-    return this.windows.get(method)?.calls.length ?? 0;
+    return this.queues.get(method)?.calls.length ?? 0;
+  }
+
+  /** Batches running now. */
+  get running(): number {
+    return this.inFlight;
   }
 
   submit(method: Method, input: Input, signal?: AbortSignal): Promise<Output> {
     if (signal?.aborted === true) return Promise.reject(abortReason(signal));
     return new Promise<Output>((resolve, reject) => {
-      const window = this.windowFor(method);
+      const queue = this.queueFor(method);
       const onAbort = () => {
-        const index = window.calls.indexOf(call);
+        const index = queue.calls.indexOf(call);
         if (index < 0) return; // already sent: the batch sees the signal itself
-        window.calls.splice(index, 1);
-        if (window.calls.length === 0) this.closeWindow(method, window);
+        queue.calls.splice(index, 1);
+        if (queue.calls.length === 0) this.drop(method, queue);
         reject(abortReason(signal!));
       };
       const call: Waiting<Input, Output> = {
@@ -95,45 +117,67 @@ export class BrickBatcher<Method, Input, Output> {
         detach: () => signal?.removeEventListener('abort', onAbort),
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      window.calls.push(call);
-      if (window.calls.length >= this.options.batchSize) this.flush(method, window);
+      queue.calls.push(call);
+      this.pump();
     });
   }
 
-  private windowFor(method: Method): Window<Input, Output> {
-    const open = this.windows.get(method);
+  /** The method's queue; a new one opens its window (the timer of its first call). */
+  private queueFor(method: Method): Queue<Input, Output> {
+    const open = this.queues.get(method);
     if (open !== undefined) return open;
-    const window: Window<Input, Output> = { calls: [], cancelTimer: () => {} };
-    this.windows.set(method, window);
-    window.cancelTimer = this.schedule(() => this.flush(method, window), this.options.waitMs);
-    return window;
+    // No wait: the window is closed from the start, so calls batch only while every worker is busy.
+    const queue: Queue<Input, Output> = { calls: [], due: this.options.waitMs === 0 };
+    this.queues.set(method, queue);
+    if (queue.due) return queue;
+    queue.cancelTimer = this.schedule(() => {
+      queue.cancelTimer = undefined;
+      queue.due = true;
+      this.pump();
+    }, this.options.waitMs);
+    return queue;
   }
 
-  private closeWindow(method: Method, window: Window<Input, Output>): void {
-    window.cancelTimer();
-    if (this.windows.get(method) === window) this.windows.delete(method);
+  private drop(method: Method, queue: Queue<Input, Output>): void {
+    queue.cancelTimer?.();
+    if (this.queues.get(method) === queue) this.queues.delete(method);
   }
 
-  /** Closes the window and sends its calls as one batch. */
-  private flush(method: Method, window: Window<Input, Output>): void {
-    this.closeWindow(method, window);
-    const calls = window.calls.splice(0);
-    if (calls.length === 0) return;
+  /** Sends every batch that may go: a full or due window, while fewer than `maxInFlight` run. */
+  private pump(): void {
+    for (const [method, queue] of this.queues) {
+      while (
+        this.inFlight < this.maxInFlight &&
+        queue.calls.length > 0 &&
+        (queue.due || queue.calls.length >= this.options.batchSize)
+      )
+        this.send(method, queue.calls.splice(0, this.options.batchSize));
+      if (queue.calls.length === 0) this.drop(method, queue);
+    }
+  }
+
+  private send(method: Method, calls: Waiting<Input, Output>[]): void {
     for (const call of calls) call.detach();
     this.batches += 1;
     this.batchedCalls += calls.length;
+    this.inFlight += 1;
+    const settle = (settleCall: (call: Waiting<Input, Output>, index: number) => void) => {
+      this.inFlight -= 1;
+      calls.forEach(settleCall);
+      this.pump();
+    };
     this.dispatch(
       method,
       calls.map(({ input, signal }) => ({ input, signal })),
     ).then(
       (outcomes) =>
-        calls.forEach((call, index) => {
+        settle((call, index) => {
           const outcome = outcomes[index];
           if (outcome === undefined) call.reject(new Error('the batch returned no result for this call'));
           else if (outcome.status === 'fulfilled') call.resolve(outcome.value);
           else call.reject(outcome.reason);
         }),
-      (error: unknown) => calls.forEach((call) => call.reject(error)),
+      (error: unknown) => settle((call) => call.reject(error)),
     );
   }
 }

@@ -38,7 +38,7 @@ export interface BrickPoolOptions {
 export class BrickPool {
   private readonly pool: Piscina<BrickTask, unknown>;
 
-  constructor(options: BrickPoolOptions) {
+  constructor(private readonly options: BrickPoolOptions) {
     const workerData: BrickWorkerData = {
       specs: options.specs,
       loadOptions: options.loadOptions,
@@ -54,6 +54,11 @@ export class BrickPool {
       execArgv: process.execArgv,
       workerData,
     });
+  }
+
+  /** Worker threads the pool runs (its configured size). */
+  get size(): number {
+    return this.options.threads;
   }
 
   get threads(): number {
@@ -139,7 +144,11 @@ export class WorkerBrick implements Brick {
   ) {
     this.spec = description.spec;
     if (description.batchable && batching !== undefined && batching.batchSize > 1)
-      this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), batching);
+      // At most one batch per worker thread runs; the next waits here, where later calls can join it.
+      this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), {
+        maxInFlight: pool.size,
+        ...batching,
+      });
     this.kind = description.kind;
     this.role = description.role;
     this.model = description.model;
