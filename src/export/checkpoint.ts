@@ -15,7 +15,7 @@ import { formatZodError } from '../data/zod-format.js';
 import { studentArchitectureSchema, type StudentArchitecture } from '../student/config.js';
 import { studentWeightShapes } from '../student/initialize.js';
 import { readSafetensors } from '../student/safetensors.js';
-import { brickRoleSchema, lineageSchema, type BrickRole, type Lineage } from './brick-manifest.js';
+import { brickRoleSchema, lineageSchema, type BrickRole, type Lineage } from '../bricks/brick-manifest.js';
 import { mergeLora } from '../student/lora.js';
 import {
   type BaseReference,

@@ -27,7 +27,7 @@ import {
   type BrickManifest,
   type BrickRole,
   type Lineage,
-} from './brick-manifest.js';
+} from '../bricks/brick-manifest.js';
 import { normalizedDecoding } from '../decoding/registry.js';
 import { brickFiles, buildGenerationConfig, buildModelConfig } from './hugging-face-files.js';
 import { quantizeOnnxModel, type QuantizeMode } from './quantize-onnx.js';

@@ -9,7 +9,7 @@
  * student as `student:NAME`; `load-pipeline.ts` resolves it to the student's exported brick directory.
  */
 import { z } from 'zod';
-import { brickDecodingSchema } from '../export/brick-manifest.js';
+import { brickDecodingSchema } from '../bricks/brick-manifest.js';
 import { promptStyleSchema } from '../prompts/prompt-style.js';
 import { chainSchema } from '../data/schemas.js';
 import { formatNames } from '../data/convert/index.js';

@@ -9,7 +9,7 @@ import { type TrainingProgressReporter } from './training-progress.js';
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { UserError } from '../errors/user-error.js';
-import { type BrickRole } from '../export/brick-manifest.js';
+import { type BrickRole } from '../bricks/brick-manifest.js';
 import { type ChatExample } from '../data/schemas.js';
 import { applyPromptStyleToExample, detectPromptStyle } from '../prompts/index.js';
 import { loadPreset, type StudentArchitecture } from '../student/config.js';

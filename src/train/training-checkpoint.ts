@@ -23,7 +23,7 @@ import { z } from 'zod';
 import { UserError } from '../errors/user-error.js';
 import { writeFileAtomic } from '../data/jsonl.js';
 import { formatZodError } from '../data/zod-format.js';
-import { brickRoleSchema } from '../export/brick-manifest.js';
+import { brickRoleSchema } from '../bricks/brick-manifest.js';
 import { type CheckpointManifest, checkpointFiles, checkStudentWeights } from '../export/checkpoint.js';
 import { optimizerNames } from '../engine/optimizer.js';
 import { studentArchitectureSchema } from '../student/config.js';

@@ -3,7 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportBrick, type ExportBrickResult } from '../../src/export/export-brick.js';
-import type { BrickRole } from '../../src/export/brick-manifest.js';
+import type { BrickRole } from '../../src/bricks/brick-manifest.js';
 import { loadPreset, type StudentArchitecture } from '../../src/student/config.js';
 import { initializeWeights } from '../../src/student/initialize.js';
 import { trainBpe } from '../../src/tokenizer/bpe-trainer.js';

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { copyNamesRecipe } from '../../src/decoding/copy-names/recipe.js';
 import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
-import { brickManifestSchema } from '../../src/export/brick-manifest.js';
+import { brickManifestSchema } from '../../src/bricks/brick-manifest.js';
 import { readCheckpoint } from '../../src/export/checkpoint.js';
 import { exportBrick, type ExportBrickInput } from '../../src/export/export-brick.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';

@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { exportBrick } from '../../src/export/export-brick.js';
-import { readBrickManifest } from '../../src/export/brick-manifest.js';
+import { readBrickManifest } from '../../src/bricks/brick-manifest.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
 import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
 import {

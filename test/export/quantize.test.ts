@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Graph } from '../../src/engine/graph.js';
 import { serializeGraph } from '../../src/engine/serialize.js';
-import { brickManifestSchema } from '../../src/export/brick-manifest.js';
+import { brickManifestSchema } from '../../src/bricks/brick-manifest.js';
 import { exportBrick } from '../../src/export/export-brick.js';
 import { quantizeOnnxModel } from '../../src/export/quantize-onnx.js';
 import { dequantizeBlocks, quantizeBlocks, quantizeColumnsInt8 } from '../../src/export/quantize-weights.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ChatExample } from '../../src/data/schemas.js';
-import { readBrickManifest } from '../../src/export/brick-manifest.js';
+import { readBrickManifest } from '../../src/bricks/brick-manifest.js';
 import { renderDecomposePrompt, renderDecomposition } from '../../src/prompts/index.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
 import { prepareRun } from '../../src/train/prepare-run.js';

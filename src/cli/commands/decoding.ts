@@ -12,7 +12,7 @@ import { readJsonlAll } from '../../data/jsonl.js';
 import { formatZodError } from '../../data/zod-format.js';
 import { checkRecipe, type RecipeCheckReport } from '../../decoding/check-recipe.js';
 import { brickRecipe, recipeSettings } from '../../decoding/registry.js';
-import { readBrickManifest } from '../../export/brick-manifest.js';
+import { readBrickManifest } from '../../bricks/brick-manifest.js';
 import { UserError } from '../../errors/user-error.js';
 import { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { printJson, printText } from '../output.js';

@@ -11,7 +11,7 @@ import {
   brickManifestFileName,
   lineagePromptStyle,
   type BrickDecoding,
-} from '../../export/brick-manifest.js';
+} from '../../bricks/brick-manifest.js';
 import { type Checkpoint, readCheckpoint } from '../../export/checkpoint.js';
 import { writePeftAdapter } from '../../export/peft-adapter.js';
 import { join, resolve } from 'node:path';

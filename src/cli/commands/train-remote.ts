@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickRoleSchema } from '../../export/brick-manifest.js';
+import { brickRoleSchema } from '../../bricks/brick-manifest.js';
 import { log, printJson, printText } from '../output.js';
 import { UserError } from '../../errors/user-error.js';
 import { TeacherError } from '../../teacher/errors.js';

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { defaults } from '../../config/defaults.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickRoleSchema } from '../../export/brick-manifest.js';
+import { brickRoleSchema } from '../../bricks/brick-manifest.js';
 import { promptStyleSchema } from '../../prompts/index.js';
 import { trainStudent, type TrainSummary } from '../../train/train-loop.js';
 import { longExamplePolicySchema } from '../../train/training-settings.js';

@@ -5,7 +5,7 @@
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { brickManifestFileName } from '../../export/brick-manifest.js';
+import { brickManifestFileName } from '../../bricks/brick-manifest.js';
 import { remoteBrickSpec } from '../../train/remote/remote-brick-manifest.js';
 import type { ResolvedStudent } from '../load-pipeline.js';
 import type { UnitPlan } from '../stage.js';

@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defaults } from '../../config/defaults.js';
-import { brickManifestFileName } from '../../export/brick-manifest.js';
+import { brickManifestFileName } from '../../bricks/brick-manifest.js';
 import { FineTuningClient } from '../../train/remote/fine-tuning-client.js';
 import { runRemoteTraining } from '../../train/remote/run-remote-training.js';
 import type { ResolvedStudent } from '../load-pipeline.js';

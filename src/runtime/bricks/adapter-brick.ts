@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../errors/user-error.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickDecodingSchema, brickManifestFileName, brickRoleSchema } from '../../export/brick-manifest.js';
+import { brickDecodingSchema, brickManifestFileName, brickRoleSchema } from '../../bricks/brick-manifest.js';
 import { exportBrick } from '../../export/export-brick.js';
 import { peftFiles, readPeftAdapter } from '../../export/peft-adapter.js';
 import { loadPretrainedCheckpoint } from '../../student/hugging-face-checkpoint.js';

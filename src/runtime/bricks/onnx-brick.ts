@@ -10,7 +10,7 @@
 import { basename, join } from 'node:path';
 import { defaults } from '../../config/defaults.js';
 import type { ChatMessage } from '../../data/schemas.js';
-import { readBrickManifest, type BrickDecoding, type BrickManifest } from '../../export/brick-manifest.js';
+import { readBrickManifest, type BrickDecoding, type BrickManifest } from '../../bricks/brick-manifest.js';
 import {
   parseNextSubquestion,
   parseSolution,

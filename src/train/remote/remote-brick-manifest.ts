@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../../data/jsonl.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickManifestFileName, brickRoleSchema } from '../../export/brick-manifest.js';
+import { brickManifestFileName, brickRoleSchema } from '../../bricks/brick-manifest.js';
 
 export const remoteLineageSchema = z.strictObject({
   backend: z.literal('openai'),

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { UserError } from '../../errors/user-error.js';
-import type { BrickRole } from '../../export/brick-manifest.js';
+import type { BrickRole } from '../../bricks/brick-manifest.js';
 import type { FineTuningClient } from './fine-tuning-client.js';
 import type { FineTuningJob } from './fine-tuning-schemas.js';
 import { followJob } from './follow-job.js';
