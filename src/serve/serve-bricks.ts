@@ -23,7 +23,7 @@ export interface ServeBricksOptions {
   loadOptions: LoadBrickOptions;
   /** Module URLs exporting `brickLoaders` for the workers (see BrickWorkerData). */
   workerLoaderModules?: string[];
-  /** Batching of concurrent calls to a local brick in the workers (brick-batcher.ts); absent: none. */
+  /** Batching of concurrent calls to a local brick in the workers (src/runtime/workers/brick-batcher.ts); absent: none. */
   batching?: BrickBatcherOptions;
 }
 
