@@ -7,10 +7,13 @@
  * teacher writes also rejects what a good student writes.
  */
 import { defaults } from '../config/defaults.js';
-import type { ChatExample, ChatMessage } from '../data/schemas.js';
+import { readJsonlAll } from '../data/jsonl.js';
+import { chatExampleSchema, type ChatExample, type ChatMessage } from '../data/schemas.js';
+import { readBrickManifest } from '../bricks/brick-manifest.js';
 import { parseSubquestions } from '../prompts/index.js';
-import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { PreparedRecipe } from './recipe.js';
+import { brickRecipe } from './registry.js';
 
 /** Where a processor first forbade a teacher token of one decomposition. */
 export interface Rejection {
@@ -124,4 +127,34 @@ export function checkRecipe(
     ]),
   );
   return { recipe: recipe.key, decompositions: examples.length, rejected, faulty, processors, rejections };
+}
+
+/** How many training decompositions a pipeline teacher-forces before it keeps a recipe on. */
+export const pipelineCheckLimit = 500;
+
+/**
+ * Teacher-forces the first `limit` decompositions of `dataFile` through the recipe the brick's
+ * brick.json names (undefined when it names none).
+ */
+export async function checkBrickDecoding(
+  brickDirectory: string,
+  dataFile: string,
+  limit = pipelineCheckLimit,
+): Promise<RecipeCheckReport | undefined> {
+  const manifest = await readBrickManifest(brickDirectory);
+  const recipe = brickRecipe(manifest.decoding);
+  if (recipe === undefined) return undefined;
+  const tokenizer = await Tokenizer.load(brickDirectory);
+  const examples = await readJsonlAll(dataFile, chatExampleSchema);
+  return checkRecipe(recipe.prepare(manifest.decoding!, tokenizer), tokenizer, examples.slice(0, limit));
+}
+
+/** One line saying where a recipe first forbade a teacher token (for an error message). */
+export function describeRejections(report: RecipeCheckReport): string {
+  const first = report.rejections[0];
+  const where =
+    first === undefined
+      ? ''
+      : ` (first: decomposition ${first.record + 1}, ${first.processor} forbids ${JSON.stringify(first.token)} after ${JSON.stringify(first.context)})`;
+  return `the ${report.recipe} decoding recipe forbids teacher tokens in ${report.rejected} of ${report.decompositions} training decompositions${where}`;
 }

@@ -115,6 +115,10 @@ describe('dnc run on a nano pipeline', () => {
     expect(changed.stages.train.action).toBe('skipped');
     expect(changed.stages.export.action).toBe('ran');
     expect(changed.stages.eval.action).toBe('ran');
+    // The export stage teacher-forced the student's training decompositions through the recipe.
+    expect(changed.stages.export.units.decomposer!.summary.decodingCheck).toMatch(
+      /^copy-names@\d+: 0 of \d+ training decompositions rejected$/,
+    );
     const manifest = JSON.parse(await readFile(join(first.run, 'export/decomposer/brick.json'), 'utf8'));
     expect(manifest.decoding).toMatchObject({
       recipe: { id: 'copy-names', version: copyNamesRecipe.version },

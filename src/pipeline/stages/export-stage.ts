@@ -7,10 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { brickDirectoryFiles } from '../../eval/brick-identity.js';
 import { readCheckpoint } from '../../export/checkpoint.js';
+import { checkBrickDecoding, describeRejections } from '../../decoding/check-recipe.js';
+import { UserError } from '../../errors/user-error.js';
 import { exportBrick } from '../../export/export-brick.js';
 import { studentBrickDirectory, type ResolvedStudent } from '../load-pipeline.js';
 import type { PipelineContext, StageDefinition, UnitPlan } from '../stage.js';
 import { remoteExportUnit } from './remote-export-unit.js';
+import { trainingFile } from './filter-stage.js';
 import { checkpointViewFiles, studentTrainDirectory } from './train-stage.js';
 
 function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPlan {
@@ -27,6 +30,16 @@ function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPla
     async run() {
       const checkpoint = await readCheckpoint(trainDirectory);
       const result = await exportBrick({ ...checkpoint, outDirectory, decoding, quantize });
+      // A recipe stays on only if it forbids no teacher token of the student's own training data.
+      const check = await checkBrickDecoding(
+        outDirectory,
+        trainingFile(context.stageDirectory('filter'), student.role),
+      );
+      if (check !== undefined && check.rejected > 0)
+        throw new UserError(
+          `student "${student.name}": ${describeRejections(check)}; drop the student's "decoding" or fix the recipe ` +
+            '(`dnc decoding check` shows every rejection)',
+        );
       const outputs: Record<string, string> = {};
       for (const file of brickDirectoryFiles) {
         const path = join(outDirectory, file);
@@ -41,6 +54,11 @@ function exportUnit(context: PipelineContext, student: ResolvedStudent): UnitPla
           role: result.manifest.role,
           parameters: result.manifest.parameters,
           modelBytes: result.modelBytes,
+          ...(check === undefined
+            ? {}
+            : {
+                decodingCheck: `${check.recipe}: 0 of ${check.decompositions} training decompositions rejected`,
+              }),
         },
       };
     },
