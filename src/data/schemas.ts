@@ -4,7 +4,7 @@
  * format mismatch, and it is reported rather than silently carried along.
  */
 import { z } from 'zod';
-import { routeSchema } from '../runtime/routing/route-schema.js';
+import { routeSchema } from './route-schema.js';
 
 export const answerTypeSchema = z.enum(['number', 'text', 'boolean']);
 export type AnswerType = z.infer<typeof answerTypeSchema>;
@@ -133,7 +133,7 @@ export type ChainMode = z.infer<typeof chainModeSchema>;
 
 /**
  * A decomposer → solver chain, as named in eval suites and serve configs. `decomposer` may be a
- * list, cheapest first, with a `route` rule (a cascade: see src/runtime/routing/route-schema.ts).
+ * list, cheapest first, with a `route` rule (a cascade: see src/data/route-schema.ts).
  */
 export const chainSchema = z
   .strictObject({

@@ -10,7 +10,7 @@ import { scoreAnswer } from '../data/metrics/index.js';
 import { chainDecomposers, type Chain, type Example } from '../data/schemas.js';
 import { runChain, type ChainBricks, type ChainOptions } from '../runtime/chain.js';
 import type { ChainTrace } from '../runtime/chain-trace.js';
-import { routeSignals, type InlineRoute } from '../runtime/routing/route-schema.js';
+import { routeSignals, type InlineRoute } from '../data/route-schema.js';
 import { signalValueOf } from '../runtime/routing/route-signal.js';
 import type { FeatureValues } from '../runtime/routing/scorer.js';
 import { scoreFeatures } from '../runtime/routing/scorer.js';

@@ -4,8 +4,8 @@
  * every route signal, all from the traces' probe paths (no brick runs again).
  */
 import { chainDecomposers, type Chain } from '../data/schemas.js';
-import type { InlineRoute } from '../runtime/routing/route-schema.js';
-import { routeSignals } from '../runtime/routing/route-schema.js';
+import type { InlineRoute } from '../data/route-schema.js';
+import { routeSignals } from '../data/route-schema.js';
 import {
   curvePoint,
   signalAuroc,

@@ -23,8 +23,8 @@ import {
   type InlineRoute,
   type RouteSignal,
   type ScorerFeature,
-} from '../runtime/routing/route-schema.js';
-import { routeSignals, scorerFeatureNames } from '../runtime/routing/route-schema.js';
+} from '../data/route-schema.js';
+import { routeSignals, scorerFeatureNames } from '../data/route-schema.js';
 import { fitScorer, scoreFeatures, type FeatureValues } from '../runtime/routing/scorer.js';
 import {
   chooseThreshold,

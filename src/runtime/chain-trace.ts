@@ -1,7 +1,7 @@
 /** What a chain run returns: every step as it happened, the answers, the failure class and the cost. */
 import type { ChainMode } from '../data/schemas.js';
 import type { BrickFinishReason, BrickKind, DecompositionConfidence, Unanswerable } from './bricks/brick.js';
-import type { RouteSignal } from './routing/route-schema.js';
+import type { RouteSignal } from '../data/route-schema.js';
 import type { FeatureValues } from './routing/scorer.js';
 import type { CostSummary, MeteredCall, Stage } from './cost-meter.js';
 

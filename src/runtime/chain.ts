@@ -22,7 +22,7 @@ import type {
 } from './bricks/brick.js';
 import type { CascadeOutcome, ChainFailure, ChainStep, ChainTrace, RouteDecision } from './chain-trace.js';
 import { decompositionFaults } from './routing/decomposition-faults.js';
-import { routeSamples, type InlineRoute } from './routing/route-schema.js';
+import { routeSamples, type InlineRoute } from '../data/route-schema.js';
 import { brickGivesSignal, signalValue } from './routing/route-signal.js';
 import { decompositionFeatures } from './routing/scorer.js';
 import { CostMeter, type Stage } from './cost-meter.js';

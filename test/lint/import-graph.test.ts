@@ -9,7 +9,6 @@ const graph = readImportGraph(fileURLToPath(new URL('../../src', import.meta.url
  * move the shared piece down instead of adding it (docs/layers.md).
  */
 const knownFolderCycles = [
-  'data <-> runtime',
   'decoding <-> runtime',
   'decoding <-> train',
   'export <-> train',

@@ -13,7 +13,7 @@ import { formatDollars } from '../../eval/report-markdown.js';
 import { calibrateRoute, type CalibrationResult } from '../../eval/route-calibration.js';
 import { loadSuite } from '../../eval/suite.js';
 import { writeRouteFile, type CalibrationCriterion } from '../../runtime/routing/route-file.js';
-import { routeSignalSchema } from '../../runtime/routing/route-schema.js';
+import { routeSignalSchema } from '../../data/route-schema.js';
 import { printJson, printText } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { UserError } from '../../errors/user-error.js';

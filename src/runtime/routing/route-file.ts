@@ -11,7 +11,7 @@ import { readJsonFile, readJsonFileSync } from '../../data/json-file.js';
 import { writeFileAtomic } from '../../data/jsonl.js';
 import type { Chain } from '../../data/schemas.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { inlineRouteSchema, type InlineRoute } from './route-schema.js';
+import { inlineRouteSchema, type InlineRoute } from '../../data/route-schema.js';
 
 export const calibrationCriterionSchema = z.strictObject({
   kind: z.enum(['target-accuracy', 'max-cost-per-example', 'escalate-share']),

@@ -5,7 +5,7 @@
  * so they may only stand last in a cascade (the brick nobody escalates from).
  */
 import type { BrickKind, DecomposeOutput } from '../bricks/brick.js';
-import type { InlineRoute, RouteSignal } from './route-schema.js';
+import type { InlineRoute, RouteSignal } from '../../data/route-schema.js';
 import { decompositionFeatures, scoreFeatures } from './scorer.js';
 
 const confidentKinds: readonly BrickKind[] = ['onnx'];

@@ -5,7 +5,7 @@
  * dozen lines, and no installed package offers logistic regression.
  */
 import type { DecomposeOutput } from '../bricks/brick.js';
-import type { Scorer, ScorerFeature } from './route-schema.js';
+import type { Scorer, ScorerFeature } from '../../data/route-schema.js';
 
 /** What a scorer reads from one decomposition (undefined: the brick could not measure it). */
 export type FeatureValues = Partial<Record<ScorerFeature, number>>;
