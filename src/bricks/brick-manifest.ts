@@ -57,7 +57,7 @@ export const brickDecodingSchema = z.strictObject({
   copyConstraint: z.boolean().optional(),
   /**
    * Capitalized words follow each other as in the prompt: a name starts where a prompt name
-   * starts, goes on as it does there, and does not stop short (runtime/generation/name-order-constraint.ts).
+   * starts, goes on as it does there, and does not stop short (src/decoding/copy-names/name-order-constraint.ts).
    */
   nameOrder: z.boolean().optional(),
   /** Score added to tokens that start a lower-case word of the prompt (0 or absent: off). */
@@ -75,7 +75,7 @@ export const brickDecodingSchema = z.strictObject({
   /**
    * Decomposers: when the greedy decomposition has a fault (leaves out a name of the question,
    * asks a sub-question twice, refers to a later step), sample this many more in one batch and keep
-   * the first without one (0 or absent: off). See runtime/bricks/decomposition-coverage.ts.
+   * the first without one (0 or absent: off). See src/decoding/copy-names/decomposition-coverage.ts.
    */
   coverageSamples: z.number().int().nonnegative().optional(),
 });

@@ -33,7 +33,7 @@ export const checkpointManifestSchema = z.strictObject({
   metrics: z.record(z.string(), z.number().nullable()).optional(),
   /** Capitalized words found in many training answers (what the copy constraint lets pass). */
   answerTerms: z.array(z.string().min(1)).optional(),
-  /** Question key → answer words it all but decides (runtime/generation/word-associations.ts). */
+  /** Question key → answer words it all but decides (src/decoding/copy-names/word-associations.ts). */
   answerAssociations: z.record(z.string(), z.array(z.string().min(1))).optional(),
   /** The pretrained base (src/train/pretrained-base.ts); with LoRA, model.safetensors is the adapter. */
   base: baseReferenceSchema.optional(),

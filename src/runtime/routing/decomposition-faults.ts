@@ -1,7 +1,8 @@
 /**
  * Faults a cascade escalates on whatever the confidence: a decomposition that no solver can turn
- * into the right answer. Unlike `bricks/decomposition-coverage.ts` (which a brick uses to resample,
- * with its own tokenizer's idea of a name) these need nothing but the decomposition:
+ * into the right answer. Unlike `src/decoding/copy-names/decomposition-coverage.ts` (which the
+ * copy-names recipe uses to resample, with its tokenizer's idea of a name) these need nothing but
+ * the decomposition:
  * - nothing usable came out (empty or unparseable output: kind `failed`);
  * - more sub-questions than the chain's cap (the brick wrote more and the rest were cut);
  * - a sub-question asked twice (the copy adds no fact: a step the question needs is missing);
