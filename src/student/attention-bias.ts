@@ -45,3 +45,16 @@ export function cachedCausalBias(g: Graph, inputs: CachedBiasInputs): Value {
   const allowed = g.mul(causal, keep); // (B, 1, 1, S, P+S)
   return g.mul(g.sub(allowed, 1), -maskedScore); // (B, 1, 1, S, P+S): 0 or −1e9
 }
+
+/** Bias (B, 1, 1, T, T): 0 where query q may see key k (k ≤ q, same document), −1e9 elsewhere. */
+export function packedAttentionBias(g: Graph, segmentIds: Value, length: number): Value {
+  const queries = g.unsqueeze(segmentIds, [2]); // (B, T, 1)
+  const keys = g.unsqueeze(segmentIds, [1]); // (B, 1, T)
+  const sameDocument = g.cast(g.equal(queries, keys), 'float32'); // (B, T, T)
+  const lower = new Float32Array(length * length);
+  for (let row = 0; row < length; row += 1) lower.fill(1, row * length, row * length + row + 1);
+  const causal = g.constant('float32', [length, length], lower); // (T, T)
+  const allowed = g.mul(sameDocument, causal); // (B, T, T)
+  const bias = g.mul(g.sub(allowed, 1), -maskedScore); // (B, T, T): 0 or −1e9
+  return g.unsqueeze(bias, [1, 2]); // (B, 1, 1, T, T)
+}

@@ -14,7 +14,7 @@ import { EngineSession, type Feeds, tensor } from '../engine/session.js';
 import { type StudentArchitecture } from './config.js';
 import { studentWeightShapes } from './initialize.js';
 import { declareLlamaParameters, llamaForward } from './llama-graph.js';
-import { packedAttentionBias } from '../train/student-model.js';
+import { packedAttentionBias } from './attention-bias.js';
 
 export interface LayerRouting {
   layer: number;

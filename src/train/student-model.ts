@@ -21,7 +21,7 @@
 import { type Value } from '../engine/graph-core.js';
 import { type Graph } from '../engine/graph.js';
 import { type TrainableModel } from '../engine/training-graphs.js';
-import { maskedScore } from '../student/attention-bias.js';
+import { packedAttentionBias } from '../student/attention-bias.js';
 import { type StudentArchitecture } from '../student/config.js';
 import { llamaForward, llamaParameterSpecs, type ProjectionAdapter } from '../student/llama-graph.js';
 import { loraAdapter, loraParameterSpecs, type LoraSettings } from '../student/lora.js';
@@ -43,19 +43,6 @@ export interface BatchShape {
   length: number;
   /** Loss positions fed per batch (K); absent: targets and mask cover every position. */
   targets?: number;
-}
-
-/** Bias (B, 1, 1, T, T): 0 where query q may see key k (k ≤ q, same document), −1e9 elsewhere. */
-export function packedAttentionBias(g: Graph, segmentIds: Value, length: number): Value {
-  const queries = g.unsqueeze(segmentIds, [2]); // (B, T, 1)
-  const keys = g.unsqueeze(segmentIds, [1]); // (B, 1, T)
-  const sameDocument = g.cast(g.equal(queries, keys), 'float32'); // (B, T, T)
-  const lower = new Float32Array(length * length);
-  for (let row = 0; row < length; row += 1) lower.fill(1, row * length, row * length + row + 1);
-  const causal = g.constant('float32', [length, length], lower); // (T, T)
-  const allowed = g.mul(sameDocument, causal); // (B, T, T)
-  const bias = g.mul(g.sub(allowed, 1), -maskedScore); // (B, T, T): 0 or −1e9
-  return g.unsqueeze(bias, [1, 2]); // (B, 1, 1, T, T)
 }
 
 /** Declares the batch inputs and runs the forward: logits rows (B·T or K, V) and the flat targets and mask. */

@@ -12,7 +12,6 @@ const knownFolderCycles = [
   'decoding <-> runtime',
   'decoding <-> train',
   'export <-> train',
-  'student <-> train',
 ];
 
 describe('import graph of src/', () => {
