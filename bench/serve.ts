@@ -12,81 +12,18 @@
  *   exported `nano` decomposer): that brick runs in the workers (its kind is `onnx`) and the
  *   reference solver on the main thread (`placement: 'auto'`).
  * The clients run in a worker thread of this process (loopback HTTP), off the measured event loop.
+ *
+ * `localBrick` (bench/serve-local-brick.ts): a random-weight local decomposer brick at 1 and 8
+ * concurrent clients (32 without --quick), with batching of concurrent brick calls off and on.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { Worker } from 'node:worker_threads';
 import { defaults } from '../src/config/defaults.js';
 import { scoreAnswer } from '../src/data/metrics/index.js';
 import { resolveServeConfig } from '../src/serve/serve-config.js';
 import { createServeApp } from '../src/serve/server.js';
 import { generateExamples } from '../src/worlds/index.js';
-
-interface ClientResults {
-  latenciesMs: number[];
-  /** [example index, answer content] of each successful request. */
-  answers: [number, string][];
-  errors: number;
-  firstError?: string;
-}
-
-/**
- * The clients run in a worker thread of their own, so that their HTTP work does not sit on
- * the server's event loop being measured. Plain JavaScript (evaluated, no tsx needed): each
- * client loops over the questions with `fetch` until the deadline.
- */
-const clientSource = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { url, questions, clients, until } = workerData;
-const results = { latenciesMs: [], answers: [], errors: 0 };
-async function client(offset) {
-  for (let index = offset; Date.now() < until; index += 1) {
-    const example = index % questions.length;
-    const startedAt = performance.now();
-    try {
-      const response = await fetch(url + '/v1/chat/completions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'bench', messages: [{ role: 'user', content: questions[example] }] }),
-        signal: AbortSignal.timeout(30000),
-      });
-      const body = await response.json();
-      if (response.status !== 200) throw new Error('HTTP ' + response.status + ': ' + JSON.stringify(body));
-      results.latenciesMs.push(performance.now() - startedAt);
-      results.answers.push([example, body.choices[0].message.content]);
-    } catch (error) {
-      results.errors += 1;
-      results.firstError ??= String(error && error.message ? error.message : error);
-    }
-  }
-}
-Promise.all(Array.from({ length: clients }, (_, index) => client(index * 13))).then(() => parentPort.postMessage(results));
-`;
-
-function runClients(
-  url: string,
-  questions: string[],
-  clients: number,
-  seconds: number,
-): Promise<ClientResults> {
-  const worker = new Worker(clientSource, {
-    eval: true,
-    workerData: { url, questions, clients, until: Date.now() + seconds * 1000 },
-  });
-  return new Promise((resolve, reject) => {
-    worker.once('message', (results: ClientResults) => {
-      resolve(results);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))];
-}
-
-const round = (value: number, digits = 1): number => Number(value.toFixed(digits));
+import { runClients, summarize } from './serve-clients.js';
+import { runLocalBrick } from './serve-local-brick.js';
 
 export async function run(options: { quick: boolean }): Promise<Record<string, unknown>> {
   const clients = options.quick ? 4 : 16;
@@ -114,28 +51,24 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
   lag.enable();
   const startedAt = performance.now();
   const questions = examples.map((example) => example.question);
-  const results = await runClients(url, questions, clients, seconds);
+  const results = await runClients(url, questions, { clients, seconds });
   const elapsedSeconds = (performance.now() - startedAt) / 1000;
   lag.disable();
   await server.close(5_000);
-  const sorted = [...results.latenciesMs].sort((left, right) => left - right);
-  const requests = sorted.length + results.errors;
   const wrongAnswers = results.answers.filter(
     ([index, content]) => !scoreAnswer(content, examples[index]).correct,
   ).length;
+  const { firstError, ...row } = summarize(results, elapsedSeconds, lag);
   return {
     clients,
     seconds,
-    requests,
-    errors: results.errors,
+    ...row,
     wrongAnswers,
-    rps: round(sorted.length / elapsedSeconds),
-    p50Ms: round(percentile(sorted, 0.5)),
-    p99Ms: round(percentile(sorted, 0.99)),
-    eventLoopLagP99Ms: round(lag.percentile(99) / 1e6),
     decomposer,
     placement,
     workerThreads: threads,
-    ...(results.firstError === undefined ? {} : { firstError: results.firstError }),
+    ...(firstError === undefined ? {} : { firstError }),
+    // A local decomposer brick at 1, 8 (and 32) clients, batching off and on, in this same run.
+    localBrick: await runLocalBrick(options),
   };
 }

@@ -129,7 +129,7 @@ export const defaults = {
       concurrency: 8,
       /** Concurrent calls to one local brick run as one batch of up to this many (1: no batching). */
       batchSize: 8,
-      /** Longest a call waits for others to join its batch. */
+      /** Longest a call waits for others to join its batch while another runs (an idle brick: no wait). */
       batchWaitMs: 5,
     },
     remoteConcurrency: 16,

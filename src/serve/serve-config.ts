@@ -51,7 +51,7 @@ export const serveLimitsSchema = z.strictObject({
   concurrency: positiveInteger('limits.concurrency').optional(),
   /** Concurrent calls to one local brick that run as one batch (1 turns batching off). */
   batchSize: positiveInteger('limits.batchSize').max(256, 'limits.batchSize must be at most 256').optional(),
-  /** Longest a call waits for others to join its batch (0: only calls already waiting join). */
+  /** Longest a call waits for others to join its batch while another batch runs (an idle brick: none). */
   batchWaitMs: z
     .number({ error: 'limits.batchWaitMs must be a number' })
     .int('limits.batchWaitMs must be a whole number')

@@ -60,19 +60,25 @@ describe('batching concurrent calls to a local brick in a worker', () => {
     for (const question of questions) expected.push((await alone.decompose!(input(question))).raw);
     const batched = new WorkerBrick(pool, description, { batchSize: 4, waitMs: 60_000 });
     const before = pool.completed;
+    // A call to the idle brick goes out at once; the four that come while it runs gather into one batch.
+    const first = batched.decompose!(input(questions[3]!));
     const results = await Promise.all(questions.map((question) => batched.decompose!(input(question))));
+    expect((await first).raw).toEqual(expected[3]);
     expect(results.map((result) => result.raw)).toEqual(expected);
-    expect(pool.completed - before).toBe(1); // four calls, one worker task
-    expect(batched.batcher!.batches).toBe(1);
+    expect(pool.completed - before).toBe(2); // five calls, two worker tasks
+    expect(batched.batcher!.batches).toBe(2);
+    expect(batched.batcher!.batchedCalls).toBe(5);
   }, 60_000);
 
   it('a client that disconnects while waiting frees its slot for the next call', async () => {
     const batched = new WorkerBrick(pool, await pool.describe(spec), { batchSize: 2, waitMs: 60_000 });
+    const before = pool.completed;
+    // The brick is busy with this call, so the next ones gather in a window (of 2 calls, or 60 s).
+    const busy = batched.decompose!(input(questions[3]!));
     const client = new AbortController();
     const gone = batched.decompose!(input(questions[0]!, client.signal));
     client.abort(new Error('the client disconnected'));
     await expect(gone).rejects.toThrow('the client disconnected');
-    const before = pool.completed;
     // The window holds 2: only because the first call left does this pair fill it and go out
     // (a 60 s window would otherwise keep the second call waiting).
     const answers = await Promise.all([
@@ -80,7 +86,8 @@ describe('batching concurrent calls to a local brick in a worker', () => {
       batched.decompose!(input(questions[2]!)),
     ]);
     expect(answers).toHaveLength(2);
-    expect(pool.completed - before).toBe(1);
-    expect(batched.batcher!.batchedCalls).toBe(2);
+    await busy;
+    expect(pool.completed - before).toBe(2);
+    expect(batched.batcher!.batchedCalls).toBe(3); // the busy call, then the pair; never the one that left
   }, 60_000);
 });

@@ -17,58 +17,82 @@ function manualTimers() {
   return { timers, schedule, fireAll };
 }
 
-/** A dispatch that records its batches and answers each call with its input doubled. */
+/**
+ * A dispatch that records its batches and answers each call with its input doubled; a batch of the
+ * method `busy` runs until `release()`, keeping the brick busy (windows only gather on a busy brick).
+ */
 function recordingDispatch() {
   const batches: { method: string; inputs: number[]; signals: (AbortSignal | undefined)[] }[] = [];
+  let release = () => {};
+  const busyUntilReleased = new Promise<void>((resolve) => (release = resolve));
   const dispatch = async (method: string, calls: readonly BatchCall<number>[]) => {
-    batches.push({
-      method,
-      inputs: calls.map((call) => call.input),
-      signals: calls.map((call) => call.signal),
-    });
+    if (method === 'busy') await busyUntilReleased;
+    else
+      batches.push({
+        method,
+        inputs: calls.map((call) => call.input),
+        signals: calls.map((call) => call.signal),
+      });
     return calls.map((call) =>
       call.input < 0
         ? ({ status: 'rejected', reason: new Error(`bad input ${call.input}`) } as const)
         : ({ status: 'fulfilled', value: call.input * 2 } as const),
     );
   };
-  return { batches, dispatch };
+  return { batches, dispatch, release: () => release() };
 }
 
 describe('BrickBatcher', () => {
-  it('sends a lone call when its window closes, waiting no longer than the window', async () => {
+  it('sends a call to an idle brick at once, without a window', async () => {
     const timers = manualTimers();
     const { batches, dispatch } = recordingDispatch();
     const batcher = new BrickBatcher(dispatch, { batchSize: 8, waitMs: 5, schedule: timers.schedule });
+    await expect(batcher.submit('decompose', 21)).resolves.toBe(42);
+    expect(batches.map((batch) => batch.inputs)).toEqual([[21]]);
+    expect(timers.timers.every((timer) => timer.cancelled)).toBe(true);
+  });
+
+  it('on a busy brick, sends a lone call when its window closes, waiting no longer than the window', async () => {
+    const timers = manualTimers();
+    const { batches, dispatch, release } = recordingDispatch();
+    const batcher = new BrickBatcher(dispatch, { batchSize: 8, waitMs: 5, schedule: timers.schedule });
+    const busy = batcher.submit('busy', 0);
     const answer = batcher.submit('decompose', 21);
-    expect(timers.timers.map((timer) => timer.delayMs)).toEqual([5]);
+    const open = timers.timers.filter((timer) => !timer.cancelled);
+    expect(open.map((timer) => timer.delayMs)).toEqual([5]);
     expect(batches).toHaveLength(0); // still waiting for others to join
     timers.fireAll();
     await expect(answer).resolves.toBe(42);
     expect(batches).toEqual([{ method: 'decompose', inputs: [21], signals: [undefined] }]);
+    release();
+    await busy;
   });
 
   it('sends a full window at once and cancels its timer; the next call opens a new window', async () => {
     const timers = manualTimers();
-    const { batches, dispatch } = recordingDispatch();
+    const { batches, dispatch, release } = recordingDispatch();
     const batcher = new BrickBatcher(dispatch, { batchSize: 3, waitMs: 1_000, schedule: timers.schedule });
+    const busy = batcher.submit('busy', 0); // windows gather while a batch runs
     const answers = [1, 2, 3].map((input) => batcher.submit('decompose', input));
     expect(await Promise.all(answers)).toEqual([2, 4, 6]);
     expect(batches.map((batch) => batch.inputs)).toEqual([[1, 2, 3]]);
-    expect(timers.timers[0]!.cancelled).toBe(true);
+    expect(timers.timers.every((timer) => timer.cancelled)).toBe(true);
     const late = batcher.submit('decompose', 4);
     expect(batcher.waiting('decompose')).toBe(1);
-    expect(timers.timers).toHaveLength(2);
+    expect(timers.timers.filter((timer) => !timer.cancelled)).toHaveLength(1);
     timers.fireAll();
     await expect(late).resolves.toBe(8);
-    expect(batcher.batches).toBe(2);
-    expect(batcher.batchedCalls).toBe(4);
+    expect(batcher.batches).toBe(3); // the busy one and two windows
+    expect(batcher.batchedCalls).toBe(5);
+    release();
+    await busy;
   });
 
   it('a call that aborts while waiting leaves the window and frees its slot for the next call', async () => {
     const timers = manualTimers();
-    const { batches, dispatch } = recordingDispatch();
+    const { batches, dispatch, release } = recordingDispatch();
     const batcher = new BrickBatcher(dispatch, { batchSize: 2, waitMs: 1_000, schedule: timers.schedule });
+    const busy = batcher.submit('busy', 0); // windows gather while a batch runs
     const gone = new AbortController();
     const first = batcher.submit('decompose', 1, gone.signal);
     gone.abort(new Error('the client disconnected'));
@@ -79,6 +103,8 @@ describe('BrickBatcher', () => {
     const third = batcher.submit('decompose', 3);
     expect(await Promise.all([second, third])).toEqual([4, 6]);
     expect(batches.map((batch) => batch.inputs)).toEqual([[2, 3]]);
+    release();
+    await busy;
   });
 
   it('with no wait, a call goes out at once while a worker is free, and waits (batching) only while none is', async () => {
@@ -115,8 +141,9 @@ describe('BrickBatcher', () => {
 
   it('keeps methods apart, passes each call its signal, and settles a failed call alone', async () => {
     const timers = manualTimers();
-    const { batches, dispatch } = recordingDispatch();
+    const { batches, dispatch, release } = recordingDispatch();
     const batcher = new BrickBatcher(dispatch, { batchSize: 2, waitMs: 1_000, schedule: timers.schedule });
+    const busy = batcher.submit('busy', 0); // windows gather while a batch runs
     const controller = new AbortController();
     const solve = batcher.submit('solve', 5);
     const good = batcher.submit('decompose', 1, controller.signal);
@@ -132,6 +159,8 @@ describe('BrickBatcher', () => {
     ]);
     // A call already sent keeps its signal: the batch stops its row if it aborts there.
     expect(batches[0]!.signals[0]).toBe(controller.signal);
+    release();
+    await busy;
   });
 
   it('while every worker is busy, a closed window holds its calls and keeps taking more', async () => {

@@ -1,17 +1,17 @@
 /**
- * Windowed batching of concurrent calls to one brick: calls of the same method wait in a window
- * that opens with the first of them and closes when `batchSize` calls are in it or `waitMs` has
- * passed since it opened, whichever comes first; then all of them go out as one batch (one
- * generation in a worker, onnx-brick-batch.ts). A call alone waits `waitMs` at most, never more.
+ * Batching of concurrent calls to one brick. A call to an idle brick (no batch running) goes out at
+ * once: it pays no wait. While a batch runs, calls of the same method gather in a window that opens
+ * with the first of them and closes when `batchSize` calls are in it or `waitMs` has passed,
+ * whichever comes first; then they go out together as one batch (one generation in a worker,
+ * onnx-brick-batch.ts). So no call waits past its window for others to join.
+ *
+ * At most `maxInFlight` batches run (one per worker thread). While that many run, a closed window
+ * holds its calls and keeps taking new ones up to `batchSize` until a batch finishes: its calls wait
+ * for a worker, as they would in the pool's queue, but can still share a batch.
  *
  * Each call stays its own: a call whose signal aborts while it waits leaves the window at once
  * (rejecting with the signal's reason), so its slot goes to the next call that arrives; one that
  * aborts inside a running batch stops there (its row leaves the generation) while the others go on.
- *
- * While `maxInFlight` batches run (one per worker thread), a closed window holds its calls and
- * keeps taking new ones up to `batchSize` until a batch finishes: a call then waits for a worker,
- * as it would in the pool's queue, but can still share a batch. A lone call on an idle pool waits
- * `waitMs` at most.
  *
  * Time is injected (`schedule`), so the bound on the wait is tested by counting, not by the clock.
  */
@@ -143,13 +143,16 @@ export class BrickBatcher<Method, Input, Output> {
     if (this.queues.get(method) === queue) this.queues.delete(method);
   }
 
-  /** Sends every batch that may go: a full or due window, while fewer than `maxInFlight` run. */
+  /**
+   * Sends every batch that may go, while fewer than `maxInFlight` run: a full or due window, or any
+   * waiting call when no batch runs (an idle brick adds no wait; under load, windows gather calls).
+   */
   private pump(): void {
     for (const [method, queue] of this.queues) {
       while (
         this.inFlight < this.maxInFlight &&
         queue.calls.length > 0 &&
-        (queue.due || queue.calls.length >= this.options.batchSize)
+        (queue.due || queue.calls.length >= this.options.batchSize || this.inFlight === 0)
       )
         this.send(method, queue.calls.splice(0, this.options.batchSize));
       if (queue.calls.length === 0) this.drop(method, queue);
