@@ -22,7 +22,7 @@ import {
   baseReferenceSchema,
   loadBase,
   trainableShapes,
-} from '../train/pretrained-base.js';
+} from '../student/pretrained-base.js';
 
 export const checkpointFiles = { weights: 'model.safetensors', manifest: 'student.json' } as const;
 
@@ -35,7 +35,7 @@ export const checkpointManifestSchema = z.strictObject({
   answerTerms: z.array(z.string().min(1)).optional(),
   /** Question key → answer words it all but decides (src/decoding/copy-names/word-associations.ts). */
   answerAssociations: z.record(z.string(), z.array(z.string().min(1))).optional(),
-  /** The pretrained base (src/train/pretrained-base.ts); with LoRA, model.safetensors is the adapter. */
+  /** The pretrained base (src/student/pretrained-base.ts); with LoRA, model.safetensors is the adapter. */
   base: baseReferenceSchema.optional(),
 });
 

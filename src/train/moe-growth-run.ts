@@ -17,14 +17,14 @@ import { readCheckpoint } from '../export/checkpoint.js';
 import { type StudentArchitecture } from '../student/config.js';
 import { frozenGrowthValues, growArchitecture, growthSpecs, grownWeights } from '../student/moe-growth.js';
 import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokenizer-files.js';
-import { weightsHash } from './pretrained-base.js';
+import { weightsHash } from '../student/pretrained-base.js';
 
 export const growthFileName = 'growth.json';
 
 const growthRecordSchema = z.strictObject({
   /** The checkpoint grown from (absolute). */
   from: z.string().min(1),
-  /** sha256 over the old student's weights (src/train/pretrained-base.ts weightsHash). */
+  /** sha256 over the old student's weights (src/student/pretrained-base.ts weightsHash). */
   weightsHash: z.string().min(1),
   oldExperts: z.number().int().positive(),
   addedExperts: z.number().int().positive(),

@@ -30,7 +30,12 @@ import {
   type TrainingCheckpoint,
 } from './training-checkpoint.js';
 import { renamedCopies } from './name-copies.js';
-import { type BaseReference, loadBase, type LoadedBase, pretrainedPreset } from './pretrained-base.js';
+import {
+  type BaseReference,
+  loadBase,
+  type LoadedBase,
+  pretrainedPreset,
+} from '../student/pretrained-base.js';
 import { type LoraSettings } from '../student/lora.js';
 import { writePretrainedTokenizerFiles } from '../tokenizer/pretrained-tokenizer-files.js';
 import { type GrowthRun, readGrowthRecord, resumeGrowth, startGrowth } from './moe-growth-run.js';

@@ -29,7 +29,7 @@ import { optimizerNames } from '../engine/optimizer.js';
 import { studentArchitectureSchema } from '../student/config.js';
 import { decodeSafetensors, encodeSafetensors, type Tensor } from '../student/safetensors.js';
 import { tokenizerConfigFileName, tokenizerFileName } from '../tokenizer/tokenizer-files.js';
-import { baseReferenceSchema, trainableShapes } from './pretrained-base.js';
+import { baseReferenceSchema, trainableShapes } from '../student/pretrained-base.js';
 import { trainingSettingsSchema } from './training-settings.js';
 
 export const CHECKPOINT_MAGIC = 'dnc-train-checkpoint';

@@ -27,7 +27,7 @@ import { loadPretrainedCheckpoint } from '../../student/hugging-face-checkpoint.
 import { mergeLora } from '../../student/lora.js';
 import { promptStyleSchema } from '../../prompts/index.js';
 import { writePretrainedTokenizerFiles } from '../../tokenizer/pretrained-tokenizer-files.js';
-import { weightsHash } from '../../train/pretrained-base.js';
+import { weightsHash } from '../../student/pretrained-base.js';
 
 export const adapterBrickManifestSchema = z.strictObject({
   specificationVersion: z.literal('v1', { error: "specificationVersion must be 'v1'" }),

@@ -9,11 +9,11 @@ import { z } from 'zod';
 import { UserError } from '../errors/user-error.js';
 import { defaults } from '../config/defaults.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';
-import { type StudentArchitecture, studentPresetSchema, type StudentPreset } from '../student/config.js';
-import { loadPretrainedCheckpoint, type PretrainedCheckpoint } from '../student/hugging-face-checkpoint.js';
-import { studentWeightShapes } from '../student/initialize.js';
-import { llamaParameterSpecs } from '../student/llama-graph.js';
-import { loraParameterSpecs, type LoraSettings, loraSettingsSchema } from '../student/lora.js';
+import { type StudentArchitecture, studentPresetSchema, type StudentPreset } from './config.js';
+import { loadPretrainedCheckpoint, type PretrainedCheckpoint } from './hugging-face-checkpoint.js';
+import { studentWeightShapes } from './initialize.js';
+import { llamaParameterSpecs } from './llama-graph.js';
+import { loraParameterSpecs, type LoraSettings, loraSettingsSchema } from './lora.js';
 
 /** What a checkpoint records about its base. */
 export const baseReferenceSchema = z.strictObject({
