@@ -324,6 +324,17 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
     return [masked, null];
   },
   SoftmaxCrossEntropyLoss: softmaxCrossEntropyGradient,
+  Dropout: (context) => {
+    // dx = dy · mask / (1 − ratio): the kept entries were scaled forward, the dropped ones get nothing.
+    const { graph: g, node, inputs } = context;
+    const dy = context.outputGradients[0];
+    if (dy === null) return [null, null, null];
+    const trainingMode = inputs[2] === undefined ? [0] : g.constantNumbers(inputs[2]);
+    if (trainingMode[0] === 0) return [dy, null, null]; // inference mode: the identity
+    const ratio = inputs[1] === undefined ? 0.5 : g.constantNumbers(inputs[1])[0];
+    const kept = g.cast(node.outputs[1], dy.dataType); // mask as 0 / 1
+    return [g.mul(dy, g.mul(kept, 1 / (1 - ratio))), null, null];
+  },
   ScatterND: (context) => {
     // Only reduction 'add' (what the MoE combine uses): d data = dy, d updates = GatherND(dy, indices).
     const { graph: g, node, inputs, needsGradient } = context;

@@ -57,7 +57,14 @@ export class GraphCore {
   private readonly dimensionTensors = new Map<string, Value>();
   private readonly scalarConstants = new Map<string, Value>();
 
-  constructor(readonly name = 'dnc') {}
+  /**
+   * `training`: the graph runs a training step (dropout on); loss-only graphs (validation) and
+   * inference graphs leave it false, so a model's `buildLoss` builds the same forward with dropout off.
+   */
+  constructor(
+    readonly name = 'dnc',
+    readonly training = false,
+  ) {}
 
   /** A fresh value name with a readable prefix (`matmul_3`). */
   protected freshName(prefix: string): string {

@@ -189,6 +189,26 @@ export class Graph extends ShapeOpsGraph {
     return { values, indices };
   }
 
+  /**
+   * ONNX Dropout (opset 13) in training mode: output = x · mask / (1 − ratio) with mask ~ Bernoulli(1 −
+   * ratio), and the bool mask as a second output (the gradient rule reads it). `seed` fixes the node's
+   * generator: onnxruntime seeds it once per session, so the masks are one reproducible sequence per
+   * session, step after step. Ratio 0 is the identity (every mask entry true).
+   */
+  dropout(x: Value, ratio: number, seed: number): { output: Value; mask: Value } {
+    if (!(ratio >= 0 && ratio < 1)) throw new Error(`dropout ratio must be in [0, 1), got ${ratio}`);
+    const [output, mask] = this.addNode(
+      'Dropout',
+      [x, this.scalar(ratio, x.dataType), this.constant('bool', [], [1])],
+      [
+        { dataType: x.dataType, shape: x.shape },
+        { dataType: 'bool', shape: x.shape },
+      ],
+      { seed: int(seed) },
+    );
+    return { output, mask };
+  }
+
   /** Sum of every element, as a scalar. */
   sumAll(x: Value): Value {
     return this.reduceSum(

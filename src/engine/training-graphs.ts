@@ -95,7 +95,7 @@ export function buildStepGraph(
   optimizer: AdamWOptions,
   dataType: DataType = 'float32',
 ): Graph {
-  const graph = new Graph('train_step');
+  const graph = new Graph('train_step', true);
   const { parameters, all } = declareInputs(graph, model, dataType);
   const loss = model.buildLoss(graph, all);
   const values = [...parameters.values()];
@@ -113,7 +113,7 @@ export function buildStepGraph(
 }
 
 export function buildAccumulateGraph(model: TrainableModel, dataType: DataType = 'float32'): Graph {
-  const graph = new Graph('accumulate_gradients');
+  const graph = new Graph('accumulate_gradients', true);
   const { parameters, all } = declareInputs(graph, model, dataType);
   const loss = model.buildLoss(graph, all);
   const values = [...parameters.values()];
