@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCommands } from './commands/index.js';
 import { UserError } from '../errors/user-error.js';
 import { TrainingDivergedError } from '../train/training-diverged-error.js';
+import { RemoteTrainingFailedError } from '../train/remote/remote-training-failed-error.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
@@ -25,8 +26,10 @@ export function buildProgram(): Command {
 
 /** Exit codes by error class (a pipeline stage wraps its error: the cause chain is searched). */
 function exitCodeOf(error: UserError): number {
-  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause)
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
     if (cause instanceof TrainingDivergedError) return 3;
+    if (cause instanceof RemoteTrainingFailedError) return 2;
+  }
   return error.exitCode;
 }
 

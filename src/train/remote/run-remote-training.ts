@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { UserError } from '../../errors/user-error.js';
+import { RemoteTrainingFailedError } from './remote-training-failed-error.js';
 import type { BrickRole } from '../../bricks/brick-manifest.js';
 import type { FineTuningClient } from './fine-tuning-client.js';
 import type { FineTuningJob } from './fine-tuning-schemas.js';
@@ -289,10 +290,9 @@ async function finish(
       message,
     });
   if (status !== 'succeeded')
-    throw new UserError(
+    throw new RemoteTrainingFailedError(
       `fine-tuning job ${job.id} ${status}${message === null ? '' : `: ${message}`}; ` +
         `fix the cause, then start a new job in a fresh directory (another --out, or delete ${options.outDirectory})`,
-      { exitCode: 2 },
     );
   if (model === null)
     throw new UserError(

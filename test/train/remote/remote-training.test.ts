@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RemoteTrainingFailedError } from '../../../src/train/remote/remote-training-failed-error.js';
 import { UserError } from '../../../src/errors/user-error.js';
 import { loadBrick } from '../../../src/runtime/bricks/registry.js';
 import { lookupPrice } from '../../../src/teacher/pricing.js';
@@ -163,6 +164,8 @@ describe('remote fine-tuning against the fake service', () => {
     await failing.server.close();
     const cancelled = await setUp({ outcome: () => ({ kind: 'cancelled-by-service' }) });
     await expect(runRemoteTraining(cancelled.base)).rejects.toThrow(/ftjob-\d+ cancelled/);
+    // The CLI exits 2 for this class (src/cli/main.ts); the error itself carries no exit code.
+    await expect(runRemoteTraining(cancelled.base)).rejects.toBeInstanceOf(RemoteTrainingFailedError);
   });
 
   it('dnc train --cancel cancels the running job (through a 500 and a 429); the follower ends with cancelled', async () => {
