@@ -102,8 +102,8 @@ export const studentSchema = z.strictObject({
       rank: positiveInteger,
       /** Default 8 (PEFT's): the LoRA path is scaled by alpha / rank. */
       alpha: z.number().positive().optional(),
-      /** Only 0 is implemented. */
-      dropout: z.number().min(0).max(1).optional(),
+      /** Default 0 (PEFT's): dropout on the LoRA path's input while training (validation and export see none). */
+      dropout: z.number().min(0).lt(1, 'lora.dropout must be below 1 (PEFT uses 0.05 or 0.1)').optional(),
       /** Default: every projection (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj). */
       targets: z.array(z.enum(projectionNames)).min(1).optional(),
     })

@@ -4,6 +4,10 @@
  *
  *   y = x Wᵀ (+ bias) + (alpha / r) · dropout(x) Aᵀ Bᵀ,   A (r, in), B (out, r)
  *
+ * dropout(x) is PEFT's `lora_dropout` on the LoRA path's input alone, one independent ONNX Dropout per
+ * adapted module, and only in a training graph (`Graph.training`): validation loss, export, merge and
+ * inference see the plain x. The frozen path x Wᵀ never sees dropout.
+ *
  * A starts Kaiming-uniform with a = √5 (PEFT's default `init_lora_weights=True`, which for a (r, in)
  * matrix is U(−1/√in, 1/√in)), B starts at zero, so a fresh adapter changes nothing. The LoRA path is
  * computed as (x Aᵀ) Bᵀ — two thin products — and never as x (W + s·B A)ᵀ, so a training step pays no
@@ -36,8 +40,8 @@ export const loraSettingsSchema = z.strictObject({
   alpha: z.number().positive(),
   dropout: z
     .number()
-    .min(0)
-    .max(0, 'LoRA dropout is not implemented yet; use 0 (PEFT default) or leave it out'),
+    .min(0, 'LoRA dropout is a probability: give a number from 0 (off, PEFT default) up to below 1')
+    .lt(1, 'LoRA dropout must be below 1 (1 would drop every input); PEFT uses 0.05 or 0.1'),
   targets: z
     .array(z.enum(projectionNames, { error: `LoRA targets must be among ${projectionNames.join(', ')}` }))
     .min(1),
@@ -137,20 +141,39 @@ export function loraDelta(g: Graph, x: Value, a: Value, b: Value, scaling: numbe
 }
 
 /**
+ * The seed of one module's Dropout node: FNV-1a over the run's dropout seed and the module name, so
+ * every module draws its own masks and the same run seed gives the same masks.
+ */
+export function loraDropoutSeed(dropoutSeed: number, module: string): number {
+  let hash = 0x811c9dc5;
+  for (const character of `${dropoutSeed}:${module}`) {
+    hash ^= character.codePointAt(0) ?? 0;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash & 0x7fffffff;
+}
+
+/**
  * The forward's adapter hook (src/student/llama-graph.ts `projection`): the LoRA path of every module
- * whose A and B are in `values`, scaled by alpha / r and by the projection's own scale.
+ * whose A and B are in `values`, scaled by alpha / r and by the projection's own scale. In a training
+ * graph with `settings.dropout` > 0 the path's input goes through Dropout first (seeded per module from
+ * `dropoutSeed`); elsewhere, or at dropout 0, the graph is exactly the one without dropout.
  */
 export function loraAdapter(
   g: Graph,
   values: ReadonlyMap<string, Value>,
-  settings: Pick<LoraSettings, 'alpha' | 'rank'>,
+  settings: Pick<LoraSettings, 'alpha' | 'rank'> & Partial<Pick<LoraSettings, 'dropout'>>,
+  dropoutSeed = 0,
 ): ProjectionAdapter {
   const scaling = loraScaling(settings);
+  const dropout = g.training ? (settings.dropout ?? 0) : 0;
   return (module, input, scale) => {
     const a = values.get(`${module}.lora_A.weight`);
     const b = values.get(`${module}.lora_B.weight`);
     if (a === undefined || b === undefined) return undefined;
-    return loraDelta(g, input, a, b, scaling * scale); // (N, out)
+    const dropped =
+      dropout > 0 ? g.dropout(input, dropout, loraDropoutSeed(dropoutSeed, module)).output : input; // (N, in)
+    return loraDelta(g, dropped, a, b, scaling * scale); // (N, out)
   };
 }
 

@@ -73,12 +73,14 @@ export function studentForward(
 /**
  * The trainable student: HF-named parameters, loss = mean cross-entropy over masked targets. With
  * `lora`, the base's weights are frozen inputs (no gradient, no moments) and the trainable
- * parameters are the LoRA A and B matrices (src/student/lora.ts).
+ * parameters are the LoRA A and B matrices (src/student/lora.ts); LoRA dropout, if any, runs in the
+ * training graphs only, seeded from `dropoutSeed`.
  */
 export function studentModel(
   architecture: StudentArchitecture,
   shape: BatchShape,
   lora?: LoraSettings,
+  dropoutSeed = 0,
 ): TrainableModel {
   const base = llamaParameterSpecs(architecture);
   return {
@@ -86,7 +88,7 @@ export function studentModel(
     frozen:
       lora === undefined ? [] : base.map(({ name, shape: dimensions }) => ({ name, shape: dimensions })),
     buildLoss: (g, parameters) => {
-      const adapter = lora === undefined ? undefined : loraAdapter(g, parameters, lora);
+      const adapter = lora === undefined ? undefined : loraAdapter(g, parameters, lora, dropoutSeed);
       const forward = studentForward(g, architecture, parameters, shape, adapter);
       const { logitsRows, targets, lossMask, routing } = forward;
       const loss = g.maskedCrossEntropy(logitsRows, targets, lossMask); // ()

@@ -160,7 +160,10 @@ export class TrainingSession {
 async function createTrainer(run: PreparedRun, options: TrainOptions, plan: TrainingPlan): Promise<Trainer> {
   const { architecture, settings, growth, resumeFrom } = run;
   const lora = loraOf(run);
-  const student = studentModel(architecture, plan.shape, lora);
+  // LoRA dropout's masks: seeded by the run seed and the step the session starts from, so a resumed
+  // run draws fresh masks rather than replaying step 1's (it is not bit-identical to an unbroken run).
+  const dropoutSeed = settings.seed + 7919 * (resumeFrom?.state.step ?? 0);
+  const student = studentModel(architecture, plan.shape, lora, dropoutSeed);
   const model =
     growth === undefined ? student : growthModel(architecture, growth.record.oldExperts, student.buildLoss);
   return Trainer.create({

@@ -73,7 +73,7 @@ describe('full fine-tuning of a pretrained base', () => {
     expect(adapterOnly.stderr).toMatch(/was not trained with LoRA .* export it without --adapter-only/);
   }, 120_000);
 
-  it('resuming a full run with LoRA flags, and a LoRA dropout above 0, fail in one line', async () => {
+  it('resuming a full run with LoRA flags, and a LoRA dropout of 1, fail in one line', async () => {
     const out = join(root, 'full-resume');
     await trainStudent({
       dataFile,
@@ -108,10 +108,11 @@ describe('full fine-tuning of a pretrained base', () => {
       '--lora-rank',
       '2',
       '--lora-dropout',
-      '0.1',
+      '1',
     ]);
     expect(dropout.code).toBe(1);
-    expect(dropout.stderr).toMatch(/LoRA dropout is not implemented yet/);
+    expect(dropout.stderr.trim().split('\n')).toHaveLength(1);
+    expect(dropout.stderr).toMatch(/--lora-dropout is a probability from 0 up to below 1/);
   }, 120_000);
 });
 

@@ -62,8 +62,8 @@ const trainFlagsSchema = z.strictObject({
   loraAlpha: z.coerce.number().positive('--lora-alpha must be positive').optional(),
   loraDropout: z.coerce
     .number({ error: '--lora-dropout takes a number' })
-    .min(0, '--lora-dropout is a probability from 0 to 1')
-    .max(1, '--lora-dropout is a probability from 0 to 1')
+    .min(0, '--lora-dropout is a probability from 0 up to below 1 (PEFT uses 0.05 or 0.1)')
+    .lt(1, '--lora-dropout is a probability from 0 up to below 1 (PEFT uses 0.05 or 0.1)')
     .optional(),
   loraTargets: z.string().optional(),
   growExperts: count('--grow-experts'),
@@ -257,7 +257,10 @@ export function register(program: Command): void {
       '--lora-alpha <a>',
       `LoRA scale numerator: the path is scaled by alpha / r (default ${loraDefaults.alpha}, as PEFT)`,
     )
-    .option('--lora-dropout <p>', 'LoRA dropout (only 0 is implemented)')
+    .option(
+      '--lora-dropout <p>',
+      `dropout on the LoRA path's input while training, as PEFT's lora_dropout (default ${loraDefaults.dropout})`,
+    )
     .option(
       '--lora-targets <list>',
       `modules LoRA adapts, comma-separated (default ${loraDefaults.targets.join(',')})`,
