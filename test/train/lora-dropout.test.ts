@@ -107,12 +107,12 @@ describe('LoRA dropout', () => {
 });
 
 describe('dnc train --lora-dropout', () => {
-  it('lowers the loss at dropout 0.1 and records lora_dropout in the PEFT adapter', async () => {
+  it('lowers the loss at dropout 0.1, repeats itself under --deterministic, and records lora_dropout in the PEFT adapter', async () => {
     const root = await mkdtemp(join(tmpdir(), 'dnc-lora-dropout-'));
     const dataFile = join(root, 'train.jsonl');
     await writeChats(dataFile, decomposerChats(40, 7));
     const baseDirectory = join(root, 'base');
-    const common = ['--data', dataFile, '--role', 'decomposer', '--threads', '1', '--allow-small-data'];
+    const common = ['--data', dataFile, '--role', 'decomposer', '--allow-small-data'];
     const made = await runCli([
       'train',
       ...common,
@@ -122,13 +122,14 @@ describe('dnc train --lora-dropout', () => {
       join(root, 'base-run'),
       '--max-steps',
       '3',
+      '--threads',
+      '1',
       '--export',
       baseDirectory,
       '--json',
     ]);
     expect(made.code, made.stderr).toBe(0);
-    const out = join(root, 'lora');
-    const run = await runCli([
+    const loraArgs = (out: string): string[] => [
       'train',
       ...common,
       '--base',
@@ -151,12 +152,19 @@ describe('dnc train --lora-dropout', () => {
       '2',
       '--eval-every',
       '8',
+      '--deterministic',
       '--json',
-    ]);
+    ];
+    const out = join(root, 'lora');
+    const run = await runCli(loraArgs(out));
     expect(run.code, run.stderr).toBe(0);
     const summary = JSON.parse(run.stdout);
     expect(summary.steps).toBe(24);
     expect(summary.finalTrainLoss).toBeLessThan(summary.initialLoss - 0.3);
+    const repeated = await runCli(loraArgs(join(root, 'lora-again')));
+    expect(repeated.code, repeated.stderr).toBe(0);
+    const weights = async (directory: string) => readFile(join(directory, 'model.safetensors'));
+    expect((await weights(join(root, 'lora-again'))).equals(await weights(out))).toBe(true);
     const adapterOut = join(root, 'adapter');
     const adapter = await runCli(['export', out, '--adapter-only', '--out', adapterOut, '--json']);
     expect(adapter.code, adapter.stderr).toBe(0);
