@@ -1,7 +1,7 @@
 /**
  * `dnc train --micro-batch-size N`: a step of 4 rows run as 4 micro-batches of 1 row gives the same
- * update as one batch of 4 (up to float rounding), a SIGKILLed micro-batched run resumes exactly,
- * and a size that does not divide the batch fails with one line.
+ * update as one batch of 4 (up to float rounding), so does a LoRA run as 2 × 2 rows, a SIGKILLed
+ * micro-batched run resumes exactly, and a size that does not divide the batch fails with one line.
  *
  * Tolerance: the two runs compute the same sums in a different order (per micro-batch, then summed,
  * instead of one reduction over the batch), so float32 rounding differs by a few ulps per gradient
@@ -156,6 +156,33 @@ describe('dnc train --micro-batch-size', () => {
       if ('loss' in entry && 'loss' in expected) expect(entry.loss, `step ${entry.step}`).toBe(expected.loss);
     });
     expect(relativeDistance(await weights(killedOut), microWeights)).toBe(0);
+  }, 180_000);
+
+  it('gives the update of one batch for a LoRA student of a pretrained base too', async () => {
+    const base = join(root, 'base');
+    const made = await runCli([...args(join(root, 'base-run')), '--export', base]);
+    expect(made.code, made.stderr).toBe(0);
+    const lora = (out: string, extra: readonly string[] = []) =>
+      args(out, ['--base', base, '--lora-rank', '4', ...extra]).filter(
+        (arg, index, all) => arg !== '--preset' && all[index - 1] !== '--preset',
+      );
+    const wholeOut = join(root, 'lora-whole');
+    const microOut = join(root, 'lora-micro');
+    const whole = await runCli(lora(wholeOut));
+    expect(whole.code, whole.stderr).toBe(0);
+    const micro = await runCli(lora(microOut, ['--micro-batch-size', '2']));
+    expect(micro.code, micro.stderr).toBe(0);
+    const wholeLog = await readTrainingLog(join(wholeOut, 'train-log.jsonl'));
+    const microLog = await readTrainingLog(join(microOut, 'train-log.jsonl'));
+    expect(microLog.length).toBe(wholeLog.length);
+    microLog.forEach((entry, index) => {
+      const expected = wholeLog[index]!;
+      if ('loss' in entry && 'loss' in expected)
+        expect(Math.abs(entry.loss - expected.loss), `step ${entry.step}`).toBeLessThan(1e-4);
+    });
+    const adapter = await weights(wholeOut);
+    expect([...adapter.keys()].every((name) => /\.lora_[AB]\.weight$/.test(name))).toBe(true);
+    expect(relativeDistance(await weights(microOut), adapter)).toBeLessThan(1e-5);
   }, 180_000);
 
   it('refuses a micro-batch size that does not divide the batch, in one line', async () => {
