@@ -5,37 +5,14 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pipelineSchema } from '../../src/pipeline/pipeline-schema.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
 import { runCli } from '../helpers/cli.js';
+import { nanoTrainArgs } from '../helpers/train-runs.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 let root: string;
 let dataFile: string;
 
-const args = (out: string, ...extra: string[]): string[] => [
-  'train',
-  '--data',
-  dataFile,
-  '--role',
-  'decomposer',
-  '--preset',
-  'nano',
-  '--out',
-  out,
-  '--max-steps',
-  '25',
-  '--epochs',
-  '1000',
-  '--batch-size',
-  '4',
-  '--eval-every',
-  '10',
-  '--checkpoint-every',
-  '25',
-  '--warmup-steps',
-  '5',
-  '--allow-small-data',
-  '--json',
-  ...extra,
-];
+const args = (out: string, ...extra: string[]): string[] =>
+  nanoTrainArgs({ data: dataFile, out, maxSteps: 25, checkpointEvery: 25, extra });
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'dnc-train-deterministic-'));

@@ -4,8 +4,7 @@
  * the merged export equals base + adapter, `--adapter-only` writes PEFT files, and bad requests fail
  * with one line.
  */
-import { spawn } from 'node:child_process';
-import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +13,8 @@ import { loraParameterSpecs, type LoraSettings, mergeLora } from '../../src/stud
 import { decodeSafetensors, encodeSafetensors } from '../../src/student/safetensors.js';
 import { loadPreset } from '../../src/student/config.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
-import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { checkpointSteps, runUntilCheckpoint } from '../helpers/train-runs.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 const settings: LoraSettings = {
@@ -67,11 +67,6 @@ async function tensors(file: string): Promise<Map<string, Float32Array>> {
   return new Map([...read].map(([name, tensor]) => [name, tensor.data]));
 }
 
-async function checkpointSteps(out: string): Promise<number[]> {
-  const names = await readdir(join(out, 'checkpoints')).catch(() => [] as string[]);
-  return names.filter((name) => /^step-\d+$/.test(name)).map((name) => Number(name.slice(5)));
-}
-
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'dnc-lora-run-'));
   dataFile = join(root, 'train.jsonl');
@@ -116,18 +111,8 @@ describe('dnc train --base with LoRA', () => {
 
     // SIGKILL after the step-8 checkpoint, then --resume: the same curve and the same adapter.
     const killedOut = join(root, 'killed');
-    const child = spawn(process.execPath, [dncBin, ...loraArgs(killedOut)], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
-    const closed = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('close', (_, signal) => resolve(signal)),
-    );
-    const deadline = Date.now() + 60_000;
-    while (Math.max(0, ...(await checkpointSteps(killedOut))) < 8 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    child.kill('SIGKILL');
-    expect(await closed).toBe('SIGKILL');
+    const killed = await runUntilCheckpoint(loraArgs(killedOut), killedOut, 8);
+    expect(killed.signal).toBe('SIGKILL');
     expect(await checkpointSteps(killedOut)).not.toContain(steps);
     const resumed = await runCli([...loraArgs(killedOut), '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);

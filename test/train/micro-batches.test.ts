@@ -12,8 +12,7 @@
  * plain mean of the micro-batches' means would differ at the first loss already, as this data's rows
  * hold different numbers of answer tokens (the weights themselves are checked in the first test).
  */
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,42 +20,24 @@ import { decodeSafetensors } from '../../src/student/safetensors.js';
 import { microBatchFeeds } from '../../src/train/micro-batches.js';
 import { type Document } from '../../src/train/packing.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
-import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { nanoTrainArgs, runUntilCheckpoint } from '../helpers/train-runs.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 let root: string;
 let dataFile: string;
 const steps = 12;
 
-const args = (out: string, extra: readonly string[] = []): string[] => [
-  'train',
-  '--data',
-  dataFile,
-  '--role',
-  'decomposer',
-  '--preset',
-  'nano',
-  '--out',
-  out,
-  '--max-steps',
-  String(steps),
-  '--epochs',
-  '1000',
-  '--batch-size',
-  '4',
-  '--learning-rate',
-  '0.003',
-  '--eval-every',
-  '4',
-  '--checkpoint-every',
-  '4',
-  '--warmup-steps',
-  '2',
-  '--deterministic',
-  '--allow-small-data', // 40 examples: under the training floor on purpose
-  '--json',
-  ...extra,
-];
+const args = (out: string, extra: readonly string[] = []): string[] =>
+  nanoTrainArgs({
+    data: dataFile,
+    out,
+    maxSteps: steps,
+    evalEvery: 4,
+    checkpointEvery: 4,
+    warmupSteps: 2,
+    extra: ['--learning-rate', '0.003', '--deterministic', ...extra],
+  });
 
 async function weights(out: string): Promise<Map<string, Float32Array>> {
   const file = join(out, 'model.safetensors');
@@ -76,11 +57,6 @@ function relativeDistance(a: Map<string, Float32Array>, b: Map<string, Float32Ar
     });
   }
   return Math.sqrt(difference / norm);
-}
-
-async function checkpointSteps(out: string): Promise<number[]> {
-  const names = await readdir(join(out, 'checkpoints')).catch(() => [] as string[]);
-  return names.filter((name) => /^step-\d+$/.test(name)).map((name) => Number(name.slice(5)));
 }
 
 beforeAll(async () => {
@@ -134,18 +110,8 @@ describe('dnc train --micro-batch-size', () => {
 
     // SIGKILL a micro-batched run after its step-4 checkpoint, then --resume: the same curve.
     const killedOut = join(root, 'killed');
-    const child = spawn(process.execPath, [dncBin, ...args(killedOut, ['--micro-batch-size', '1'])], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
-    const closed = new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on('close', (_, signal) => resolve(signal)),
-    );
-    const deadline = Date.now() + 60_000;
-    while (Math.max(0, ...(await checkpointSteps(killedOut))) < 4 && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    child.kill('SIGKILL');
-    expect(await closed).toBe('SIGKILL');
+    const killed = await runUntilCheckpoint(args(killedOut, ['--micro-batch-size', '1']), killedOut, 4);
+    expect(killed.signal).toBe('SIGKILL');
     const resumed = await runCli([...args(killedOut, ['--micro-batch-size', '1']), '--resume']);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(JSON.parse(resumed.stdout).resumedFromStep).toBeGreaterThanOrEqual(4);

@@ -1,68 +1,23 @@
-import { spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeSafetensors } from '../../src/student/safetensors.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
-import { dncBin, repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { checkpointSteps, nanoTrainArgs, runUntilCheckpoint } from '../helpers/train-runs.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 let root: string;
 let dataFile: string;
 const steps = 60;
 
-const args = (out: string): string[] => [
-  'train',
-  '--data',
-  dataFile,
-  '--role',
-  'decomposer',
-  '--preset',
-  'nano',
-  '--out',
-  out,
-  '--max-steps',
-  String(steps),
-  '--epochs',
-  '1000',
-  '--batch-size',
-  '4',
-  '--eval-every',
-  '10',
-  '--checkpoint-every',
-  '10',
-  '--warmup-steps',
-  '5',
-  '--threads',
-  '1',
-  '--allow-small-data', // 40 examples: under the training floor on purpose
-  '--json',
-];
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function checkpointSteps(out: string): Promise<number[]> {
-  const names = await readdir(join(out, 'checkpoints')).catch(() => [] as string[]);
-  return names.filter((name) => /^step-\d+$/.test(name)).map((name) => Number(name.slice(5)));
-}
+const args = (out: string): string[] =>
+  nanoTrainArgs({ data: dataFile, out, maxSteps: steps, extra: ['--threads', '1'] });
 
 /** Starts a run and sends `signal` once a checkpoint of step ≥ `afterStep` exists. */
-async function interruptedRun(out: string, signal: NodeJS.Signals, afterStep: number) {
-  const child = spawn(process.execPath, [dncBin, ...args(out)], {
-    cwd: repoRoot,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, received) => resolve({ code, signal: received })),
-  );
-  const deadline = Date.now() + 60_000;
-  while (Math.max(0, ...(await checkpointSteps(out))) < afterStep && Date.now() < deadline) await sleep(10);
-  child.kill(signal);
-  return { ...(await closed), stderr };
-}
+const interruptedRun = (out: string, signal: NodeJS.Signals, afterStep: number) =>
+  runUntilCheckpoint(args(out), out, afterStep, signal);
 
 async function weights(file: string): Promise<Map<string, Float32Array>> {
   const { tensors } = decodeSafetensors(await readFile(file), file);
