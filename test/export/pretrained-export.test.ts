@@ -26,20 +26,10 @@ import {
   writeCheckpoint,
   type CheckpointCase,
 } from '../student/hugging-face-fixtures.js';
+import { relativeDifference } from '../student/oracle-helpers.js';
 
 const tokens = (count: number, seed: number): number[] =>
   Array.from({ length: count }, (_, index) => (index * 41 + seed * 97 + 5) % fixtureVocabSize);
-
-function relativeDifference(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let scale = 1;
-  for (let index = 0; index < actual.length; index += 1) {
-    worst = Math.max(worst, Math.abs(actual[index] - expected[index]));
-    scale = Math.max(scale, Math.abs(expected[index]));
-  }
-  return worst / scale;
-}
 
 const int64 = (values: readonly number[]): BigInt64Array => BigInt64Array.from(values.map(BigInt));
 

@@ -24,21 +24,10 @@ import {
   writeCheckpoint,
   type CheckpointCase,
 } from './hugging-face-fixtures.js';
+import { relativeDifference } from './oracle-helpers.js';
 
 const tokens = (count: number, seed: number): number[] =>
   Array.from({ length: count }, (_, index) => (index * 37 + seed * 101 + 11) % fixtureVocabSize);
-
-/** Largest |a − b| relative to the largest |b| (logits of wide random weights reach tens). */
-function relativeDifference(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let scale = 1;
-  for (let index = 0; index < actual.length; index += 1) {
-    worst = Math.max(worst, Math.abs(actual[index] - expected[index]));
-    scale = Math.max(scale, Math.abs(expected[index]));
-  }
-  return worst / scale;
-}
 
 const bfloat16Value = (value: number): number =>
   new Float32Array(new Uint32Array([floatToBfloat16(value) << 16]).buffer)[0];

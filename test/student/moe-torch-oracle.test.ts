@@ -4,21 +4,15 @@
  * itself. It needs Debian's python3-torch (run by /usr/bin/python3); without it the test is skipped
  * and says why.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initializeWeights } from '../../src/student/initialize.js';
 import { exportStudentBrick, mixture, nanoArchitecture, tokens, trainingForward } from './moe-fixture.js';
+import { debianPython, torchMissingReason } from './oracle-helpers.js';
 
-const python = '/usr/bin/python3';
+const python = debianPython;
 const script = fileURLToPath(new URL('./moe-torch-reference.py', import.meta.url));
-
-function torchMissingReason(): string | undefined {
-  const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  if (probe.error !== undefined) return `${python} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${python} cannot import torch (apt-get install python3-torch)`;
-  return undefined;
-}
 
 const skipReason = torchMissingReason();
 if (skipReason !== undefined) console.warn(`MoE torch oracle test skipped: ${skipReason}`);

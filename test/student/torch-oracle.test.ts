@@ -4,7 +4,7 @@
  * Debian's python3-torch (`apt-get install python3-torch`, run by /usr/bin/python3); without it the
  * test is skipped and says why.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -17,16 +17,10 @@ import {
   temporaryDirectory,
   writeCheckpoint,
 } from './hugging-face-fixtures.js';
+import { debianPython, relativeDifference, torchMissingReason } from './oracle-helpers.js';
 
-const python = '/usr/bin/python3';
+const python = debianPython;
 const script = fileURLToPath(new URL('./torch-reference.py', import.meta.url));
-
-function torchMissingReason(): string | undefined {
-  const probe = spawnSync(python, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  if (probe.error !== undefined) return `${python} cannot run (${probe.error.message})`;
-  if (probe.status !== 0) return `${python} cannot import torch (apt-get install python3-torch)`;
-  return undefined;
-}
 
 const skipReason = torchMissingReason();
 if (skipReason !== undefined) console.warn(`torch oracle test skipped: ${skipReason}`);
@@ -40,17 +34,6 @@ function torchLogits(jobs: Array<{ directory: string; ids: number[] }>): Float32
   return (JSON.parse(output) as Array<{ logits: number[][] }>).map(({ logits }) =>
     Float32Array.from(logits.flat()),
   );
-}
-
-function relativeDifference(actual: Float32Array, expected: Float32Array): number {
-  expect(actual.length).toBe(expected.length);
-  let worst = 0;
-  let scale = 1;
-  for (let index = 0; index < actual.length; index += 1) {
-    worst = Math.max(worst, Math.abs(actual[index] - expected[index]));
-    scale = Math.max(scale, Math.abs(expected[index]));
-  }
-  return worst / scale;
 }
 
 describe.skipIf(skipReason !== undefined)('forward against the torch oracle (Hugging Face semantics)', () => {
