@@ -41,6 +41,15 @@ interface Row {
   signal?: AbortSignal;
 }
 
+/** A generation's confidence signals: mean and lowest token log-probability, and its length. */
+export function tokenLogProbabilities(result: GenerationResult) {
+  return {
+    meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
+    minLogProbability: result.minTokenLogProbability,
+    tokens: result.generatedTokenCount,
+  };
+}
+
 /** The greedy completions of the rows, in one generation. */
 async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Completion[]> {
   const started = performance.now();
@@ -51,7 +60,7 @@ async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Com
     {
       maxNewTokens: Math.max(...rows.map((row) => row.budget)),
       doSample: false,
-      logitsProcessors: [new PerRowProcessors(rows.map(() => brick.callProcessors()))],
+      logitsProcessors: [new PerRowProcessors(rows.map(() => brick.recipeProcessors()))],
       stoppingCriteria: [
         new PerRowLimitCriterion(rows.map((row) => ({ maxNewTokens: row.budget, signal: row.signal }))),
       ],
@@ -79,11 +88,7 @@ async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Com
       text: result.text ?? '',
       tokens: result.tokens,
       report,
-      confidence: {
-        meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
-        minLogProbability: result.minTokenLogProbability,
-        tokens: result.generatedTokenCount,
-      },
+      confidence: tokenLogProbabilities(result),
     };
   });
 }

@@ -40,7 +40,7 @@ import type {
   SolveOutput,
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
-import { runBatch, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
+import { runBatch, tokenLogProbabilities, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
 
 /** A sampled completion and how likely the brick found it (mean and lowest log-probability per token). */
 export interface SampledText {
@@ -51,14 +51,6 @@ export interface SampledText {
 }
 
 /** A generation result's log-probabilities per token. */
-function tokenLogProbabilities(result: GenerationResult) {
-  return {
-    meanLogProbability: result.logProbability / Math.max(1, result.generatedTokenCount),
-    minLogProbability: result.minTokenLogProbability,
-    tokens: result.generatedTokenCount,
-  };
-}
-
 /** Sub-questions compared as a cascade's agreement signal compares them (case and spacing aside). */
 function decompositionKey(subquestions: readonly string[]): string {
   return subquestions.map((subquestion) => subquestion.trim().replace(/\s+/g, ' ').toLowerCase()).join('\n');
@@ -221,11 +213,6 @@ export class OnnxBrick implements Brick {
       );
     }
     return { budget, warnings };
-  }
-
-  /** Fresh logits processors for one greedy call (they may keep per-prompt state). */
-  callProcessors(): LogitsProcessor[] {
-    return this.recipe?.processors() ?? [];
   }
 
   /** Dollars for CPU time at the configured $/CPU-hour. */
