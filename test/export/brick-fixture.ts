@@ -48,3 +48,20 @@ export async function makeNanoBrick(
   });
   return { root, tokenizerDirectory, architecture, weights, exported, brickDirectory };
 }
+
+/**
+ * Exports the fixture's weights again as a decomposer brick in `out`, with every decoding helper
+ * off and a 1,024-token context (room for a decompose prompt): the brick the serving tests run.
+ */
+export function exportPlainDecomposer(fixture: BrickFixture, out: string): Promise<ExportBrickResult> {
+  return exportBrick({
+    architecture: { ...fixture.architecture, maxPositionEmbeddings: 1024 },
+    weights: fixture.weights,
+    tokenizerDirectory: fixture.tokenizerDirectory,
+    role: 'decomposer',
+    lineage: { dataHash: null, teacher: 'reference', training: {} },
+    metrics: {},
+    outDirectory: out,
+    decoding: {},
+  });
+}

@@ -7,10 +7,9 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { exportBrick } from '../../src/export/export-brick.js';
 import type { BrickResult, DecomposeInput, DecomposeOutput } from '../../src/runtime/bricks/brick.js';
 import { OnnxBrick } from '../../src/runtime/bricks/onnx-brick.js';
-import { makeNanoBrick } from '../export/brick-fixture.js';
+import { exportPlainDecomposer, makeNanoBrick } from '../export/brick-fixture.js';
 
 let root: string;
 let plain: OnnxBrick;
@@ -26,16 +25,7 @@ beforeAll(async () => {
   const fixture = await makeNanoBrick('decomposer', 3, 0.2);
   root = fixture.root;
   const directory = join(fixture.root, 'plain');
-  await exportBrick({
-    architecture: { ...fixture.architecture, maxPositionEmbeddings: 1024 },
-    weights: fixture.weights,
-    tokenizerDirectory: fixture.tokenizerDirectory,
-    role: 'decomposer',
-    lineage: { dataHash: null, teacher: 'reference', training: {} },
-    metrics: {},
-    outDirectory: directory,
-    decoding: {},
-  });
+  await exportPlainDecomposer(fixture, directory);
   plain = await OnnxBrick.load(directory, directory);
   // The same weights with the copy helpers and the fault check (stateful per-prompt processors).
   helped = await OnnxBrick.load(directory, directory, {

@@ -6,9 +6,8 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportBrick } from '../../src/export/export-brick.js';
 import { BrickPool, WorkerBrick } from '../../src/runtime/workers/brick-pool.js';
-import { makeNanoBrick } from '../export/brick-fixture.js';
+import { exportPlainDecomposer, makeNanoBrick } from '../export/brick-fixture.js';
 
 let root: string;
 let spec: string;
@@ -25,16 +24,7 @@ beforeAll(async () => {
   const fixture = await makeNanoBrick('decomposer', 5, 0.2);
   root = fixture.root;
   spec = join(fixture.root, 'plain');
-  await exportBrick({
-    architecture: { ...fixture.architecture, maxPositionEmbeddings: 1024 },
-    weights: fixture.weights,
-    tokenizerDirectory: fixture.tokenizerDirectory,
-    role: 'decomposer',
-    lineage: { dataHash: null, teacher: 'reference', training: {} },
-    metrics: {},
-    outDirectory: spec,
-    decoding: {},
-  });
+  await exportPlainDecomposer(fixture, spec);
   pool = new BrickPool({ specs: [spec], threads: 1, loadOptions: {} });
 }, 60_000);
 

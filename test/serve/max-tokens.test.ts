@@ -4,8 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportBrick } from '../../src/export/export-brick.js';
-import { makeNanoBrick } from '../export/brick-fixture.js';
+import { exportPlainDecomposer, makeNanoBrick } from '../export/brick-fixture.js';
 import { startTestServer, type TestServer } from './serve-harness.js';
 
 let server: TestServer;
@@ -15,16 +14,7 @@ beforeAll(async () => {
   // The same weights with every decoding helper off, so the one decompose call is the only
   // generation, and a context that holds the decompose prompt (about 370 tokens here).
   const brick = join(fixture.root, 'plain');
-  await exportBrick({
-    architecture: { ...fixture.architecture, maxPositionEmbeddings: 1024 },
-    weights: fixture.weights,
-    tokenizerDirectory: fixture.tokenizerDirectory,
-    role: 'decomposer',
-    lineage: { dataHash: null, teacher: 'reference', training: {} },
-    metrics: {},
-    outDirectory: brick,
-    decoding: {},
-  });
+  await exportPlainDecomposer(fixture, brick);
   server = await startTestServer({
     chains: [{ name: 'nano/ref', decomposer: brick, solver: 'reference', mode: 'static' }],
   });
