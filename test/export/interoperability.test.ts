@@ -33,7 +33,7 @@ describe('an exported brick in @huggingface/transformers', () => {
     const maxNewTokens = 12;
     const seen = new Set<string>();
     for (const content of prompts) {
-      const ours = await brick.complete([{ role: 'user', content }], undefined, maxNewTokens);
+      const ours = await brick.complete([{ role: 'user', content }], { maxNewTokens });
       const ids = brick.tokenizer.encode(
         brick.tokenizer.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true }),
         { addSpecialTokens: false },

@@ -140,7 +140,7 @@ describe.each(exportCases)('merged export of $name', (testCase: CheckpointCase &
       const maxNewTokens = 10;
       let generated = 0;
       for (const content of ['How many apples does Alice have?', 'hi']) {
-        const ours = await brick.complete([{ role: 'user', content }], undefined, maxNewTokens);
+        const ours = await brick.complete([{ role: 'user', content }], { maxNewTokens });
         const ids = brick.tokenizer.encode(
           brick.tokenizer.applyChatTemplate([{ role: 'user', content }], { addGenerationPrompt: true }),
           { addSpecialTokens: false },

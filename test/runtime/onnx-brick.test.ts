@@ -146,11 +146,9 @@ describe('dnc generate', () => {
     ]);
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout);
-    const expected = await (decomposer as OnnxBrick).complete(
-      [{ role: 'user', content: prompt }],
-      undefined,
-      6,
-    );
+    const expected = await (decomposer as OnnxBrick).complete([{ role: 'user', content: prompt }], {
+      maxNewTokens: 6,
+    });
     expect(printed.tokens).toEqual(expected.tokens);
     expect(printed.text).toBe(expected.text);
   });

@@ -41,11 +41,9 @@ async function runGenerate(prompt: string, rawOptions: Record<string, unknown>):
   // Which decoding ran: `none`, or the brick's recipe (`copy-names@7`), or `none` when it names none.
   const decoding = brick.recipe?.key ?? 'none';
   try {
-    const completion = await brick.complete(
-      [{ role: 'user', content: prompt }],
-      undefined,
-      options.maxTokens,
-    );
+    const completion = await brick.complete([{ role: 'user', content: prompt }], {
+      maxNewTokens: options.maxTokens,
+    });
     if (options.json === true)
       printJson({
         text: completion.text,

@@ -1,38 +1,29 @@
 /**
  * The `onnx` brick: a student exported by `dnc export` (or any brick directory in the same
- * layout), run locally. It renders the runtime's prompts in the style its brick.json names
- * (`promptFormat.style`: `instruct` or `compact`, as it was trained) with the tokenizer's chat template,
- * generates greedily until `<|end|>` (the generation config's end ids), parses the text with the
- * prompts module's tolerant parsers, and reports usage, latency, FLOPs (≈ 2 × parameters ×
- * tokens), CPU time and dollars at the configured $/CPU-hour. Everything is checked at load time:
- * a broken brick fails there with the file and the fix, not on the first question.
+ * layout), run locally. It is a generic runner of a decoding recipe: it renders the runtime's
+ * prompts in the style its brick.json names (onnx-brick-prompt.ts), generates until `<|end|>` with
+ * the processors of the recipe its manifest turns on (onnx-brick-recipe.ts; none: plain greedy
+ * decoding), lets the recipe's reranker replace a faulty decomposition, parses the text
+ * (onnx-brick-results.ts), and meters usage, latency, FLOPs, CPU time and dollars at the configured
+ * $/CPU-hour (onnx-brick-cost.ts). Everything is checked at load time (onnx-brick-loading.ts).
  */
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { defaults } from '../../config/defaults.js';
 import type { ChatMessage } from '../../data/schemas.js';
-import { readBrickManifest, type BrickDecoding, type BrickManifest } from '../../bricks/brick-manifest.js';
-import {
-  parseNextSubquestion,
-  parseSolution,
-  parseSubquestions,
-  renderDecomposePrompt,
-  renderNextSubquestionPrompt,
-  renderSolvePrompt,
-} from '../../prompts/index.js';
-import { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { cpuCostUsd, estimateFlops } from '../cost-meter.js';
+import type { BrickDecoding, BrickManifest } from '../../bricks/brick-manifest.js';
 import type { PreparedRecipe } from '../../decoding/recipe.js';
-import { brickRecipe } from '../../decoding/registry.js';
+import { parseSubquestions } from '../../prompts/index.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import { cpuCostUsd } from '../cost-meter.js';
 import type { LogitsProcessor } from '../generation/logits-processors.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
-import { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
+import type { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {
   Brick,
   BrickCallReport,
   BrickResult,
   BrickRole,
   DecomposeInput,
-  DecompositionConfidence,
   DecomposeOutput,
   NextSubquestionInput,
   NextSubquestionOutput,
@@ -41,20 +32,15 @@ import type {
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
 import { runBatch, tokenLogProbabilities, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
+import { measureAgreement } from './onnx-brick-agreement.js';
+import { CallMeter, generationReport } from './onnx-brick-cost.js';
+import { loadOnnxBrickFiles } from './onnx-brick-loading.js';
+import { chatPromptTokens, methodMessages, tokenBudget } from './onnx-brick-prompt.js';
+import { prepareBrickRecipe, rerankDecomposition } from './onnx-brick-recipe.js';
+import { decompositionResult, nextSubquestionResult, solveResult } from './onnx-brick-results.js';
+import type { DrawSamples, KeptDecomposition, SampledText } from './onnx-brick-sampling.js';
 
-/** A sampled completion and how likely the brick found it (mean and lowest log-probability per token). */
-export interface SampledText {
-  text: string;
-  meanLogProbability: number;
-  minLogProbability: number;
-  tokens: number;
-}
-
-/** A generation result's log-probabilities per token. */
-/** Sub-questions compared as a cascade's agreement signal compares them (case and spacing aside). */
-function decompositionKey(subquestions: readonly string[]): string {
-  return subquestions.map((subquestion) => subquestion.trim().replace(/\s+/g, ' ').toLowerCase()).join('\n');
-}
+export type { SampledText } from './onnx-brick-sampling.js';
 
 export interface OnnxBrickOptions {
   usdPerCpuHour?: number;
@@ -78,31 +64,19 @@ export interface Completion {
   confidence: { meanLogProbability: number; minLogProbability: number; tokens: number };
 }
 
-/** Two calls reported as one: usage, time and dollars add up; `raw` is the text that was kept. */
-function combineReports(
-  first: BrickCallReport,
-  second: BrickCallReport,
-  raw: string,
-  warning: string,
-): BrickCallReport {
-  return {
-    ...first,
-    usage: {
-      inputTokens: first.usage.inputTokens + second.usage.inputTokens,
-      outputTokens: first.usage.outputTokens + second.usage.outputTokens,
-    },
-    latencyMs: first.latencyMs + second.latencyMs,
-    costUsd: first.costUsd + second.costUsd,
-    flops: (first.flops ?? 0) + (second.flops ?? 0),
-    cpuMs: (first.cpuMs ?? 0) + (second.cpuMs ?? 0),
-    raw,
-    warnings: [...first.warnings, ...second.warnings, warning],
-  };
+/** One call's own limits: its cancellation and its token budget (absent: the brick's). */
+export interface CallLimits {
+  signal?: AbortSignal;
+  maxNewTokens?: number;
 }
 
-function cpuMilliseconds(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
+/** A chat run as `count` rows of one generation. */
+interface RowsRequest extends CallLimits {
+  messages: readonly ChatMessage[];
+  count: number;
+  doSample: boolean;
+  /** Processors besides the recipe's (a reranker's resampling hints). */
+  processors?: readonly LogitsProcessor[];
 }
 
 export class OnnxBrick implements Brick {
@@ -125,9 +99,10 @@ export class OnnxBrick implements Brick {
   ) {
     this.role = manifest.role;
     this.model = `onnx:${basename(spec)}`;
-    const decoding = { ...manifest.decoding, ...options.decoding };
-    const recipe = options.recipe === 'none' ? undefined : brickRecipe(decoding);
-    this.recipe = recipe?.prepare(decoding, tokenizer);
+    this.recipe = prepareBrickRecipe(
+      { decoding: { ...manifest.decoding, ...options.decoding }, recipe: options.recipe ?? 'brick' },
+      tokenizer,
+    );
     // A brick offers exactly the methods of its role, so a chain can tell a decomposer from a solver.
     if (this.role === 'decomposer') {
       this.decompose = (input) => this.decomposeQuestion(input);
@@ -136,21 +111,10 @@ export class OnnxBrick implements Brick {
   }
 
   static async load(directory: string, spec: string, options: OnnxBrickOptions = {}): Promise<OnnxBrick> {
-    const manifest = await readBrickManifest(directory);
-    const decoder = await OnnxDecoderModel.load(directory, { intraOpNumThreads: options.intraOpNumThreads });
-    try {
-      const tokenizer = await Tokenizer.load(directory);
-      if (tokenizer.vocabSize > decoder.vocabSize)
-        throw new Error(
-          `${join(directory, 'tokenizer.json')} has ${tokenizer.vocabSize} tokens but ${join(directory, 'config.json')} ` +
-            `says vocab_size ${decoder.vocabSize}; the tokenizer does not belong to this model: re-export the brick ` +
-            'with the tokenizer it was trained with',
-        );
-      return new OnnxBrick(spec, manifest, tokenizer, decoder, options);
-    } catch (error) {
-      await decoder.close();
-      throw error;
-    }
+    const { manifest, tokenizer, decoder } = await loadOnnxBrickFiles(directory, {
+      intraOpNumThreads: options.intraOpNumThreads,
+    });
+    return new OnnxBrick(spec, manifest, tokenizer, decoder, options);
   }
 
   /** Fresh processors of the brick's decoding recipe for one call (none without a recipe). */
@@ -159,12 +123,8 @@ export class OnnxBrick implements Brick {
   }
 
   /** Greedy completion of a chat (rendered with the chat template, assistant turn opened). */
-  async complete(
-    messages: readonly ChatMessage[],
-    signal?: AbortSignal,
-    maxNewTokens?: number,
-  ): Promise<Completion> {
-    const { results, report } = await this.generateRows(messages, 1, false, signal, maxNewTokens);
+  async complete(messages: readonly ChatMessage[], limits: CallLimits = {}): Promise<Completion> {
+    const { results, report } = await this.generateRows({ ...limits, messages, count: 1, doSample: false });
     const first = results[0]!;
     return { text: first.text ?? '', tokens: first.tokens, report, confidence: tokenLogProbabilities(first) };
   }
@@ -172,47 +132,29 @@ export class OnnxBrick implements Brick {
   /** `count` sampled completions of one chat in one batch (seeded, so a rerun gives the same). */
   async sample(
     messages: readonly ChatMessage[],
-    count: number,
-    signal?: AbortSignal,
-    extraProcessors: readonly LogitsProcessor[] = [],
+    request: { count: number; signal?: AbortSignal; processors?: readonly LogitsProcessor[] },
   ): Promise<{ samples: SampledText[]; report: BrickCallReport }> {
-    const { results, report } = await this.generateRows(
-      messages,
-      count,
-      true,
-      signal,
-      undefined,
-      extraProcessors,
-    );
+    const { results, report } = await this.generateRows({ ...request, messages, doSample: true });
     const samples = results.map((result) => ({ text: result.text ?? '', ...tokenLogProbabilities(result) }));
     return { samples, report };
   }
 
   /** The chat's tokens, rendered with the chat template, assistant turn opened. */
   promptTokens(messages: readonly ChatMessage[]): number[] {
-    return this.tokenizer.encode(this.tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true }), {
-      addSpecialTokens: false,
-    });
+    return chatPromptTokens(this.tokenizer, messages);
   }
 
   /** A call's token budget (the request's, else the brick's), cut to what the context leaves. */
   budgetFor(promptLength: number, maxNewTokens?: number): { budget: number; warnings: string[] } {
-    const warnings: string[] = [];
-    let budget =
-      maxNewTokens ??
-      this.options.maxNewTokens ??
-      this.decoder.config.maxNewTokens ??
-      defaults.runtime.maxNewTokens;
-    const context = this.decoder.config.maxPositions;
-    if (context !== undefined && promptLength + budget > context) {
-      budget = Math.max(1, context - promptLength);
-      warnings.push(
-        promptLength >= context
-          ? `the prompt (${promptLength} tokens) is longer than the model's ${context}-token context; the answer is unreliable`
-          : `the prompt (${promptLength} tokens) leaves ${budget} of the ${context}-token context for the answer`,
-      );
-    }
-    return { budget, warnings };
+    return tokenBudget({
+      promptLength,
+      requested:
+        maxNewTokens ??
+        this.options.maxNewTokens ??
+        this.decoder.config.maxNewTokens ??
+        defaults.runtime.maxNewTokens,
+      context: this.decoder.config.maxPositions,
+    });
   }
 
   /** Dollars for CPU time at the configured $/CPU-hour. */
@@ -222,45 +164,29 @@ export class OnnxBrick implements Brick {
 
   /** Runs the chat (rendered with the chat template, assistant turn opened) as `count` rows. */
   private async generateRows(
-    messages: readonly ChatMessage[],
-    count: number,
-    doSample: boolean,
-    signal?: AbortSignal,
-    maxNewTokens?: number,
-    extraProcessors: readonly LogitsProcessor[] = [],
+    request: RowsRequest,
   ): Promise<{ results: GenerationResult[]; report: BrickCallReport }> {
-    const started = performance.now();
-    const cpuStarted = cpuMilliseconds();
-    const prompt = this.promptTokens(messages);
-    const { budget, warnings } = this.budgetFor(prompt.length, maxNewTokens);
+    const meter = new CallMeter();
+    const prompt = this.promptTokens(request.messages);
+    const { budget, warnings } = this.budgetFor(prompt.length, request.maxNewTokens);
     const results = await generate(
       this.decoder,
-      Array.from({ length: count }, () => prompt),
+      Array.from({ length: request.count }, () => prompt),
       {
         maxNewTokens: budget,
-        doSample,
-        logitsProcessors: [...this.recipeProcessors(), ...extraProcessors],
+        doSample: request.doSample,
+        logitsProcessors: [...this.recipeProcessors(), ...(request.processors ?? [])],
         decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
-        signal,
+        signal: request.signal,
       },
     );
-    const cpuMs = cpuMilliseconds() - cpuStarted;
-    const usage = {
-      inputTokens: results.reduce((sum, result) => sum + result.promptTokenCount, 0),
-      outputTokens: results.reduce((sum, result) => sum + result.generatedTokenCount, 0),
-    };
-    const first = results[0]!;
-    const report: BrickCallReport = {
-      usage,
-      latencyMs: performance.now() - started,
-      costUsd: this.costOf(cpuMs),
-      flops: estimateFlops(this.manifest.parameters, usage.inputTokens + usage.outputTokens),
-      cpuMs,
-      raw: first.text ?? '',
+    const report = generationReport({
+      results,
+      meter,
+      parameters: this.manifest.parameters,
+      costOf: (cpuMs) => this.costOf(cpuMs),
       warnings,
-      finishReason: first.finishReason === 'length' ? 'length' : 'stop',
-      rawFinishReason: first.finishReason,
-    };
+    });
     return { results, report };
   }
 
@@ -274,11 +200,7 @@ export class OnnxBrick implements Brick {
 
   /** The chat a method's greedy pass completes. */
   messagesFor(method: BatchMethod, input: BatchInput): ChatMessage[] {
-    const style = this.manifest.promptFormat.style;
-    if (method === 'decompose') return renderDecomposePrompt(input as DecomposeInput, style);
-    if (method === 'nextSubquestion')
-      return renderNextSubquestionPrompt(input as NextSubquestionInput, style);
-    return renderSolvePrompt(input as SolveInput, style);
+    return methodMessages(method, input, this.manifest.promptFormat.style);
   }
 
   /** A method's result from its greedy pass, already run (a batch ran it for several calls). */
@@ -288,118 +210,49 @@ export class OnnxBrick implements Brick {
     return this.solveQuestion(input as SolveInput, greedy);
   }
 
+  /** The greedy pass of a call (or the one a batch already ran). */
+  private greedyPass(method: BatchMethod, input: BatchInput, precomputed?: Completion): Promise<Completion> {
+    if (precomputed !== undefined) return Promise.resolve(precomputed);
+    const { signal, maxNewTokens } = input;
+    return this.complete(this.messagesFor(method, input), { signal, maxNewTokens });
+  }
+
+  /** Greedy pass, then the recipe's reranker, then agreement samples when the call asks for them. */
   private async decomposeQuestion(
     input: DecomposeInput,
     precomputed?: Completion,
   ): Promise<BrickResult<DecomposeOutput>> {
-    const messages = renderDecomposePrompt(input, this.manifest.promptFormat.style);
-    const greedy = precomputed ?? (await this.complete(messages, input.signal, input.maxNewTokens));
-    let { report } = greedy;
-    let confidence: DecompositionConfidence = greedy.confidence;
-    let parsed = parseSubquestions(report.raw, input.maxSubquestions);
-    const reranker = this.recipe?.reranker;
-    const faults = reranker === undefined ? [] : reranker.faults(input.question, parsed);
-    if (reranker !== undefined && faults.length > 0) {
-      // Rejection sampling: the greedy answer has a fault the recipe says no solver can repair
-      // (for copy-names: a name left out, a sub-question asked twice, a reference forward); keep
-      // the most likely sample without one, drawn with the recipe's resampling processors.
-      const samples = reranker.samples;
-      const hints = reranker.resampleProcessors(input.question, parsed);
-      const sampled = await this.sample(messages, samples, input.signal, hints);
-      // The most likely sample (mean log-probability per token) among those without a fault: at
-      // temperature 1 some samples are garbled text that happens to pass the checks.
-      const sound = sampled.samples
-        .map((sample) => ({ ...sample, parsed: parseSubquestions(sample.text, input.maxSubquestions) }))
-        .filter((candidate) => reranker.faults(input.question, candidate.parsed).length === 0)
-        .sort((left, right) => right.meanLogProbability - left.meanLogProbability)[0];
-      const note =
-        sound === undefined
-          ? `the decomposition ${faults.join('; ')}, and so did all ${samples} samples drawn to replace it`
-          : `the greedy decomposition ${faults.join('; ')}; a sample without faults replaced it`;
-      report = combineReports(report, sampled.report, sound?.text ?? report.raw, note);
-      if (sound !== undefined) {
-        parsed = sound.parsed;
-        confidence = {
-          meanLogProbability: sound.meanLogProbability,
-          minLogProbability: sound.minLogProbability,
-          tokens: sound.tokens,
-        };
-      }
-    }
-    const agreementSamples = input.confidenceSamples ?? 0;
-    if (agreementSamples > 0) {
-      // Self-consistency: how many sampled decompositions equal the one kept (a cascade's signal).
-      const drawn = await this.sample(messages, agreementSamples, input.signal);
-      const kept = decompositionKey(parsed.subquestions);
-      const agreeing = drawn.samples.filter(
-        (sample) =>
-          decompositionKey(parseSubquestions(sample.text, input.maxSubquestions).subquestions) === kept,
-      ).length;
-      confidence = { ...confidence, agreement: agreeing / agreementSamples, samples: agreementSamples };
-      // The samples' cost joins the call's; agreement is a measurement, not a repair: no warning.
-      report = {
-        ...combineReports(report, drawn.report, report.raw, ''),
-        warnings: [...report.warnings, ...drawn.report.warnings],
-      };
-    }
-    const kind = parsed.kind === 'unparseable' ? 'failed' : parsed.kind;
-    return {
-      subquestions: parsed.subquestions,
-      kind,
-      truncated: parsed.truncated,
-      confidence,
-      ...report,
-      warnings: [...report.warnings, ...parsed.warnings],
+    const messages = this.messagesFor('decompose', input);
+    const greedy = await this.greedyPass('decompose', input, precomputed);
+    const { question, maxSubquestions, signal } = input;
+    const draw: DrawSamples = (request) => this.sample(messages, { ...request, signal });
+    let kept: KeptDecomposition = {
+      parsed: parseSubquestions(greedy.report.raw, maxSubquestions),
+      report: greedy.report,
+      confidence: greedy.confidence,
     };
+    const reranker = this.recipe?.reranker;
+    if (reranker !== undefined)
+      kept = await rerankDecomposition({ reranker, question, maxSubquestions, greedy: kept, draw });
+    const samples = input.confidenceSamples ?? 0;
+    if (samples > 0) kept = await measureAgreement({ kept, samples, maxSubquestions, draw });
+    return decompositionResult(kept);
   }
 
   private async proposeNext(
     input: NextSubquestionInput,
     precomputed?: Completion,
   ): Promise<BrickResult<NextSubquestionOutput>> {
-    const { text, report } =
-      precomputed ??
-      (await this.complete(
-        renderNextSubquestionPrompt(input, this.manifest.promptFormat.style),
-        input.signal,
-        input.maxNewTokens,
-      ));
-    const parsed = parseNextSubquestion(text);
-    return {
-      subquestion: parsed.subquestion,
-      done: parsed.done,
-      ...report,
-      warnings: [...report.warnings, ...parsed.warnings],
-    };
+    const { text, report } = await this.greedyPass('nextSubquestion', input, precomputed);
+    return nextSubquestionResult(text, report);
   }
 
   private async solveQuestion(
     input: SolveInput,
     precomputed?: Completion,
   ): Promise<BrickResult<SolveOutput>> {
-    const { text, report } =
-      precomputed ??
-      (await this.complete(
-        renderSolvePrompt(input, this.manifest.promptFormat.style),
-        input.signal,
-        input.maxNewTokens,
-      ));
-    const parsed = parseSolution(text, input.subquestions.length);
-    const solved: BrickResult<SolveOutput> = {
-      subanswers: parsed.subanswers,
-      answer: parsed.answer,
-      ...report,
-      warnings: [...report.warnings, ...parsed.warnings],
-    };
-    if (parsed.answer === undefined) {
-      const index = parsed.subanswers.length < input.subquestions.length ? parsed.subanswers.length : -1;
-      solved.unanswerable = {
-        index,
-        subquestion: index === -1 ? input.question : input.subquestions[index],
-        reason: 'the student gave no final answer',
-      };
-    }
-    return solved;
+    const { text, report } = await this.greedyPass('solve', input, precomputed);
+    return solveResult(input, text, report);
   }
 
   async close(): Promise<void> {
