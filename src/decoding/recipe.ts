@@ -8,7 +8,7 @@
  */
 import type { BrickDecoding } from '../bricks/brick-manifest.js';
 import type { ParsedSubquestions } from '../prompts/index.js';
-import type { LogitsProcessor } from '../runtime/generation/logits-processors.js';
+import type { LogitsProcessor } from './logits-processor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
 /** A question and its teacher answer, as the trainer decodes them from the training documents. */

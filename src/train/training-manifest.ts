@@ -4,10 +4,10 @@
  * associations, the longest answer).
  */
 import { type CheckpointManifest } from '../export/checkpoint.js';
-import { decodeDocuments } from '../decoding/copy-names/answer-terms.js';
 import { fitDecodingData } from '../decoding/registry.js';
 import { type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type TrainingState } from './training-checkpoint.js';
+import { trainingPairs } from './training-pairs.js';
 
 /** What the checkpoint manifest records about the training answers (read once per run). */
 export interface AnswerFacts {
@@ -28,7 +28,7 @@ function longestAnswerTokens(run: PreparedRun): number {
 }
 
 export function answerFacts(run: PreparedRun): AnswerFacts {
-  const pairs = decodeDocuments(run.train.documents, run.tokenizer);
+  const pairs = trainingPairs(run.train.documents, run.tokenizer);
   // Every recipe's fitted data is recorded, so that export can turn any recipe on later.
   return { longestAnswerTokens: longestAnswerTokens(run), ...fitDecodingData(pairs) };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { decodeDocuments, frequentAnswerTerms } from '../../src/decoding/copy-names/answer-terms.js';
+import { frequentAnswerTerms } from '../../src/decoding/copy-names/answer-terms.js';
 import type { Tokenizer } from '../../src/tokenizer/tokenizer.js';
+import { trainingPairs } from '../../src/train/training-pairs.js';
 
 // Documents whose token ids are char codes, with a stand-in tokenizer that decodes them back.
 const tokenizer = {
@@ -15,11 +16,11 @@ function document(prompt: string, answer: string) {
   };
 }
 
-const pairsOf = (documents: ReturnType<typeof document>[]) => decodeDocuments(documents, tokenizer);
+const pairsOf = (documents: ReturnType<typeof document>[]) => trainingPairs(documents, tokenizer);
 
-describe('decoded documents', () => {
+describe('training pairs', () => {
   it('splits each document into its prompt and its answer by the loss mask', () => {
-    expect(decodeDocuments([document('Q: x', 'Where?')], tokenizer)).toEqual([
+    expect(trainingPairs([document('Q: x', 'Where?')], tokenizer)).toEqual([
       { question: 'Q: x', answer: 'Where?' },
     ]);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TokenBiasProcessor } from '../../src/runtime/generation/logits-processors.js';
+import { TokenBiasProcessor } from '../../src/decoding/token-bias-processor.js';
 import { PromptWordBiasProcessor } from '../../src/decoding/copy-names/prompt-word-bias.js';
 
 const vocabulary = [

@@ -6,24 +6,10 @@
  * decomposition's numbers come from its question.
  */
 import { capitalizedWords } from './copy-constraint.js';
-import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import type { Document } from '../../train/packing.js';
+import type { TrainingPair } from '../recipe.js';
 
 /** Share of the answers a term must appear in (in a set under 100 answers, one answer is enough). */
 const minimumShare = 0.01;
-
-/** Each document's prompt (tokens outside the loss mask) and answer (inside it), decoded once. */
-export function decodeDocuments(
-  documents: readonly Document[],
-  tokenizer: Tokenizer,
-): { question: string; answer: string }[] {
-  const part = (document: Document, mask: number) =>
-    tokenizer.decode(
-      document.inputIds.filter((_, index) => document.lossMask[index] === mask),
-      { skipSpecialTokens: true },
-    );
-  return documents.map((document) => ({ question: part(document, 0), answer: part(document, 1) }));
-}
 
 /**
  * The capitalized words that at least 1% of the answers write although their question lacks them,
@@ -31,7 +17,7 @@ export function decodeDocuments(
  * is in many answers but always comes from the question, and were it known the student could
  * start a name with it anywhere ("Where was Textiles born?").
  */
-export function frequentAnswerTerms(pairs: readonly { question: string; answer: string }[]): string[] {
+export function frequentAnswerTerms(pairs: readonly TrainingPair[]): string[] {
   const counts = new Map<string, number>();
   for (const { question, answer } of pairs) {
     const asked = new Set(capitalizedWords(question));

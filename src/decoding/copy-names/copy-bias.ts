@@ -11,7 +11,7 @@
  *
  * Written by hand: no library offers logits processors for our generation loop.
  */
-import type { LogitsProcessor, ProcessorContext } from '../../runtime/generation/logits-processors.js';
+import type { LogitsProcessor, ProcessorContext } from '../logits-processor.js';
 
 export interface CopyBiasOptions {
   /** Score added to each prompt continuation token (in logits, i.e. nats). */

@@ -20,7 +20,7 @@
  *
  * Written by hand: no library offers logits processors for our generation loop.
  */
-import type { LogitsProcessor, ProcessorContext } from '../../runtime/generation/logits-processors.js';
+import type { LogitsProcessor, ProcessorContext } from '../logits-processor.js';
 
 type RunKind = 'letters' | 'digits';
 

@@ -21,7 +21,7 @@
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import { samePrefix } from './copy-constraint.js';
-import type { LogitsProcessor, ProcessorContext } from '../../runtime/generation/logits-processors.js';
+import type { LogitsProcessor, ProcessorContext } from '../logits-processor.js';
 
 /** How the prompt's capitalized words follow each other. */
 interface NameOrder {

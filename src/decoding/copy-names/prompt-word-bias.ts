@@ -13,7 +13,7 @@
  * Written by hand: no library offers logits processors for our generation loop.
  */
 import { samePrefix } from './copy-constraint.js';
-import type { LogitsProcessor, ProcessorContext } from '../../runtime/generation/logits-processors.js';
+import type { LogitsProcessor, ProcessorContext } from '../logits-processor.js';
 import { questionKeys } from './word-associations.js';
 
 export class PromptWordBiasProcessor implements LogitsProcessor {

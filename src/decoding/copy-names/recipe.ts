@@ -10,7 +10,8 @@
  */
 import { defaults } from '../../config/defaults.js';
 import type { BrickDecoding } from '../../bricks/brick-manifest.js';
-import { TokenBiasProcessor, type LogitsProcessor } from '../../runtime/generation/logits-processors.js';
+import type { LogitsProcessor } from '../logits-processor.js';
+import { TokenBiasProcessor } from '../token-bias-processor.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { DecodingRecipe, PreparedRecipe } from '../recipe.js';
 import { frequentAnswerTerms } from './answer-terms.js';

@@ -3,7 +3,7 @@
  * how likely the brick found it, and the decomposition a call has kept so far.
  */
 import type { ParsedSubquestions } from '../../prompts/index.js';
-import type { LogitsProcessor } from '../generation/logits-processors.js';
+import type { LogitsProcessor } from '../../decoding/logits-processor.js';
 import type { BrickCallReport, DecompositionConfidence } from './brick.js';
 
 /** A sampled completion and how likely the brick found it (mean and lowest log-probability per token). */

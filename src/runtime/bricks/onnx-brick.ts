@@ -15,7 +15,7 @@ import type { PreparedRecipe } from '../../decoding/recipe.js';
 import { parseSubquestions } from '../../prompts/index.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { cpuCostUsd } from '../cost-meter.js';
-import type { LogitsProcessor } from '../generation/logits-processors.js';
+import type { LogitsProcessor } from '../../decoding/logits-processor.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
 import type { OnnxDecoderModel } from '../onnx/onnx-decoder.js';
 import type {

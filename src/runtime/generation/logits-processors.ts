@@ -2,21 +2,13 @@
  * Logits processors: small, swappable steps that rewrite one row's next-token scores in
  * place before sampling (the transformers.js / Hugging Face split). Each sees the row's
  * tokens so far (prompt and generated) so that history-dependent rules fit the same shape.
+ * These are the generic ones; the contract is src/decoding/logits-processor.ts.
  */
 
-export interface ProcessorContext {
-  /** The row's prompt followed by the tokens generated so far (no padding). */
-  tokens: readonly number[];
-  /** How many tokens this row has generated so far. */
-  generatedCount: number;
-  /** Index of the row's prompt in the caller's list (per-row parts of a batch read it). */
-  row?: number;
-}
+import type { LogitsProcessor, ProcessorContext } from '../../decoding/logits-processor.js';
 
-export interface LogitsProcessor {
-  readonly name: string;
-  process(logits: Float32Array, context: ProcessorContext): void;
-}
+// The contract lives below the runtime, beside the recipes that implement it (docs/layers.md).
+export type { LogitsProcessor, ProcessorContext } from '../../decoding/logits-processor.js';
 
 /** Divides every score by the temperature: below 1 sharpens, above 1 flattens. */
 export class TemperatureProcessor implements LogitsProcessor {
@@ -92,18 +84,6 @@ export class SuppressTokensProcessor implements LogitsProcessor {
   constructor(private readonly tokenIds: readonly number[]) {}
   process(logits: Float32Array): void {
     for (const token of this.tokenIds) if (token >= 0 && token < logits.length) logits[token] = -Infinity;
-  }
-}
-
-/** Adds `bias` to the listed tokens (e.g. the first pieces of names a decomposition left out). */
-export class TokenBiasProcessor implements LogitsProcessor {
-  readonly name = 'token-bias';
-  constructor(
-    private readonly tokenIds: ReadonlySet<number>,
-    private readonly bias: number,
-  ) {}
-  process(logits: Float32Array): void {
-    for (const token of this.tokenIds) if (token >= 0 && token < logits.length) logits[token] += this.bias;
   }
 }
 
