@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as registerAsk } from './ask.js';
 import { register as registerBench } from './bench.js';
+import { register as registerBricks } from './bricks.js';
 import { register as registerCollect } from './collect.js';
 import { register as registerData } from './data.js';
 import { register as registerDecoding } from './decoding.js';
@@ -18,6 +19,7 @@ const registrations: ((program: Command) => void)[] = [
   registerCollect,
   registerTrain,
   registerExport,
+  registerBricks,
   registerGenerate,
   registerDecoding,
   registerAsk,

@@ -17,31 +17,22 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { z } from 'zod';
 import { UserError } from '../../errors/user-error.js';
 import { formatZodError } from '../../data/zod-format.js';
-import { brickDecodingSchema, brickManifestFileName, brickRoleSchema } from '../../bricks/brick-manifest.js';
+import { brickManifestFileName } from '../../bricks/brick-manifest.js';
+import {
+  adapterBrickManifestSchema,
+  type AdapterBrickManifest,
+} from '../../bricks/adapter-brick-manifest.js';
 import { exportBrick } from '../../export/export-brick.js';
 import { peftFiles, readPeftAdapter } from '../../export/peft-adapter.js';
 import { loadPretrainedCheckpoint } from '../../student/hugging-face-checkpoint.js';
 import { mergeLora } from '../../student/lora.js';
-import { promptStyleSchema } from '../../prompts/index.js';
 import { writePretrainedTokenizerFiles } from '../../tokenizer/pretrained-tokenizer-files.js';
 import { weightsHash } from '../../student/pretrained-base.js';
 
-export const adapterBrickManifestSchema = z.strictObject({
-  specificationVersion: z.literal('v1', { error: "specificationVersion must be 'v1'" }),
-  kind: z.literal('lora-adapter'),
-  role: brickRoleSchema,
-  /** The pretrained base model directory (relative to the brick directory, or absolute). */
-  base: z.string().min(1),
-  /** The PEFT adapter directory (relative to the brick directory, or absolute; "." for the brick itself). */
-  adapter: z.string().min(1).default('.'),
-  promptStyle: promptStyleSchema.optional(),
-  decoding: brickDecodingSchema.optional(),
-});
-
-export type AdapterBrickManifest = z.infer<typeof adapterBrickManifestSchema>;
+// The format lives with the other brick.json formats (src/bricks); re-exported for the runtime's importers.
+export { adapterBrickManifestSchema, type AdapterBrickManifest };
 
 /** The adapter manifest of `directory`, or undefined when its brick.json is not of kind `lora-adapter`. */
 export async function readAdapterBrickManifest(directory: string): Promise<AdapterBrickManifest | undefined> {
