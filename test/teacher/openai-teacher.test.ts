@@ -104,9 +104,13 @@ describe('OpenAITeacher', () => {
       { script: firstAttempts({ kind: 'rate-limit', retryAfterDate: date }) },
       { sleep: async () => undefined },
     );
+    // The wait is the date less the clock when the answer was read, which lies between these two
+    // readings however long the call took (an HTTP date has whole seconds).
+    const before = Date.now();
     await teacher.decompose(example, { maxSubquestions: 4 });
-    expect(delays[0]).toBeGreaterThan(1000);
-    expect(delays[0]).toBeLessThanOrEqual(3000);
+    const after = Date.now();
+    expect(delays[0]).toBeGreaterThanOrEqual(Math.max(0, Date.parse(date) - after));
+    expect(delays[0]).toBeLessThanOrEqual(Date.parse(date) - before);
   });
 
   it('retries 500s with bounded full-jitter backoff and gives up after maxRetries', async () => {
