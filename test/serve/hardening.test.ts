@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Brick } from '../../src/runtime/bricks/brick.js';
 import type { BrickLoader } from '../../src/runtime/bricks/registry.js';
 import { openSocket, rawRequest, readUntilClose } from './raw-http.js';
-import { slowRemoteLoader, startTestServer, type TestServer } from './serve-harness.js';
+import { Gate, slowRemoteLoader, startTestServer, type TestServer } from './serve-harness.js';
 
 const question = 'Which was founded first, Plinsteford or Plixhio?';
 
@@ -39,6 +39,7 @@ const failingRemoteLoader: BrickLoader = {
 
 describe('serve hardening', () => {
   let server: TestServer;
+  const gate = new Gate();
 
   beforeAll(async () => {
     server = await startTestServer(
@@ -49,7 +50,7 @@ describe('serve hardening', () => {
         ],
         limits: { questionChars: 200, receiveTimeoutMs: 300 },
       },
-      { loadOptions: { loaders: [slowRemoteLoader(300)] } },
+      { loadOptions: { loaders: [slowRemoteLoader(300, gate)] } },
     );
   });
   afterAll(async () => server.close());
@@ -112,6 +113,8 @@ describe('serve hardening', () => {
   });
 
   it('counts a request whose client went away (as 499)', async () => {
+    // The slow brick's call waits at the closed gate until the client has gone.
+    gate.close();
     const controller = new AbortController();
     const pending = fetch(`${server.url}/v1/chat/completions`, {
       method: 'POST',
@@ -123,6 +126,7 @@ describe('serve hardening', () => {
     await vi.waitFor(() => expect(admission.running).toBe(1), { timeout: 5_000, interval: 5 });
     controller.abort();
     expect(await pending).toBe('aborted');
+    gate.open();
     await vi.waitFor(
       async () =>
         expect(await server.serve.metrics.text()).toMatch(

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { referenceBrickLoader } from '../../src/runtime/bricks/reference-brick.js';
-import { slowRemoteLoader, startTestServer, type TestServer } from './serve-harness.js';
+import { Gate, slowRemoteLoader, startTestServer, type TestServer } from './serve-harness.js';
 
 const question = 'Which was founded first, Plinsteford or Plixhio?';
 const busyLoaderModule = new URL('./busy-brick-loader.ts', import.meta.url).href;
@@ -45,17 +45,28 @@ describe('bounded queue and deadlines', () => {
   afterEach(async () => server?.close());
 
   it('answers 429 with retry-after beyond concurrency + queue, and completes every accepted request', async () => {
-    // 4 brick calls per chain × 100 ms: each chain takes ≥ 400 ms, so the 12 requests overlap.
+    // The brick calls wait at a closed gate, so the 12 requests overlap however slowly they arrive.
+    const gate = new Gate();
+    gate.close();
     server = await startTestServer(
       {
         chains: [{ name: 'slow', decomposer: 'openai:slow', solver: 'openai:slow', mode: 'static' }],
         limits: { concurrency: 2, queueSize: 3 },
       },
-      { loadOptions: { loaders: [slowRemoteLoader(100)] } },
+      { loadOptions: { loaders: [slowRemoteLoader(100, gate)] } },
     );
-    const responses = await Promise.all(
-      Array.from({ length: 12 }, (_, index) => chat(server as TestServer, { stream: index % 2 === 0 })),
+    let answered = 0;
+    const pending = Array.from({ length: 12 }, (_, index) =>
+      chat(server as TestServer, { stream: index % 2 === 0 }).then((response) => {
+        answered += 1;
+        return response;
+      }),
     );
+    // 5 admitted (2 running, 3 waiting) hold at the gate; the 7 others are refused at once.
+    await vi.waitFor(() => expect(answered).toBe(7), { timeout: 10_000, interval: 5 });
+    await untilAdmitted(server, 5);
+    gate.open();
+    const responses = await Promise.all(pending);
     const accepted = responses.filter((response) => response.status === 200);
     const refused = responses.filter((response) => response.status === 429);
     expect(accepted).toHaveLength(5);
@@ -78,12 +89,14 @@ describe('bounded queue and deadlines', () => {
     expect(server.serve.service.admission.running).toBe(0);
     expect(server.serve.service.admission.waiting).toBe(0);
     // The openai client sees the 429 as a RateLimitError; afterwards the server serves again.
+    gate.close();
     const blockers = [chat(server), chat(server), chat(server), chat(server), chat(server)];
     await untilAdmitted(server, 5);
     const client = new OpenAI({ baseURL: server.baseURL, apiKey: 'x', maxRetries: 0 });
     await expect(
       client.chat.completions.create({ model: 'slow', messages: [{ role: 'user', content: question }] }),
     ).rejects.toBeInstanceOf(OpenAI.RateLimitError);
+    gate.open();
     expect((await Promise.all(blockers)).map((response) => response.status)).toEqual([
       200, 200, 200, 200, 200,
     ]);
@@ -99,6 +112,8 @@ describe('bounded queue and deadlines', () => {
 
   it("gives each chain its own retry-after: fast traffic on one chain does not shorten a slow chain's", async () => {
     // The slow chain makes 4 brick calls of 300 ms: about 1.2 s a run, so its retry-after is ≥ 2.
+    // Its later run waits at a closed gate, so it still runs when the refused requests arrive.
+    const gate = new Gate();
     server = await startTestServer(
       {
         chains: [
@@ -107,11 +122,12 @@ describe('bounded queue and deadlines', () => {
         ],
         limits: { concurrency: 1, queueSize: 0 },
       },
-      { loadOptions: { loaders: [slowRemoteLoader(300), referenceBrickLoader] } },
+      { loadOptions: { loaders: [slowRemoteLoader(300, gate), referenceBrickLoader] } },
     );
     expect((await chat(server)).status).toBe(200);
     for (let index = 0; index < 10; index += 1)
       expect((await chat(server, { model: 'fast' })).status).toBe(200);
+    gate.close();
     const blocker = chat(server);
     await untilAdmitted(server, 1);
     const slowRefusal = await chat(server);
@@ -120,6 +136,7 @@ describe('bounded queue and deadlines', () => {
     expect(fastRefusal.status).toBe(429);
     expect(Number(slowRefusal.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
     expect(Number(fastRefusal.headers.get('retry-after'))).toBe(1);
+    gate.open();
     expect((await blocker).status).toBe(200);
   });
 

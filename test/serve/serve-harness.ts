@@ -47,11 +47,38 @@ export async function startTestServer(
 }
 
 /**
- * A remote-brick stand-in: the loader of `openai:` bricks, whose bricks wait `delayMs`
- * (asynchronously, as a network call does) before answering as the reference expert. Remote
- * bricks run on the main thread, so this is the main-thread placement under test.
+ * A gate a test closes and opens: a gated brick call waits while it is closed, so a test can hold
+ * requests in flight for as long as it needs instead of hoping a delay outlasts its checks.
  */
-export function slowRemoteLoader(delayMs: number): BrickLoader {
+export class Gate {
+  private closed = false;
+  private opened: Promise<void> = Promise.resolve();
+  private openNow: () => void = () => undefined;
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.opened = new Promise((resolve) => (this.openNow = resolve));
+  }
+
+  open(): void {
+    this.closed = false;
+    this.openNow();
+  }
+
+  /** Resolves once the gate is open. */
+  passed(): Promise<void> {
+    return this.opened;
+  }
+}
+
+/**
+ * A remote-brick stand-in: the loader of `openai:` bricks, whose bricks wait `delayMs`
+ * (asynchronously, as a network call does), then for `gate` to be open when one is given, before
+ * answering as the reference expert. Remote bricks run on the main thread, so this is the
+ * main-thread placement under test.
+ */
+export function slowRemoteLoader(delayMs: number, gate?: Gate): BrickLoader {
   return {
     kind: 'openai',
     load: async (spec) => {
@@ -60,6 +87,7 @@ export function slowRemoteLoader(delayMs: number): BrickLoader {
         <Input, Output>(call: (input: Input) => Promise<Output>) =>
         async (input: Input) => {
           await delay(delayMs);
+          await gate?.passed();
           return call.call(inner, input);
         };
       const brick: Brick = {

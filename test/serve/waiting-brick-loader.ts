@@ -2,8 +2,11 @@
  * A local (`onnx`) brick stand-in for cancellation tests, loaded in the serve worker threads: asked
  * the question `wait`, its decompose runs until its AbortSignal aborts (yielding to the event loop
  * between turns, as the generation loop does between ONNX runs), then fails naming the reason; any
- * other question is answered at once.
+ * other question is answered at once. A `wait` call appends a line to `<brick dir>/started` when it
+ * begins, so a test knows the call is running in the worker without waiting a fixed time.
  */
+import { appendFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Brick, DecomposeInput } from '../../src/runtime/bricks/brick.js';
 import type { BrickLoader } from '../../src/runtime/bricks/registry.js';
 
@@ -21,6 +24,7 @@ export const brickLoaders: BrickLoader[] = [
         model: 'waiting',
         decompose: async (input: DecomposeInput) => {
           if (input.question === 'wait') {
+            appendFileSync(join(spec.path ?? spec.spec, 'started'), 'started\n');
             while (input.signal?.aborted !== true) await turn();
             throw new Error(`stopped in the worker: ${(input.signal.reason as Error).message}`);
           }
