@@ -4,7 +4,9 @@
  * Several prompts run together: left-padded to a common length with an attention mask that
  * grows with the cache. When the model can select cache rows (`selectRows`), a finished row
  * leaves the batch and identical prompts are prefilled once; otherwise a finished row is fed
- * padding with mask 0 until every row is done.
+ * padding with mask 0 until every row is done. Given a cached prefix that every prompt starts with
+ * (`options.prefix`, from a PrefixCache: a brick's fixed system prompt and chat template), the first
+ * step feeds only what follows it.
  */
 import {
   lastPositionLogits,
@@ -12,7 +14,12 @@ import {
   type DecoderBatch,
   type DecoderModel,
 } from './decoder-model.js';
-import { buildGenerationParts, type GenerationOptions, type GenerationParts } from './generation-options.js';
+import {
+  buildGenerationParts,
+  type GenerationOptions,
+  type GenerationParts,
+  type PromptPrefix,
+} from './generation-options.js';
 import type { FinishReason, StopDecision } from './stopping-criteria.js';
 
 export interface GenerationResult {
@@ -126,9 +133,19 @@ async function prefill<Cache>(
   });
   const distinct = rows.filter((row, index) => source[index] === row);
   options.signal?.throwIfAborted();
-  const batch = promptBatch(distinct, parts.padTokenId);
+  const prefix = usablePrefix(model, distinct, options.prefix);
+  const batch = promptBatch(distinct, parts.padTokenId, prefix?.tokens.length ?? 0);
   validateDecoderBatch(batch);
-  const output = await model.forward(batch, undefined);
+  // The shared prefix's cache (batch 1, owned by its PrefixCache) copied to every row; the loop owns the copy.
+  const past =
+    prefix === undefined
+      ? undefined
+      : model.selectRows!(
+          prefix.cache as Cache,
+          distinct.map(() => 0),
+        );
+  if (past !== undefined) swap(past);
+  const output = await model.forward(batch, past);
   let cache = output.cache;
   swap(cache);
   const logits = lastPositionLogits(output.logits, distinct.length, batch.length, model.vocabSize);
@@ -198,17 +215,40 @@ export function logProbabilityOf(logits: Float32Array, token: number): number {
   return logits[token] - max - Math.log(sum);
 }
 
-/** The first step: every prompt left-padded to the longest, positions counted from the first real token. */
-function promptBatch(rows: Row[], padTokenId: number): DecoderBatch {
-  const length = Math.max(...rows.map((row) => row.prompt.length));
+/**
+ * The prompts' shared prefix when the loop can use it: the model copies cache rows, and every prompt
+ * starts with the prefix and goes past it (the last prompt token's logits are needed).
+ */
+function usablePrefix<Cache>(
+  model: DecoderModel<Cache>,
+  rows: readonly Row[],
+  prefix: PromptPrefix | undefined,
+): PromptPrefix | undefined {
+  if (prefix === undefined || model.selectRows === undefined || prefix.tokens.length === 0) return undefined;
+  const { tokens } = prefix;
+  const fits = (prompt: readonly number[]) =>
+    prompt.length > tokens.length && tokens.every((token, index) => prompt[index] === token);
+  return rows.every((row) => fits(row.prompt)) ? prefix : undefined;
+}
+
+/**
+ * The first step: every prompt left-padded to the longest, positions counted from the first real
+ * token. With a cached prefix of `prefixLength` tokens, only what follows it is fed, left-padded
+ * after the prefix (mask 0 there), positions going on from the prefix.
+ */
+function promptBatch(rows: Row[], padTokenId: number, prefixLength: number): DecoderBatch {
+  const length = Math.max(...rows.map((row) => row.prompt.length)) - prefixLength;
   const inputIds = new BigInt64Array(rows.length * length);
   const positionIds = new BigInt64Array(rows.length * length);
   rows.forEach((row, index) => {
-    const padding = length - row.prompt.length;
+    const padding = length - (row.prompt.length - prefixLength);
+    for (let column = 0; column < prefixLength; column += 1) row.mask.push(1);
     for (let column = 0; column < length; column += 1) {
       const real = column >= padding;
-      inputIds[index * length + column] = BigInt(real ? row.prompt[column - padding] : padTokenId);
-      positionIds[index * length + column] = BigInt(real ? column - padding : 0);
+      inputIds[index * length + column] = BigInt(
+        real ? row.prompt[prefixLength + column - padding] : padTokenId,
+      );
+      positionIds[index * length + column] = BigInt(real ? prefixLength + column - padding : 0);
       row.mask.push(real ? 1 : 0);
     }
   });
@@ -218,7 +258,7 @@ function promptBatch(rows: Row[], padTokenId: number): DecoderBatch {
     attentionMask: maskOf(rows),
     batchSize: rows.length,
     length,
-    pastLength: 0,
+    pastLength: prefixLength,
   };
 }
 

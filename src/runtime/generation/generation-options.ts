@@ -56,6 +56,19 @@ export interface GenerationOptions extends GenerationSettingsInput {
   signal?: AbortSignal;
   /** Called for every token appended to a row (streaming). */
   onToken?: (event: { row: number; token: number }) => void;
+  /**
+   * A prefix every prompt starts with, already run through the model (prefix-cache.ts): the first
+   * step feeds only the tokens after it. Ignored when a prompt does not start with it or the model
+   * cannot copy cache rows.
+   */
+  prefix?: PromptPrefix;
+}
+
+/** Tokens and the model's cache after them (batch 1); the cache stays its owner's, never released by the loop. */
+export interface PromptPrefix {
+  tokens: readonly number[];
+  /** The DecoderModel's cache type (this interface is not generic over it). */
+  cache: unknown;
 }
 
 export interface GenerationParts {
@@ -75,6 +88,7 @@ export function parseGenerationSettings(options: GenerationOptions): GenerationS
     stoppingCriteria: _c,
     signal: _g,
     onToken: _o,
+    prefix: _p,
     ...data
   } = options;
   const parsed = generationSettingsSchema.safeParse(data);
