@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
-import { isMixtureLayer, mixtureOfExpertsSchema } from './moe-config.js';
+import {
+  cosineRouterDefaults,
+  isMixtureLayer,
+  mixtureOfExpertsSchema,
+  routerParameterCount,
+  routerRowWidth,
+} from './moe-config.js';
 
 const positiveInteger = z.number().int().positive();
 
@@ -209,7 +215,7 @@ export function countParameters(architecture: StudentArchitecture): number {
   let mixtures = 0; // extra parameters of MoE layers over a dense MLP: (E − 1) experts and the router
   for (let layer = 0; layer < numHiddenLayers; layer += 1)
     if (moe !== undefined && isMixtureLayer(moe, layer))
-      mixtures += (moe.experts - 1) * mlp + moe.experts * hiddenSize;
+      mixtures += (moe.experts - 1) * mlp + routerParameterCount(moe, hiddenSize);
   return (
     vocabSize * hiddenSize +
     numHiddenLayers * (attention + mlp + biases + norms) +
@@ -280,6 +286,12 @@ function mixtralHuggingFaceConfig(architecture: StudentArchitecture, tokenIds: C
     sliding_window: null,
     ...(moe.layers === undefined ? {} : { dnc_moe_layers: moe.layers }),
     ...(moe.router === 'softmax' ? {} : { dnc_router: moe.router }),
+    ...(moe.router === 'cosine'
+      ? {
+          dnc_router_dimension: routerRowWidth(moe, architecture.hiddenSize),
+          dnc_router_temperature: moe.routerTemperature ?? cosineRouterDefaults.temperature,
+        }
+      : {}),
   };
 }
 

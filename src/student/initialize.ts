@@ -11,7 +11,7 @@ import {
   type ProjectionName,
   type StudentArchitecture,
 } from './config.js';
-import { expertWeightName, isMixtureLayer, routerWeightName } from './moe-config.js';
+import { expertWeightName, isMixtureLayer, routerShapes } from './moe-config.js';
 
 const mlpProjections: readonly ProjectionName[] = ['gate_proj', 'up_proj', 'down_proj'];
 
@@ -71,7 +71,7 @@ function setMixtureShapes(
 ): void {
   const { hiddenSize, intermediateSize, moe } = architecture;
   if (moe === undefined) return;
-  shapes.set(routerWeightName(layer), [moe.experts, hiddenSize]);
+  for (const [name, shape] of routerShapes(moe, hiddenSize, layer)) shapes.set(name, shape); // (E, C) or (E, D), (D, C)
   for (let expert = 0; expert < moe.experts; expert += 1) {
     shapes.set(expertWeightName(layer, expert, 'w1'), [intermediateSize, hiddenSize]);
     shapes.set(expertWeightName(layer, expert, 'w2'), [hiddenSize, intermediateSize]);

@@ -10,9 +10,21 @@ const positiveInteger = z.number().int().positive();
 /**
  * Routers dnc builds: `softmax` is Mixtral's (softmax over every expert, top-k, renormalized);
  * `sigmoid` scores each expert on its own, sigmoid(logit), then keeps the top-k renormalized
- * (DeepSeek-V3's gate, without its bias terms). Hugging Face Mixtral implements only softmax.
+ * (DeepSeek-V3's gate, without its bias terms); `cosine` is X-MoE's as LibMoE runs it
+ * (`smoe_cosinegating`): logits = cos(P x, e_j) / τ with a low-dimensional projection P (D, C) and
+ * expert embeddings e (E, D), then Mixtral's softmax top-k. Hugging Face Mixtral implements only softmax.
  */
-export const routerKinds = ['softmax', 'sigmoid'] as const;
+export const routerKinds = ['softmax', 'sigmoid', 'cosine'] as const;
+
+/**
+ * The cosine router's defaults, LibMoE's: D = E / 2 (rounded up, at least 2: in one dimension a
+ * cosine is ±1 and routing ties) and a fixed temperature. LibMoE
+ * keeps the expert embeddings at norm 1.5 and divides by 0.3, i.e. cos / 0.2; dnc normalizes both
+ * sides inside the graph (differentiable, as X-MoE and tutel do) and divides by τ = 0.2.
+ */
+export const cosineRouterDefaults = { temperature: 0.2 } as const;
+
+const defaultRouterDimension = (experts: number): number => Math.max(2, Math.ceil(experts / 2));
 
 export const mixtureOfExpertsSchema = z
   .strictObject({
@@ -28,8 +40,30 @@ export const mixtureOfExpertsSchema = z
     zLoss: z.number().nonnegative().default(0.001),
     /** Layers (0-based) whose MLP is a mixture; absent: every layer (as in Mixtral). */
     layers: z.array(z.number().int().nonnegative()).min(1).optional(),
+    /** Cosine router: the projection's dimension D (default max(2, ⌈E / 2⌉), fixed when the preset is read). */
+    routerDimension: z
+      .number()
+      .int()
+      .min(2, 'moe.routerDimension must be at least 2 (a cosine in one dimension is ±1, so experts tie)')
+      .optional(),
+    /** Cosine router: the fixed temperature τ of logits = cos / τ (default 0.2). */
+    routerTemperature: z.number().positive().optional(),
   })
-  .refine((moe) => moe.topK <= moe.experts, { message: 'moe.topK must not exceed moe.experts' });
+  .refine((moe) => moe.topK <= moe.experts, { message: 'moe.topK must not exceed moe.experts' })
+  .refine(
+    (moe) =>
+      moe.router === 'cosine' || (moe.routerDimension === undefined && moe.routerTemperature === undefined),
+    {
+      message:
+        'moe.routerDimension and moe.routerTemperature belong to router "cosine"; remove them or set router to "cosine"',
+    },
+  )
+  .transform((moe) =>
+    // D is fixed once: growth adds experts (and embedding rows) but keeps the projection.
+    moe.router === 'cosine' && moe.routerDimension === undefined
+      ? { ...moe, routerDimension: defaultRouterDimension(moe.experts) }
+      : moe,
+  );
 
 export type MixtureOfExperts = z.infer<typeof mixtureOfExpertsSchema>;
 
@@ -46,5 +80,26 @@ export const mixturePrefix = (layer: number): string => `model.layers.${layer}.b
 export const expertWeightName = (layer: number, expert: number, linear: 'w1' | 'w2' | 'w3'): string =>
   `${mixturePrefix(layer)}.experts.${expert}.${linear}.weight`;
 
-/** The router's Linear weight (E, C). */
+/** The router's Linear weight (E, C); for the cosine router, the expert embeddings (E, D). */
 export const routerWeightName = (layer: number): string => `${mixturePrefix(layer)}.gate.weight`;
+
+/** The cosine router's projection (D, C) (X-MoE's `wg_reduction`, LibMoE's `inp_reduction`; no bias). */
+export const routerProjectionName = (layer: number): string =>
+  `${mixturePrefix(layer)}.gate.projection.weight`;
+
+/** The width of a router row: C, or the cosine router's D. */
+export function routerRowWidth(moe: MixtureOfExperts, hiddenSize: number): number {
+  return moe.router === 'cosine' ? (moe.routerDimension ?? defaultRouterDimension(moe.experts)) : hiddenSize;
+}
+
+/** The router's (name, shape) tensors of a mixture layer, in export order. */
+export function routerShapes(moe: MixtureOfExperts, hiddenSize: number, layer: number): [string, number[]][] {
+  const width = routerRowWidth(moe, hiddenSize);
+  const rows: [string, number[]] = [routerWeightName(layer), [moe.experts, width]];
+  return moe.router === 'cosine' ? [rows, [routerProjectionName(layer), [width, hiddenSize]]] : [rows];
+}
+
+/** Router weights per mixture layer, which are also its multiply-adds per token: C·E, or C·D + D·E. */
+export function routerParameterCount(moe: MixtureOfExperts, hiddenSize: number): number {
+  return routerShapes(moe, hiddenSize, 0).reduce((sum, [, shape]) => sum + shape[0] * shape[1], 0);
+}

@@ -16,16 +16,20 @@ import { type FrozenSpec, type ParameterSpec, type TrainableModel } from '../eng
 import { type StudentArchitecture } from './config.js';
 import { initializeWeights, studentWeightShapes } from './initialize.js';
 import { llamaParameterSpecs } from './llama-graph.js';
-import { isMixtureLayer, mixturePrefix, routerWeightName } from './moe-config.js';
+import { isMixtureLayer, mixturePrefix, routerRowWidth, routerWeightName } from './moe-config.js';
 
-/** The frozen copy of a layer's old router rows (E_old, C). */
+/** The frozen copy of a layer's old router rows (E_old, C), or (E_old, D) for the cosine router. */
 export const frozenRouterRowsName = (layer: number): string => `${mixturePrefix(layer)}.gate.frozen_rows`;
 
 /** The architecture with `added` more experts in every mixture layer. */
 export function growArchitecture(architecture: StudentArchitecture, added: number): StudentArchitecture {
   if (architecture.moe === undefined)
     throw new Error('growArchitecture: the student has no mixture-of-experts layers');
-  return { ...architecture, moe: { ...architecture.moe, experts: architecture.moe.experts + added } };
+  const moe = architecture.moe;
+  // The cosine router's projection keeps its dimension: only embedding rows are added.
+  const pinned =
+    moe.router === 'cosine' ? { routerDimension: routerRowWidth(moe, architecture.hiddenSize) } : {};
+  return { ...architecture, moe: { ...moe, ...pinned, experts: moe.experts + added } };
 }
 
 function mixtureLayers(architecture: StudentArchitecture): number[] {
@@ -54,7 +58,10 @@ export function growthSpecs(
     else frozen.push({ name: spec.name, shape: spec.shape });
   }
   for (const layer of mixtureLayers(grown))
-    frozen.push({ name: frozenRouterRowsName(layer), shape: [oldExperts, grown.hiddenSize] });
+    frozen.push({
+      name: frozenRouterRowsName(layer),
+      shape: [oldExperts, routerRowWidth(grown.moe!, grown.hiddenSize)],
+    });
   return { parameters, frozen };
 }
 

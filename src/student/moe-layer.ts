@@ -17,7 +17,13 @@
  */
 import { type Value } from '../engine/graph-core.js';
 import { type Graph } from '../engine/graph.js';
-import { expertWeightName, type MixtureOfExperts, routerWeightName } from './moe-config.js';
+import {
+  cosineRouterDefaults,
+  expertWeightName,
+  type MixtureOfExperts,
+  routerProjectionName,
+  routerWeightName,
+} from './moe-config.js';
 
 /** What one mixture layer's router did, for the auxiliary losses and the routing metrics. */
 export interface RouterOutputs {
@@ -46,14 +52,33 @@ function topKMask(g: Graph, probabilities: Value, experts: number, topK: number)
   return probabilities.dataType === 'float32' ? chosen : g.cast(chosen, probabilities.dataType);
 }
 
+/** Rows scaled to unit L2 norm, as torch's F.normalize: v / max(‖v‖₂, ε), ε = 1e-4 (LibMoE's). */
+function normalizeRows(g: Graph, rows: Value): Value {
+  const norm = g.sqrt(g.reduceSum(g.mul(rows, rows), [-1], true)); // (R, 1)
+  return g.div(rows, g.max(norm, g.scalar(1e-4, rows.dataType))); // (R, D)
+}
+
+/**
+ * Router logits (N, E): x Wgᵀ; or, for the cosine router, cos(P x, e_j) / τ: the token projected
+ * to D dimensions and each expert's embedding, both unit-normalized (X-MoE / LibMoE).
+ */
+export function routerLogits(context: MixtureContext, x: Value, layer: number): Value {
+  const { g, weight, moe } = context;
+  if (moe.router !== 'cosine') return g.gemm(x, weight(routerWeightName(layer)), null, { transposeB: true }); // (N, E)
+  const projected = g.gemm(x, weight(routerProjectionName(layer)), null, { transposeB: true }); // (N, D)
+  const embeddings = normalizeRows(g, weight(routerWeightName(layer))); // (E, D)
+  const temperature = moe.routerTemperature ?? cosineRouterDefaults.temperature;
+  return g.gemm(normalizeRows(g, projected), embeddings, null, { transposeB: true, alpha: 1 / temperature }); // (N, E)
+}
+
 /** The router: logits, probabilities, top-k mask and the renormalized (N, E) expert weights. */
 export function route(
   context: MixtureContext,
   x: Value,
   layer: number,
 ): { routing: RouterOutputs; weights: Value } {
-  const { g, weight, moe } = context;
-  const logits = g.gemm(x, weight(routerWeightName(layer)), null, { transposeB: true }); // (N, E)
+  const { g, moe } = context;
+  const logits = routerLogits(context, x, layer); // (N, E)
   // softmax: p over all experts; sigmoid: independent scores, and p = scores / Σ scores (for the losses).
   const scores = moe.router === 'sigmoid' ? g.sigmoid(logits) : g.softmax(logits, -1); // (N, E)
   const probabilities = moe.router === 'sigmoid' ? g.div(scores, g.reduceSum(scores, [-1], true)) : scores; // (N, E)

@@ -26,7 +26,7 @@ import { type StudentArchitecture } from '../student/config.js';
 import { llamaForward, llamaParameterSpecs, type ProjectionAdapter } from '../student/llama-graph.js';
 import { loraAdapter, loraParameterSpecs, type LoraSettings } from '../student/lora.js';
 import { auxiliaryLoss, type RouterOutputs } from '../student/moe-layer.js';
-import { isMixtureLayer } from '../student/moe-config.js';
+import { isMixtureLayer, routerParameterCount } from '../student/moe-config.js';
 
 export const studentBatchNames = {
   inputIds: 'input_ids',
@@ -116,7 +116,7 @@ export function studentStepFlops(architecture: StudentArchitecture, shape: Batch
   const layersFlops =
     L * attentionFlops +
     (L - mixtureLayers) * mlpFlops(F) +
-    (moe === undefined ? 0 : mixtureLayers * (mlpFlops(F * moe.topK) + 2 * C * moe.experts));
+    (moe === undefined ? 0 : mixtureLayers * (mlpFlops(F * moe.topK) + 2 * routerParameterCount(moe, C)));
   const headRows = shape.targets ?? tokens; // the tied head runs on the loss positions alone when K is set
   const forward = tokens * layersFlops + headRows * 2 * V * C;
   return 3 * forward;

@@ -6,7 +6,7 @@ import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
 import { countParameters, loadPreset } from '../../src/student/config.js';
 import { studentStepFlops } from '../../src/train/student-model.js';
 import { initializeWeights, studentWeightShapes } from '../../src/student/initialize.js';
-import { expertWeightName, routerWeightName } from '../../src/student/moe-config.js';
+import { expertWeightName, mixtureOfExpertsSchema, routerShapes } from '../../src/student/moe-config.js';
 import { auxiliaryLoss, mixtureOfExperts } from '../../src/student/moe-layer.js';
 import { checkGradients, type CheckedInput } from '../engine/gradient-check.js';
 import {
@@ -53,14 +53,16 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
     expect(result.maxRelativeError).toBeLessThan(1e-6);
   });
 
-  it.each(['softmax', 'sigmoid'] as const)(
+  it.each(['softmax', 'sigmoid', 'cosine'] as const)(
     'a routed layer (3 experts, top-2, %s router) with its balance and z losses, in x, router and every expert',
     async (router) => {
       const [rows, hidden, width, experts] = [6, 4, 3, 3];
-      const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25, router });
+      // The cosine router: a 2-dimensional projection, τ = 0.5 (its gradients in P and the embeddings).
+      const cosine = router === 'cosine' ? { routerDimension: 2, routerTemperature: 0.5 } : {};
+      const settings = moe(experts, 2, { balanceLoss: 0.5, zLoss: 0.25, router, ...cosine });
       const inputs: CheckedInput[] = [
         { name: 'x', shape: [rows, hidden] },
-        { name: routerWeightName(0), shape: [experts, hidden] },
+        ...routerShapes(settings, hidden, 0).map(([name, shape]) => ({ name, shape })),
       ];
       for (let expert = 0; expert < experts; expert += 1)
         inputs.push(
@@ -81,8 +83,9 @@ describe('MoE gradient rules (central finite differences, float64)', () => {
         },
       });
       expect(result.maxRelativeError).toBeLessThan(1e-6);
-      // The router's gradient is not zero: the kept probabilities carry it.
-      expect(result.analytic[1].some((value) => Math.abs(value) > 1e-4)).toBe(true);
+      // The router's gradient is not zero: the kept probabilities carry it (both cosine tensors too).
+      for (const index of router === 'cosine' ? [1, 2] : [1])
+        expect(result.analytic[index].some((value) => Math.abs(value) > 1e-4)).toBe(true);
     },
   );
 });
@@ -130,7 +133,23 @@ describe('MoE student', () => {
     expect(countParameters(architecture)).toBe(total);
   });
 
-  it.each(['softmax', 'sigmoid'] as const)(
+  it('the cosine router: D = max(2, ⌈E / 2⌉) fixed when read, its tensors (E, D) and (D, C) counted, its fields refused elsewhere', async () => {
+    const parsed = mixtureOfExpertsSchema.parse({ experts: 5, topK: 2, router: 'cosine' });
+    expect(parsed).toMatchObject({ routerDimension: 3, balanceLoss: 0.01 });
+    expect(parsed.routerTemperature).toBeUndefined(); // τ defaults to 0.2 where it is used
+    const refused = mixtureOfExpertsSchema.safeParse({ experts: 4, topK: 2, routerDimension: 8 });
+    expect(refused.success).toBe(false);
+    expect(refused.error?.issues[0].message).toMatch(/belong to router "cosine"/);
+    const architecture = await nanoArchitecture(moe(4, 2, { router: 'cosine', routerDimension: 3 }));
+    const shapes = studentWeightShapes(architecture);
+    const C = architecture.hiddenSize;
+    expect(shapes.get('model.layers.0.block_sparse_moe.gate.weight')).toEqual([4, 3]);
+    expect(shapes.get('model.layers.0.block_sparse_moe.gate.projection.weight')).toEqual([3, C]);
+    const total = [...shapes.values()].reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0);
+    expect(countParameters(architecture)).toBe(total);
+  });
+
+  it.each(['softmax', 'sigmoid', 'cosine'] as const)(
     'exports a Mixtral-layout brick (%s router) whose cached decoder gives the training graph logits',
     async (router) => {
       const architecture = await nanoArchitecture(moe(4, 2, { router }));
@@ -148,7 +167,12 @@ describe('MoE student', () => {
         router_aux_loss_coef: 0.01,
         intermediate_size: architecture.intermediateSize,
       });
-      expect(config.dnc_router).toBe(router === 'softmax' ? undefined : 'sigmoid');
+      expect(config.dnc_router).toBe(router === 'softmax' ? undefined : router);
+      if (router === 'cosine') {
+        expect(config).toMatchObject({ dnc_router_dimension: 2, dnc_router_temperature: 0.2 });
+        const safetensors = await readFile(join(brick, 'model.safetensors'));
+        expect(safetensors.toString('latin1', 0, 4096)).toContain('block_sparse_moe.gate.projection.weight');
+      }
       const row = tokens(9, 3);
       const expected = (await trainingForward(architecture, weights, [row])).logits;
       const model = await OnnxDecoderModel.load(brick);
