@@ -63,8 +63,19 @@ export const defaults = {
    * `dnc eval`: examples in flight at once (a suite's `concurrency` overrides it), worker threads
    * for local bricks, and the seed and resamples of the bootstrap 95% intervals.
    */
-  /** `dnc eval`: local (ONNX) bricks run in `localThreads` worker threads, one per core here. */
-  eval: { concurrency: 8, localThreads: 2, bootstrapSeed: 0, bootstrapResamples: 1000 },
+  /**
+   * `dnc eval`: local (ONNX) bricks run in `localThreads` worker threads, one per core here; calls
+   * to one local brick that arrive together run as one batched generation of up to `batchSize`
+   * (a window of `batchWaitMs` while another batch runs; as `dnc serve` does).
+   */
+  eval: {
+    concurrency: 8,
+    localThreads: 2,
+    batchSize: 8,
+    batchWaitMs: 5,
+    bootstrapSeed: 0,
+    bootstrapResamples: 1000,
+  },
   /**
    * `dnc train`: the validation split (fraction, with a floor; sets smaller than
    * `validationMinimumSet` get none), early stopping after `patience` evaluations without a

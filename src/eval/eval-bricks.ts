@@ -13,6 +13,7 @@ import { chainDecomposers, type Chain } from '../data/schemas.js';
 import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
+import { type BrickBatcherOptions } from '../runtime/workers/brick-batcher.js';
 import { BrickPool, WorkerBrick } from '../runtime/workers/brick-pool.js';
 import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
 import { brickIdentity } from './brick-identity.js';
@@ -36,6 +37,11 @@ export interface EvalBricksOptions {
   localThreads: number;
   /** `always` runs every brick in the pool (tests the pool with bricks that need no model). */
   placement?: 'auto' | 'always';
+  /**
+   * Concurrent calls to one local brick run as one batched generation (as in `dnc serve`);
+   * absent or a batch size of 1: each call runs alone.
+   */
+  batching?: BrickBatcherOptions;
 }
 
 function chainsUsing(spec: string, chains: readonly Chain[]): string {
@@ -64,7 +70,11 @@ async function loadOne(
   checkBrickDirectory(spec, cwd);
   const identity = await brickIdentity(spec, { cwd });
   if (pool !== undefined)
-    return { brick: new WorkerBrick(pool, await pool.describe(spec)), identity, placement: 'worker' };
+    return {
+      brick: new WorkerBrick(pool, await pool.describe(spec), options.batching),
+      identity,
+      placement: 'worker',
+    };
   return { brick: await loadBrick(spec, options.loadOptions), identity, placement: 'main' };
 }
 

@@ -67,6 +67,11 @@ export interface EvalOptions {
   env?: NodeJS.ProcessEnv;
   localThreads?: number;
   placement?: 'auto' | 'always';
+  /**
+   * Concurrent calls to one local brick gathered into one batched generation: at most this many
+   * per batch (default `defaults.eval.batchSize`; 1: every call alone).
+   */
+  batchSize?: number;
   /** Replaces the brick loaders (tests). */
   loaders?: readonly BrickLoader[];
   onProgress?: (progress: EvalProgress) => void;
@@ -242,6 +247,10 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     },
     localThreads: options.localThreads ?? defaults.eval.localThreads,
     placement: options.placement,
+    batching: {
+      batchSize: options.batchSize ?? defaults.eval.batchSize,
+      waitMs: defaults.eval.batchWaitMs,
+    },
   });
   let cache: BrickCallCache | undefined;
   let journal: Journal<Trace> | undefined;
