@@ -12,11 +12,13 @@
  * Each call's report counts its own tokens, FLOPs and finish reason; latency is the batch's (what the
  * caller waited), and the batch's CPU time is shared among the calls by their tokens.
  */
+import type { ChatMessage } from '../../data/schemas.js';
 import { estimateFlops } from '../cost-meter.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
 import { PerRowLimitCriterion, PerRowProcessors } from '../generation/per-row.js';
 import type { BrickCallReport, DecomposeInput, NextSubquestionInput, SolveInput } from './brick.js';
 import type { Completion, OnnxBrick } from './onnx-brick.js';
+import { brickPromptPrefixes } from './onnx-brick-prefix.js';
 
 export type BatchMethod = 'decompose' | 'nextSubquestion' | 'solve';
 
@@ -35,6 +37,7 @@ function abortReason(signal: AbortSignal): Error {
 interface Row {
   /** Position of the call in the caller's list. */
   call: number;
+  messages: ChatMessage[];
   prompt: number[];
   budget: number;
   warnings: string[];
@@ -50,10 +53,11 @@ export function tokenLogProbabilities(result: GenerationResult) {
   };
 }
 
-/** The greedy completions of the rows, in one generation. */
+/** The greedy completions of the rows, in one generation (after their shared prompt prefix, cached). */
 async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Completion[]> {
   const started = performance.now();
   const cpuStarted = cpuMilliseconds();
+  const prefix = await brickPromptPrefixes(brick).sharedPrefix(rows);
   const results = await generate(
     brick.decoder,
     rows.map((row) => row.prompt),
@@ -65,6 +69,7 @@ async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Com
         new PerRowLimitCriterion(rows.map((row) => ({ maxNewTokens: row.budget, signal: row.signal }))),
       ],
       decode: (tokens) => brick.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+      prefix,
     },
   );
   const latencyMs = performance.now() - started;
@@ -113,9 +118,11 @@ export async function runBatch(
       return;
     }
     try {
-      const prompt = brick.promptTokens(brick.messagesFor(method, input));
+      const messages = brick.messagesFor(method, input);
+      const prompt = brick.promptTokens(messages);
       rows.push({
         call,
+        messages,
         prompt,
         ...brick.budgetFor(prompt.length, input.maxNewTokens),
         signal: input.signal,
