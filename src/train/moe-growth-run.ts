@@ -30,6 +30,18 @@ const growthRecordSchema = z.strictObject({
   addedExperts: z.number().int().positive(),
   /** The preset whose training defaults the run uses. */
   preset: z.string().min(1),
+  /**
+   * The old student's decoding facts (its checkpoint manifest's answer terms, word associations and
+   * longest answer): the grown student answers the old data too, so its own are merged with these
+   * (absent in growth runs written before they were recorded).
+   */
+  oldAnswerFacts: z
+    .strictObject({
+      longestAnswerTokens: z.number().int().nonnegative(),
+      answerTerms: z.array(z.string().min(1)),
+      answerAssociations: z.record(z.string(), z.array(z.string().min(1))),
+    })
+    .optional(),
 });
 
 export type GrowthRecord = z.infer<typeof growthRecordSchema>;
@@ -67,6 +79,11 @@ export async function startGrowth(
     oldExperts: old.architecture.moe.experts,
     addedExperts: added,
     preset,
+    oldAnswerFacts: {
+      longestAnswerTokens: Number(old.metrics.longestAnswerTokens ?? 0),
+      answerTerms: old.answerTerms,
+      answerAssociations: old.answerAssociations,
+    },
   };
   await writeFileAtomic(join(outDirectory, growthFileName), `${JSON.stringify(record, null, 2)}\n`);
   const architecture = growArchitecture(old.architecture, added);

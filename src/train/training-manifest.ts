@@ -30,7 +30,22 @@ function longestAnswerTokens(run: PreparedRun): number {
 export function answerFacts(run: PreparedRun): AnswerFacts {
   const pairs = trainingPairs(run.train.documents, run.tokenizer);
   // Every recipe's fitted data is recorded, so that export can turn any recipe on later.
-  return { longestAnswerTokens: longestAnswerTokens(run), ...fitDecodingData(pairs) };
+  const facts = { longestAnswerTokens: longestAnswerTokens(run), ...fitDecodingData(pairs) };
+  const old = run.growth?.record.oldAnswerFacts;
+  // A grown student still answers its old data: its decoding knows both runs' answers.
+  return old === undefined ? facts : mergeAnswerFacts(old, facts);
+}
+
+/** Both runs' facts: every term and association of either (old first), the longer answer. */
+export function mergeAnswerFacts(old: AnswerFacts, added: AnswerFacts): AnswerFacts {
+  const answerAssociations: Record<string, string[]> = { ...old.answerAssociations };
+  for (const [key, words] of Object.entries(added.answerAssociations))
+    answerAssociations[key] = [...new Set([...(answerAssociations[key] ?? []), ...words])];
+  return {
+    longestAnswerTokens: Math.max(old.longestAnswerTokens, added.longestAnswerTokens),
+    answerTerms: [...new Set([...old.answerTerms, ...added.answerTerms])],
+    answerAssociations,
+  };
 }
 
 export function manifestFor(
