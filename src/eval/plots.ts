@@ -4,12 +4,15 @@
  * - accuracy against total cost per example, one panel per dataset (plus the mean over
  *   datasets when there are several), the Pareto frontier drawn as a line with its points ringed,
  *   and each cascade's threshold curve (threshold → score, cost per example) as a thin line;
- * - per-dataset grouped bars of score by chain with 95% interval error bars.
+ * - per-dataset grouped bars of score by chain with 95% interval error bars;
+ * - with mixture-of-experts decomposers (`report.experts`), a dataset × expert heatmap of the
+ *   share of routed tokens per layer (src/eval/expert-heatmap.ts).
  */
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
 import { costScorePoint } from './aggregate.js';
+import { expertHeatmapSpec } from './expert-heatmap.js';
 import { averageAcrossGroups, paretoFrontier } from './pareto.js';
 import type { Report } from './report-schema.js';
 
@@ -233,11 +236,15 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 export interface ReportPlots {
   accuracyVersusCost: string;
   scoresByDataset: string;
+  /** Present when the report has mixture-of-experts decomposers (`report.experts`). */
+  expertsByDataset?: string;
 }
 
 export async function renderReportPlots(report: Report): Promise<ReportPlots> {
+  const experts = (report.experts ?? []).length > 0;
   return {
     accuracyVersusCost: await renderSvg(accuracyVersusCostSpec(report)),
     scoresByDataset: await renderSvg(scoresByDatasetSpec(report)),
+    ...(experts ? { expertsByDataset: await renderSvg(expertHeatmapSpec(report)) } : {}),
   };
 }

@@ -3,6 +3,7 @@
  * files) that opens from disk without a server. It shows the same tables as `report.md`,
  * built from the same `Report` object with the same formatters, and the two plots.
  */
+import { expertTokensNote } from './expert-heatmap.js';
 import type { ReportPlots } from './plots.js';
 import {
   decompositionHeader,
@@ -111,6 +112,12 @@ export function renderHtmlReport(report: Report, plots: ReportPlots, traces?: re
       .map((line) => `<li>${escapeHtml(line)}</li>`)
       .join('')}</ul>`,
   );
+  if (plots.expertsByDataset !== undefined)
+    sections.push(
+      `<h2>Expert routing (mixture-of-experts decomposers)</h2>`,
+      `<p class="note">${escapeHtml((report.experts ?? []).map((brick) => `${brick.decomposer}: ${expertTokensNote(brick)}`).join('; '))}. Entropy and utilization per layer are in report.json and report.md.</p>`,
+      `<figure id="experts-by-dataset">${prefixSvgIds(plots.expertsByDataset, 'experts-by-dataset')}</figure>`,
+    );
   if (report.results.some(isSimulated))
     sections.push(`<h2>Prices</h2>`, `<p class="note">${inlineCode(simulatedNote)}</p>`);
   if (failures.length > 0)

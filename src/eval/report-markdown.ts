@@ -10,6 +10,7 @@ import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { averageAcrossGroups, paretoFrontier } from './pareto.js';
 import { costScorePoint, simulatedBrickSpec } from './aggregate.js';
 import { renderCascadeSection } from './cascade-markdown.js';
+import { renderExpertRoutingMarkdown } from './expert-heatmap.js';
 import type { Report, ReportResult } from './report-schema.js';
 import type { Trace } from './trace-schema.js';
 import { failureKinds } from './trace-schema.js';
@@ -253,6 +254,8 @@ export function renderMarkdownReport(report: Report, traces?: readonly Trace[]):
   );
   const cascades = renderCascadeSection(report);
   if (cascades !== undefined) sections.push(cascades);
+  const experts = renderExpertRoutingMarkdown(report);
+  if (experts !== undefined) sections.push(experts);
   if (report.results.some(isSimulated)) sections.push(`## Prices\n\n${simulatedNote}`);
   const failures = traces === undefined ? [] : sampleFailures(traces);
   if (failures.length > 0) sections.push(`## Sample failures\n\n${failures.map(failureMarkdown).join('\n')}`);

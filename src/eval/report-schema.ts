@@ -130,6 +130,38 @@ export const reportCascadeSchema = z.strictObject({
 });
 export type ReportCascade = z.infer<typeof reportCascadeSchema>;
 
+/** One mixture layer's routing on a dataset (src/student/moe-metrics.ts: the training log's `routing`). */
+export const reportLayerRoutingSchema = z.strictObject({
+  layer: z.number().int().nonnegative(),
+  /** Share of routing slots per expert (tokens routed to e / (tokens · k)); sums to 1. */
+  shares: z.array(z.number().min(0).max(1)),
+  /** Mean routing entropy in nats (at most ln E). */
+  entropy: z.number().nonnegative(),
+  /** exp(entropy of the shares) / E: 1 when every expert gets the same share. */
+  utilization: z.number().min(0).max(1),
+});
+export type ReportLayerRouting = z.infer<typeof reportLayerRoutingSchema>;
+
+/** A mixture-of-experts decomposer brick's routing per eval dataset (src/eval/expert-routing.ts). */
+export const reportExpertRoutingSchema = z.strictObject({
+  /** The decomposer's brick spec, as the suite names it. */
+  decomposer: z.string().min(1),
+  experts: z.number().int().positive(),
+  topK: z.number().int().positive(),
+  router: z.string().min(1),
+  /** Which tokens were routed: the decompose prompts alone, or the prompts and the brick's decompositions. */
+  tokens: z.enum(['prompt', 'prompt+decomposition']),
+  datasets: z.array(
+    z.strictObject({
+      dataset: z.string().min(1),
+      examples: tokenCount,
+      tokens: tokenCount,
+      layers: z.array(reportLayerRoutingSchema),
+    }),
+  ),
+});
+export type ReportExpertRouting = z.infer<typeof reportExpertRoutingSchema>;
+
 export const reportSchema = z
   .strictObject({
     /** The suite's name. */
@@ -137,6 +169,8 @@ export const reportSchema = z
     results: z.array(reportResultSchema),
     /** Cascade chains (several decomposers): routing, threshold curve and AUROC per dataset. */
     cascades: z.array(reportCascadeSchema).optional(),
+    /** Mixture-of-experts decomposer bricks: expert shares, entropy and utilization per dataset. */
+    experts: z.array(reportExpertRoutingSchema).optional(),
   })
   .refine(
     (report) =>

@@ -32,6 +32,7 @@ import { loadEvalBricks, type EvalBricks } from './eval-bricks.js';
 import { openEvalState, tracesFileName } from './eval-state.js';
 import { isCascade, probeCascade } from './cascade-probes.js';
 import { errorTrace, exampleTrace, type TraceContext } from './example-trace.js';
+import { measureExpertRouting } from './expert-routing.js';
 import type { Report } from './report-schema.js';
 import type { Suite } from './suite.js';
 import { traceSchema, type Trace } from './trace-schema.js';
@@ -277,7 +278,7 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
     const byKey = new Map(finished);
     pending.forEach((item, index) => byKey.set(item.key, computed[index]));
     const traces = work.map((item) => byKey.get(item.key) as Trace);
-    const report = aggregateReport({
+    const aggregated = aggregateReport({
       suite: suite.name,
       chains: suite.chains,
       traces,
@@ -285,6 +286,9 @@ export async function runEval(options: EvalOptions): Promise<EvalResult> {
       seed: options.seed ?? defaults.eval.bootstrapSeed,
       resamples: options.resamples ?? defaults.eval.bootstrapResamples,
     });
+    // Mixture-of-experts decomposer bricks: expert shares per dataset (src/eval/expert-routing.ts).
+    const experts = await measureExpertRouting({ chains: suite.chains, datasets, traces, cwd });
+    const report = experts.length === 0 ? aggregated : { ...aggregated, experts };
     const files = await writeReports(out, report, traces);
     const summary: EvalSummary = {
       examples: traces.length,

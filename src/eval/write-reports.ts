@@ -22,6 +22,9 @@ export const reportFileNames = {
   scoresByDataset: 'scores-by-dataset.svg',
 } as const;
 
+/** The heatmap of mixture-of-experts routing, written only when the report has `experts`. */
+export const expertsPlotFileName = 'experts-by-dataset.svg';
+
 /** The paths written, keyed like `reportFileNames`. */
 export type WrittenReports = Record<keyof typeof reportFileNames, string>;
 
@@ -51,5 +54,7 @@ export async function writeReports(
     written[key] = join(directory, reportFileNames[key]);
     await writeFileAtomic(written[key], contents[key]);
   }
+  if (plots.expertsByDataset !== undefined)
+    await writeFileAtomic(join(directory, expertsPlotFileName), plots.expertsByDataset);
   return written;
 }
