@@ -3,7 +3,8 @@
  *
  * - the `tiny` preset: greedy decoding with dnc's runtime at batch 1 and batch 8 (total tokens/s),
  *   @huggingface/transformers' `generate` at batch 1 on the same float32 onnx/model.onnx, and the
- *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1;
+ *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1; and `prefixCache`: served-size
+ *   decompose prompts (instruct style) with a full prefill against a cached prompt prefix;
  * - SmolLM2-135M's shape (bench/decode-models.ts): float32, int8 (the default kernel,
  *   DynamicQuantizeMatMul, and MatMulNBits with 8 bits) and int4 at batch 1, and float32 and int8
  *   at batch 8.
@@ -17,10 +18,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
+import { renderDecomposePrompt } from '../src/prompts/index.js';
 import { generate } from '../src/runtime/generation/generate.js';
+import { commonPrefix, PrefixCache } from '../src/runtime/generation/prefix-cache.js';
 import { OnnxDecoderModel } from '../src/runtime/onnx/onnx-decoder.js';
 import { loadPreset, type StudentArchitecture } from '../src/student/config.js';
 import { Tokenizer } from '../src/tokenizer/tokenizer.js';
+import { generateExamples } from '../src/worlds/index.js';
 import { makeBrick, makeTokenizer, matmulPeak, smolLm2Architecture } from './decode-models.js';
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
@@ -123,6 +127,50 @@ async function tinyTable(shape: Shape, newTokens: number, runs: number): Promise
   };
 }
 
+/**
+ * Prefix caching at the tiny shape: decompose prompts in the `instruct` style (a ~200-token system
+ * prompt and template before each question, as a served decomposer sees), `newTokens` greedy tokens
+ * each, with a full prefill and after the cached prefix (src/runtime/generation/prefix-cache.ts), at
+ * batch 1 and batch 8 (8 questions).
+ */
+async function prefixTable(shape: Shape, newTokens: number, runs: number): Promise<Record<string, unknown>> {
+  const tokenizer = await Tokenizer.load(shape.directory);
+  const questions = generateExamples({ world: 'hops', n: 8, seed: 5, split: 'test' }).map(
+    (example) => example.question,
+  );
+  const prompts = questions.map((question) =>
+    tokenizer.encode(
+      tokenizer.applyChatTemplate(renderDecomposePrompt({ question, maxSubquestions: 4 }, 'instruct'), {
+        addGenerationPrompt: true,
+      }),
+      { addSpecialTokens: false },
+    ),
+  );
+  const { fp32 } = shape.models;
+  const prefix = await new PrefixCache(fp32).prefix(commonPrefix(prompts));
+  const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
+  const [full1, cached1, full8, cached8] = await timeInterleaved(runs, [
+    async () => void (await generate(fp32, [prompts[0]!], settings)),
+    async () => void (await generate(fp32, [prompts[0]!], { ...settings, prefix })),
+    async () => void (await generate(fp32, prompts, settings)),
+    async () => void (await generate(fp32, prompts, { ...settings, prefix })),
+  ]);
+  const perSecond = (seconds: number, rows = 1) => round((rows * newTokens) / seconds);
+  return {
+    promptTokens: prompts[0]!.length,
+    prefixTokens: prefix?.tokens.length ?? 0,
+    newTokens,
+    fullBatch1TokensPerSecond: perSecond(full1),
+    prefixBatch1TokensPerSecond: perSecond(cached1),
+    fullBatch8TokensPerSecond: perSecond(full8, prompts.length),
+    prefixBatch8TokensPerSecond: perSecond(cached8, prompts.length),
+    prefixOverFullBatch1: ratio(full1, cached1),
+    prefixOverFullBatch8: ratio(full8, cached8),
+    batch8OverBatch1Full: ratio(full1 * prompts.length, full8),
+    batch8OverBatch1Prefix: ratio(cached1 * prompts.length, cached8),
+  };
+}
+
 /** SmolLM2-135M's shape: float32 against the quantized files at batch 1, float32 and int8 at batch 8. */
 async function smolTable(shape: Shape, newTokens: number, runs: number): Promise<Record<string, unknown>> {
   const settings = { maxNewTokens: newTokens, minNewTokens: newTokens };
@@ -163,6 +211,7 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
   try {
     const tiny = await makeShape(root, 'tiny', (await loadPreset('tiny')).architecture);
     const tinyResult = await tinyTable(tiny, newTokens, runs);
+    const prefixResult = await prefixTable(tiny, 16, runs);
     await closeShape(tiny);
     const smol = await makeShape(root, 'smollm2-135m', smolLm2Architecture);
     const smolResult = await smolTable(smol, options.quick ? 8 : 32, options.quick ? 1 : 3);
@@ -172,6 +221,7 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
       newTokens,
       runs,
       ...tinyResult,
+      prefixCache: prefixResult,
       smolLm2Shape: smolResult,
       matmulPeakGflops: await matmulPeak(1024, 5),
       peakRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
