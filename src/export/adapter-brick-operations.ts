@@ -13,7 +13,12 @@
 import { resolve } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import { type AdapterBrickManifest } from '../bricks/adapter-brick-manifest.js';
-import { adapterHash, type AdapterLineage, type AdapterParent } from '../bricks/adapter-lineage.js';
+import {
+  adapterHash,
+  type AdapterLineage,
+  type AdapterParent,
+  type CombinationType,
+} from '../bricks/adapter-lineage.js';
 import { type BrickRole } from '../bricks/brick-manifest.js';
 import { type PromptStyle } from '../prompts/index.js';
 import {
@@ -23,13 +28,17 @@ import {
   openAdapterSource,
   writeAdapterBrick,
 } from './adapter-brick-files.js';
-import { concatenateAdapters } from './adapter-combination.js';
+import { concatenateAdapters, svdCombination, type WeightedAdapter } from './adapter-combination.js';
 
 export interface MergeRequest {
   bricks: readonly string[];
   /** One weight per brick; default 1/n each. */
   weights?: readonly number[];
   outDirectory: string;
+  /** `cat` (default): exact, rank Σ r_i; `svd`: the best rank-`rank` approximation of the same sum. */
+  combination?: CombinationType;
+  /** `svd` only: the rank to keep (default: the largest parent rank, as PEFT). */
+  rank?: number;
   /** The role, when no input is a brick that records one (bare PEFT directories do not). */
   role?: BrickRole;
   /** Clock for the lineage's dates (tests). */
@@ -85,6 +94,10 @@ function mergeWeights(request: MergeRequest): number[] {
 /** `dnc bricks merge A B … --weights w… --out C` (PEFT's exact "cat" combination). */
 export async function mergeAdapterBricks(request: MergeRequest): Promise<MergeResult> {
   const weights = mergeWeights(request);
+  if (request.rank !== undefined && request.combination !== 'svd')
+    throw new UserError(
+      '--rank applies to --combination svd (cat keeps every rank: Σ r_i); add --combination svd or drop --rank',
+    );
   const out = resolve(request.outDirectory);
   if (request.bricks.some((brick) => resolve(brick) === out))
     throw new UserError(
@@ -109,10 +122,19 @@ export async function mergeAdapterBricks(request: MergeRequest): Promise<MergeRe
   const decoding = decodings.every((entry) => entry === decodings[0])
     ? sources[0].manifest?.decoding
     : undefined;
-  const combined = concatenateAdapters(
-    sources[0].architecture,
-    sources.map((source, index) => ({ ...source.adapter, weight: weights[index] })),
-  );
+  const weighted: WeightedAdapter[] = sources.map((source, index) => ({
+    ...source.adapter,
+    weight: weights[index],
+  }));
+  const combination = request.combination ?? 'cat';
+  const rank =
+    combination === 'svd'
+      ? (request.rank ?? Math.max(...weighted.map((parent) => parent.settings.rank)))
+      : undefined;
+  const combined =
+    rank === undefined
+      ? concatenateAdapters(sources[0].architecture, weighted)
+      : svdCombination(sources[0].architecture, weighted, rank);
   const parents: AdapterParent[] = sources.map((source, index) => ({
     name: source.name,
     path: source.directory,
@@ -127,7 +149,7 @@ export async function mergeAdapterBricks(request: MergeRequest): Promise<MergeRe
     adapterHash: adapterHash(combined.settings, combined.weights),
     version: 1,
     createdAt: (request.now ?? (() => new Date()))().toISOString(),
-    combination: { type: 'cat', parents },
+    combination: { type: combination, ...(rank === undefined ? {} : { rank }), parents },
     history: [],
   };
   const manifest = await writeAdapterBrick({

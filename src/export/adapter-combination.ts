@@ -11,6 +11,7 @@
  * Modules are the union of the parents' targets; a parent that does not adapt a module contributes
  * zero rows and columns there (ΔW_i = 0).
  */
+import { Matrix, QrDecomposition, SingularValueDecomposition } from 'ml-matrix';
 import { projectionNames, type ProjectionName, type StudentArchitecture } from '../student/config.js';
 import { loraNames, loraPairs, loraScaling, type LoraSettings } from '../student/lora.js';
 
@@ -91,4 +92,54 @@ export function adapterDelta(
         delta[row * pair.in + column] += coefficient * a[k * pair.in + column];
     }
   return delta;
+}
+
+/**
+ * PEFT's "svd" combination: the exact ΔW of `concatenateAdapters`, truncated to rank `rank` by its
+ * singular value decomposition, B = U_r Σ_r (out, r) and A = V_rᵀ (r, in), r = α = `rank` (scale 1),
+ * as PEFT's `add_weighted_adapter(..., combination_type="svd", svd_rank=r)` writes it. The best
+ * rank-r approximation of the weighted sum (Eckart–Young); exact when r ≥ Σ r_i.
+ *
+ * ΔW = B_cat A_cat has rank at most R = Σ r_i, so the SVD is taken of a small matrix instead of the
+ * (out, in) one: B_cat = Q_B R_B, A_catᵀ = Q_A R_A (thin QR), R_B R_Aᵀ = U Σ Vᵀ (R × R), and
+ * ΔW = (Q_B U) Σ (Q_A V)ᵀ. QR and SVD come from ml-matrix, in float64.
+ */
+export function svdCombination(
+  architecture: StudentArchitecture,
+  parents: readonly WeightedAdapter[],
+  rank: number,
+): CombinedAdapter {
+  const exact = concatenateAdapters(architecture, parents);
+  const total = exact.settings.rank; // R
+  const settings: LoraSettings = { ...exact.settings, rank, alpha: rank };
+  const weights = new Map<string, Float32Array>();
+  for (const pair of loraPairs(architecture, exact.settings)) {
+    const aName = loraNames.a(pair.layer, pair.projection);
+    const bName = loraNames.b(pair.layer, pair.projection);
+    const b = new Matrix(pair.out, total); // (out, R)
+    const aTransposed = new Matrix(pair.in, total); // (in, R)
+    const catA = exact.weights.get(aName)!;
+    const catB = exact.weights.get(bName)!;
+    for (let row = 0; row < pair.out; row += 1)
+      for (let k = 0; k < total; k += 1) b.set(row, k, catB[row * total + k]);
+    for (let k = 0; k < total; k += 1)
+      for (let column = 0; column < pair.in; column += 1)
+        aTransposed.set(column, k, catA[k * pair.in + column]);
+    const qrB = new QrDecomposition(b);
+    const qrA = new QrDecomposition(aTransposed);
+    const core = qrB.upperTriangularMatrix.mmul(qrA.upperTriangularMatrix.transpose()); // (R, R)
+    const svd = new SingularValueDecomposition(core, { autoTranspose: true });
+    const left = qrB.orthogonalMatrix.mmul(svd.leftSingularVectors); // (out, R)
+    const right = qrA.orthogonalMatrix.mmul(svd.rightSingularVectors); // (in, R)
+    const a = new Float32Array(rank * pair.in); // (r, in): rows past R stay 0
+    const newB = new Float32Array(pair.out * rank); // (out, r)
+    for (let k = 0; k < Math.min(rank, total); k += 1) {
+      const sigma = svd.diagonal[k];
+      for (let row = 0; row < pair.out; row += 1) newB[row * rank + k] = left.get(row, k) * sigma;
+      for (let column = 0; column < pair.in; column += 1) a[k * pair.in + column] = right.get(column, k);
+    }
+    weights.set(aName, a);
+    weights.set(bName, newB);
+  }
+  return { settings, weights };
 }

@@ -208,6 +208,36 @@ describe('dnc bricks merge', () => {
     expect(hashes[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(hashes[0]).not.toBe(hashes[1]);
 
+    // --combination svd --rank 2: PEFT's truncated variant, r = alpha = 2, recorded in the lineage.
+    const svdOut = join(root, 'half-svd');
+    const svd = await runCli([
+      'bricks',
+      'merge',
+      join(root, 'a'),
+      join(root, 'b'),
+      '--combination',
+      'svd',
+      '--rank',
+      '2',
+      '--out',
+      svdOut,
+      '--json',
+    ]);
+    expect(svd.code, svd.stderr).toBe(0);
+    expect(JSON.parse(svd.stdout)).toMatchObject({ combination: 'svd', rank: 2 });
+    expect(JSON.parse(await readFile(join(svdOut, peftFiles.config), 'utf8'))).toMatchObject({
+      r: 2,
+      lora_alpha: 2,
+    });
+    const svdManifest = JSON.parse(await readFile(join(svdOut, 'brick.json'), 'utf8'));
+    expect(svdManifest.lineage.combination).toMatchObject({ type: 'svd', rank: 2 });
+    expect((await readAdapter(svdOut)).settings.targets).toEqual([
+      'q_proj',
+      'v_proj',
+      'up_proj',
+      'down_proj',
+    ]);
+
     const shown = await runCli(['bricks', 'show', out, '--json']);
     expect(shown.code, shown.stderr).toBe(0);
     expect(JSON.parse(shown.stdout)).toMatchObject({
@@ -245,6 +275,8 @@ describe('dnc bricks merge', () => {
       ],
       [[join(root, 'a'), join(root, 'b'), '--weights', '1,x'], /--weights takes comma-separated numbers/],
       [[join(root, 'a'), base], /is neither a LoRA adapter brick .* nor a PEFT adapter directory/],
+      [[join(root, 'a'), join(root, 'b'), '--rank', '2'], /--rank applies to --combination svd/],
+      [[join(root, 'a'), join(root, 'b'), '--combination', 'ties'], /--combination takes cat .* or svd/],
       [[join(root, 'a')], /give at least two adapter bricks \(got 1\)/],
       [[join(root, 'a'), join(root, 'b'), '--out', join(root, 'a')], /is one of the bricks to merge/],
       [[join(root, 'a'), join(root, 'b'), '--out', base], /exists and is not a LoRA adapter brick/],

@@ -1,7 +1,8 @@
 /**
  * `dnc bricks merge A B [C…] [--weights 0.5,0.5] --out C [--role R] [--json]`: combines LoRA
  * adapter bricks of one base into one adapter brick, exactly (PEFT's `add_weighted_adapter` with
- * combination_type "cat": ΔW = Σ w_i (α_i / r_i) B_i A_i, ranks add up). See
+ * combination_type "cat": ΔW = Σ w_i (α_i / r_i) B_i A_i, ranks add up; or "svd" with --rank R, the
+ * best rank-R approximation of that sum). See
  * src/export/adapter-combination.ts and docs/bricks.md.
  */
 import type { Command } from 'commander';
@@ -24,8 +25,16 @@ const mergeOptionsSchema = z.strictObject({
   weights: weightListSchema.optional(),
   role: brickRoleSchema.optional(),
   combination: z
-    .literal('cat', { error: '--combination takes cat (the exact concatenation)' })
+    .enum(['cat', 'svd'], {
+      error:
+        '--combination takes cat (exact concatenation) or svd (its best rank-R approximation, with --rank R)',
+    })
     .default('cat'),
+  rank: z.coerce
+    .number()
+    .int('--rank takes a positive integer')
+    .positive('--rank takes a positive integer')
+    .optional(),
   json: z.boolean().optional(),
 });
 
@@ -37,6 +46,8 @@ async function runMerge(bricks: string[], rawOptions: Record<string, unknown>): 
     bricks,
     outDirectory: options.out,
     ...(options.weights === undefined ? {} : { weights: options.weights }),
+    combination: options.combination,
+    ...(options.rank === undefined ? {} : { rank: options.rank }),
     ...(options.role === undefined ? {} : { role: options.role }),
   });
   const parents = result.manifest.lineage?.combination?.parents ?? [];
@@ -73,7 +84,11 @@ export function registerBricksMerge(bricks: Command): void {
       '--out <dir>',
       'directory of the merged adapter brick (a new directory, or an adapter brick to replace)',
     )
-    .option('--combination <type>', 'cat: concatenate the adapters (exact; the rank is the sum of theirs)')
+    .option(
+      '--combination <type>',
+      "cat (default): concatenate the adapters, exact, rank = the sum of theirs; svd: PEFT's truncated SVD of the same sum",
+    )
+    .option('--rank <r>', 'with --combination svd: the rank to keep (default: the largest parent rank)')
     .option('--role <role>', 'decomposer or solver, when no input is a brick that records it')
     .option('--json', 'print one JSON object on stdout')
     .action(runMerge);
