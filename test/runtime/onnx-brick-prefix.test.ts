@@ -66,8 +66,11 @@ describe('prompt prefixes of a local brick', () => {
     }
   });
 
-  it('give a chat without a user message no prefix', async () => {
-    const messages = [{ role: 'system' as const, content: 'You split questions.' }];
-    expect(await brickPromptPrefixes(brick).prefixFor(messages, [1, 2, 3])).toBeUndefined();
+  it('give a compact chat (the question alone) and a chat without a user message no prefix', async () => {
+    const prefixes = brickPromptPrefixes(brick);
+    const compact = [{ role: 'user' as const, content: questions[1]! }];
+    expect(await prefixes.prefixFor(compact, brick.promptTokens(compact))).toBeUndefined();
+    const system = [{ role: 'system' as const, content: 'You split questions.' }];
+    expect(await prefixes.prefixFor(system, [1, 2, 3])).toBeUndefined();
   });
 });
