@@ -31,7 +31,7 @@ describe('dnc train --grow-experts', () => {
     const oldData = join(root, 'old.jsonl');
     const newData = join(root, 'new.jsonl');
     await writeChats(oldData, decomposerChats(40, 3));
-    await writeChats(newData, decomposerChats(12, 8));
+    await writeChats(newData, decomposerChats(40, 8)); // enough for a validation set (routing in the log)
     const oldRun = join(root, 'old-run');
     await trainStudent({
       dataFile: oldData,
@@ -79,6 +79,9 @@ describe('dnc train --grow-experts', () => {
     const resumed = await runCli(['train', ...common, '--resume', '--max-steps', '8', '--json']);
     expect(resumed.code).toBe(0);
     expect(JSON.parse(resumed.stdout)).toMatchObject({ steps: 8, resumedFromStep: 4 });
+    // dnc train draws the log's routing (6 experts after growth) beside it.
+    expect(resumed.stderr).toMatch(/routing over training: .*routing-over-training\.svg/);
+    expect(await readFile(join(grownRun, 'routing-over-training.svg'), 'utf8')).toContain('E5');
     expect(JSON.parse(await readFile(join(grownRun, 'growth.json'), 'utf8'))).toMatchObject({
       oldExperts: 4,
       addedExperts: 2,

@@ -16,6 +16,7 @@ import { addRemoteTrainOptions, isRemoteTraining, runRemoteTrainCommand } from '
 import { log, printJson, printText } from '../output.js';
 import { trainingProgressReporter } from '../training-progress.js';
 import { UserError } from '../../errors/user-error.js';
+import { writeRoutingOverTraining } from '../../eval/expert-training-plot.js';
 
 const count = (flag: string, minimum = 1) =>
   z.coerce
@@ -90,6 +91,16 @@ function loraOf(flags: TrainFlags): LoraSettings | undefined {
   });
   if (!parsed.success) throw new UserError(`dnc train: ${formatZodError(parsed.error)}`);
   return parsed.data;
+}
+
+/** MoE runs: routing-over-training.svg from the log's routing (a failed plot does not fail the run). */
+async function drawRouting(runDirectory: string): Promise<void> {
+  try {
+    const file = await writeRoutingOverTraining(runDirectory);
+    if (file !== undefined) log(`routing over training: ${file}`);
+  } catch (error) {
+    log(`dnc train: could not draw routing over training (${(error as Error).message})`);
+  }
 }
 
 function describe(summary: TrainSummary): string {
@@ -180,6 +191,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
   } finally {
     signals.release();
   }
+  await drawRouting(summary.out);
   if (flags.json === true) printJson(summary);
   else printText(describe(summary));
   if (summary.stopReason === 'interrupted') {
