@@ -26,6 +26,7 @@ import { initializeWeights } from '../src/student/initialize.js';
 import { batchFeeds, type Document, targetCapacity } from '../src/train/packing.js';
 import { studentModel, studentStepFlops } from '../src/train/student-model.js';
 import { measurePretrained } from './train-pretrained.js';
+import { run as runQuickstartStep } from './train-quickstart.js';
 
 interface Spread {
   median: number;
@@ -398,6 +399,8 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
     ),
     // Full fine-tuning vs LoRA at SmolLM2-135M's shape with random weights (quick: 2 layers, 1 × 64).
     pretrained: await pretrainedSection(options.quick, matmulSize),
+    // The quickstart decomposer's step (bench/train-quickstart.ts): tokens/s, MFU, --deterministic's cost.
+    quickstart: await runQuickstartStep(options),
     note: 'MatMul and training-step runs alternate (MatMul, step, MatMul, ...) so both see the same background load; spreads are median/min/max over runs; matmulPeakGflops is the median MatMul run and mfu the median step over it (mfuAgainstBestMatmul uses the best MatMul run)',
   };
 }

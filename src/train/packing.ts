@@ -115,6 +115,30 @@ export function targetCapacity(
   return Math.min(Math.max(8, Math.ceil(most / 8) * 8), shape.rows * shape.length);
 }
 
+/**
+ * The K of the batches a run will actually feed: the most loss positions any micro-batch of
+ * `shape.rows` rows among `batches` holds, rounded up to a multiple of 8 and at most B·T. An epoch's
+ * batches are a pure function of (seed, epoch), so the planner can list every batch of the run in
+ * advance; this K is their true maximum (1,128 for the quickstart decomposer), where
+ * `targetCapacity`'s order-free bound (the fullest rows together: 1,392) leaves about a fifth of the
+ * head and of the last layer's gathered rows as padding.
+ */
+export function plannedTargetCapacity(
+  documents: readonly Document[],
+  batches: Iterable<readonly Row[]>,
+  shape: Pick<BatchShape, 'rows' | 'length'>,
+): number {
+  let most = 0;
+  for (const batch of batches)
+    for (let start = 0; start < batch.length; start += shape.rows) {
+      let count = 0;
+      for (const row of batch.slice(start, start + shape.rows))
+        for (const index of row) count += documentTargets(documents[index] as Document);
+      most = Math.max(most, count);
+    }
+  return Math.min(Math.max(8, Math.ceil(most / 8) * 8), shape.rows * shape.length);
+}
+
 export interface PackedBatch {
   feeds: Feeds;
   /** Positions holding a document token (not padding). */

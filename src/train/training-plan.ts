@@ -9,9 +9,9 @@ import {
   epochBatches,
   packRows,
   paddingFraction,
+  plannedTargetCapacity,
   type Row,
   seededPermutation,
-  targetCapacity,
 } from './packing.js';
 import { type PreparedRun, type TrainOptions } from './prepare-run.js';
 import { type Schedule } from './schedule.js';
@@ -44,22 +44,28 @@ export function planTraining(run: PreparedRun): TrainingPlan {
     rowShape.length,
   );
   const validationSet = packValidation(validation.documents, rowShape);
-  // The head runs at the loss positions only: K fits the fullest batch of either set.
+  const batchesPerEpoch = Math.ceil(rows.length / stepRows);
+  const totalSteps = Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch);
+  // The head (and the last layer after its attention) runs at the loss positions only: K fits the
+  // fullest micro-batch of every epoch this run trains on (each a pure function of seed and epoch)
+  // and of the validation set. A resume that changes the step budget plans its K afresh.
+  const epochs = Array.from({ length: Math.ceil(totalSteps / batchesPerEpoch) }, (_, epoch) =>
+    epochBatches(rows, stepRows, settings.seed, epoch),
+  );
   const shape: BatchShape = {
     ...rowShape,
     targets: Math.max(
-      targetCapacity(train.documents, rows, rowShape),
-      targetCapacity(validation.documents, validationSet.batches.flat(), rowShape),
+      plannedTargetCapacity(train.documents, epochs.flat(), rowShape),
+      plannedTargetCapacity(validation.documents, validationSet.batches, rowShape),
     ),
   };
-  const batchesPerEpoch = Math.ceil(rows.length / stepRows);
   const stepShape = { rows: stepRows, length: shape.length };
-  const padding = paddingFraction(train.documents, epochBatches(rows, stepRows, settings.seed, 0), stepShape);
+  const padding = paddingFraction(train.documents, epochs[0] ?? [], stepShape);
   const schedule: Schedule = {
     peak: settings.learningRate,
     minimum: settings.learningRate * defaults.train.minLearningRateFraction,
     warmupSteps: settings.warmupSteps,
-    totalSteps: Math.min(settings.maxSteps, settings.epochs * batchesPerEpoch),
+    totalSteps,
   };
   return { rows, validationSet, shape, stepRows, microBatches, batchesPerEpoch, padding, schedule };
 }

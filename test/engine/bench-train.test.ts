@@ -15,4 +15,15 @@ it('bench train --quick reports MatMul peak, tokens per second, achieved GFLOP/s
   }>;
   expect(mixture.ratio).toBeGreaterThan(0);
   expect(mixture.mixture.params).toBeGreaterThan(mixture.dense.params); // 4 half-width experts: 2× the MLP weights
+  const quickstart = result.quickstart as {
+    plannedK: number;
+    orderFreeK: number;
+    step: { tokensPerSecond: number; achievedGflops: number };
+    deterministicOverStep: number;
+    stepOverOrderFreeK: number;
+  };
+  expect(quickstart.step.tokensPerSecond).toBeGreaterThan(0);
+  expect(quickstart.plannedK).toBeLessThanOrEqual(quickstart.orderFreeK); // the planned K is never looser
+  expect(quickstart.deterministicOverStep).toBeGreaterThan(0);
+  expect(quickstart.stepOverOrderFreeK).toBeGreaterThan(0);
 });

@@ -7,6 +7,7 @@ import {
   epochBatches,
   packRows,
   paddingFraction,
+  plannedTargetCapacity,
   seededPermutation,
   targetCapacity,
 } from '../../src/train/packing.js';
@@ -78,6 +79,19 @@ describe('loss-position feeds', () => {
     const K = targetCapacity(documents, rows, { rows: 2, length: 48 });
     expect(K).toBe(Math.ceil((counts[0] + counts[1]) / 8) * 8);
     expect(targetCapacity(documents, rows, { rows: 1, length: 4 })).toBe(4); // never above B·T
+  });
+
+  it("sizes a run's K for its planned batches: their fullest micro-batch, rounded up to 8, within the order-free bound", () => {
+    const shape = { rows: 2, length: 48 };
+    const planned = [0, 1, 2].map((epoch) => epochBatches(rows, 4, 7, epoch)).flat(); // 4-row steps
+    const microBatches = planned.flatMap((batch) => [batch.slice(0, 2), batch.slice(2, 4)]);
+    const fullest = Math.max(...microBatches.map((micro) => micro.map(targetsOf).reduce((a, b) => a + b, 0)));
+    const K = plannedTargetCapacity(documents, planned, shape);
+    expect(K).toBe(Math.ceil(fullest / 8) * 8);
+    expect(K).toBeLessThanOrEqual(targetCapacity(documents, rows, shape));
+    for (const micro of microBatches)
+      expect(() => batchFeeds(documents, micro, { ...shape, targets: K }, 2)).not.toThrow();
+    expect(plannedTargetCapacity(documents, [], shape)).toBe(8);
   });
 
   it('lists the loss positions with their targets, padded with position 0, target 0 and mask 0', () => {
