@@ -9,7 +9,7 @@
  * whole directory beside its destination and renames it into place, so a reader (or a killed
  * command) never leaves half a brick.
  */
-import { cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import { formatZodError } from '../data/zod-format.js';
@@ -162,6 +162,7 @@ export async function writeAdapterBrick(input: WriteAdapterBrickInput): Promise<
   await mkdir(dirname(target), { recursive: true });
   const staged = await mkdtemp(join(dirname(target), `.${basename(target)}.staging-`));
   try {
+    await chmod(staged, 0o755); // mkdtemp makes it 0700; a brick directory is readable like export's
     if (input.keepEntriesOf !== undefined)
       for (const entry of await readdir(input.keepEntriesOf))
         if (!isReplaced(entry))

@@ -160,7 +160,7 @@ describe('dnc bricks merge', () => {
         fromA.get('model.layers.1.self_attn.q_proj.weight')!,
       ),
     ).toBeLessThan(1e-6);
-  }, 60_000);
+  }, 240_000);
 
   it('0.5/0.5 changes the base by the half-sum of the deltas, a missing module counting 0; lineage names the parents', async () => {
     const out = join(root, 'half');
@@ -246,7 +246,7 @@ describe('dnc bricks merge', () => {
     });
     const text = await runCli(['bricks', 'show', out]);
     expect(text.stdout).toMatch(/combination cat of:\n {2}a × 0\.5 \(r 2, alpha 8/);
-  }, 60_000);
+  }, 240_000);
 
   it('refuses another base, another role, a wrong weight count, a non-adapter and a missing base, one line each', async () => {
     const otherBase = join(root, 'other-base');
@@ -260,7 +260,22 @@ describe('dnc bricks merge', () => {
     const copiedBase = join(root, 'base-copy');
     await cp(base, copiedBase, { recursive: true });
     await adapterBrick(join(root, 'same-base-elsewhere'), settingsB, 5, copiedBase);
+    // Bare PEFT directories (no brick.json): one names a local base, one a hub id that cannot be checked.
+    const bare = (directory: string, baseModel: string) =>
+      writePeftAdapter({
+        architecture,
+        settings: settingsA,
+        weights: initializeLora(architecture, settingsA, 6),
+        baseModel,
+        outDirectory: join(root, directory),
+      });
+    await bare('peft-local', base);
+    await bare('peft-hub', 'HuggingFaceTB/SmolLM2-135M-Instruct');
     const cases: [string[], RegExp][] = [
+      [
+        [join(root, 'a'), join(root, 'peft-hub')],
+        /base_model_name_or_path "HuggingFaceTB\/SmolLM2-135M-Instruct" is not a local model directory, so its base cannot be checked; set it to the base's directory$/,
+      ],
       [
         [join(root, 'a'), join(root, 'c')],
         /adapts another base than .*\/a \(base weights hash [0-9a-f]+ vs [0-9a-f]+\); combine adapters of one base only$/,
@@ -295,17 +310,18 @@ describe('dnc bricks merge', () => {
       expect(result.stderr.trim().split('\n'), result.stderr).toHaveLength(1);
       expect(result.stderr.trim()).toMatch(cases[index][1]);
     });
-    // The same weights in another directory are the same base.
+    // The same weights in another directory are the same base; a bare PEFT directory of it joins in.
     const sameBase = await runCli([
       'bricks',
       'merge',
       join(root, 'a'),
       join(root, 'same-base-elsewhere'),
+      join(root, 'peft-local'),
       '--out',
       join(root, 'same'),
     ]);
     expect(sameBase.code, sameBase.stderr).toBe(0);
-  }, 60_000);
+  }, 240_000);
 });
 
 describe('dnc bricks update', () => {
@@ -359,5 +375,5 @@ describe('dnc bricks update', () => {
     expect(same.stderr.trim()).toMatch(/holds the same adapter as .*; nothing to update$/);
     const missing = await runCli(['bricks', 'update', brick]);
     expect(missing.stderr.trim()).toMatch(/give the new adapter: --adapter DIR/);
-  }, 60_000);
+  }, 240_000);
 });
