@@ -100,24 +100,29 @@ export function studentModel(
 
 /**
  * Matrix-multiply FLOPs of one training step (forward + backward ≈ 3 × forward) for B·T tokens,
- * counting attention over the full T × T square the kernels compute (masked entries included) and
- * the head over K rows when the shape feeds loss positions only.
+ * counting attention over the full T × T square the kernels compute (masked entries included), and,
+ * when the shape feeds loss positions only (K), the head and the last dense layer's o_proj and MLP
+ * over K rows (llama-graph.ts gathers them right after the last attention).
  */
 export function studentStepFlops(architecture: StudentArchitecture, shape: BatchShape): number {
   const { hiddenSize: C, intermediateSize: F, vocabSize: V, numHiddenLayers: L } = architecture;
   const head = C / architecture.numAttentionHeads;
   const kvWidth = architecture.numKeyValueHeads * head;
   const tokens = shape.rows * shape.length;
-  const attentionFlops = 2 * (2 * C * C + 2 * C * kvWidth) + 2 * 2 * shape.length * C;
+  const inputFlops = 2 * (C * C + 2 * C * kvWidth) + 2 * 2 * shape.length * C; // q, k, v; QKᵀ and AV
+  const outputFlops = 2 * C * C; // o_proj
   const moe = architecture.moe;
   // A mixture layer: the router (C × E) and the k experts a token runs through (their active MLPs).
-  const mixtureLayers = [...Array(L).keys()].filter((layer) => isMixtureLayer(moe, layer)).length;
-  const mlpFlops = (active: number): number => 2 * 3 * C * active;
-  const layersFlops =
-    L * attentionFlops +
-    (L - mixtureLayers) * mlpFlops(F) +
-    (moe === undefined ? 0 : mixtureLayers * (mlpFlops(F * moe.topK) + 2 * routerParameterCount(moe, C)));
+  const mlpFlops = (layer: number): number =>
+    moe !== undefined && isMixtureLayer(moe, layer)
+      ? 2 * 3 * C * F * moe.topK + 2 * C * moe.experts
+      : 2 * 3 * C * F;
   const headRows = shape.targets ?? tokens; // the tied head runs on the loss positions alone when K is set
-  const forward = tokens * layersFlops + headRows * 2 * V * C;
+  const lastGathered = shape.targets !== undefined && !(moe !== undefined && isMixtureLayer(moe, L - 1));
+  let forward = headRows * 2 * V * C;
+  for (let layer = 0; layer < L; layer += 1) {
+    const rows = lastGathered && layer === L - 1 ? headRows : tokens; // rows after the attention
+    forward += tokens * inputFlops + rows * (outputFlops + mlpFlops(layer));
+  }
   return 3 * forward;
 }
