@@ -115,7 +115,7 @@ export function studentStepFlops(architecture: StudentArchitecture, shape: Batch
   // A mixture layer: the router (C × E) and the k experts a token runs through (their active MLPs).
   const mlpFlops = (layer: number): number =>
     moe !== undefined && isMixtureLayer(moe, layer)
-      ? 2 * 3 * C * F * moe.topK + 2 * C * moe.experts
+      ? 2 * 3 * C * F * moe.topK + 2 * routerParameterCount(moe, C)
       : 2 * 3 * C * F;
   const headRows = shape.targets ?? tokens; // the tied head runs on the loss positions alone when K is set
   const lastGathered = shape.targets !== undefined && !(moe !== undefined && isMixtureLayer(moe, L - 1));
