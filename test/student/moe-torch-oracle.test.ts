@@ -23,12 +23,13 @@ interface OracleResult {
 }
 
 describe.skipIf(skipReason !== undefined)('MoE student against the torch Mixtral oracle', () => {
-  it('gives Mixtral logits and load-balancing loss for top-2 of 4 and top-1 of 3 experts', async () => {
-    for (const [experts, topK, seed] of [
-      [4, 2, 21],
-      [3, 1, 22],
-    ]) {
-      const architecture = await nanoArchitecture(mixture(experts, topK));
+  it('gives Mixtral logits and load-balancing loss for top-2 of 4 and top-1 of 3 experts, and with the cosine router', async () => {
+    for (const [experts, topK, seed, router] of [
+      [4, 2, 21, 'softmax'],
+      [3, 1, 22, 'softmax'],
+      [4, 2, 23, 'cosine'], // the oracle reads dnc_router, its dimension and temperature from config.json
+    ] as const) {
+      const architecture = await nanoArchitecture(mixture(experts, topK, { router }));
       const weights = initializeWeights({ ...architecture, initializerRange: 0.2 }, seed);
       const brick = await exportStudentBrick(architecture, weights);
       const row = tokens(12, seed);

@@ -24,11 +24,22 @@ llama = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(llama)
 
 
-def sparse_moe_block(w, prefix, hidden_states, top_k, num_experts):
+def router_logits_of(w, prefix, hidden_states, config):
+    """Mixtral's gate x Wg^T; with config dnc_router "cosine", X-MoE's / LibMoE's cosine gate:
+    cos(P x, e_j) / tau with F.normalize (eps 1e-4) on the projected token and the expert embeddings."""
+    if config.get("dnc_router", "softmax") != "cosine":
+        return hidden_states @ w[prefix + "gate.weight"].T  # (N, E)
+    projected = hidden_states @ w[prefix + "gate.projection.weight"].T  # (N, D)
+    embeddings = F.normalize(w[prefix + "gate.weight"], p=2.0, dim=-1, eps=1e-4)  # (E, D)
+    cosine = F.normalize(projected, p=2.0, dim=-1, eps=1e-4) @ embeddings.T  # (N, E)
+    return cosine / config["dnc_router_temperature"]
+
+
+def sparse_moe_block(w, prefix, hidden_states, top_k, num_experts, config):
     """MixtralSparseMoeBlock.forward (transformers), returns (output, router_logits)."""
     batch_size, sequence_length, hidden_dim = hidden_states.shape
     hidden_states = hidden_states.view(-1, hidden_dim)
-    router_logits = hidden_states @ w[prefix + "gate.weight"].T  # (N, E)
+    router_logits = router_logits_of(w, prefix, hidden_states, config)  # (N, E)
     routing_weights = F.softmax(router_logits, dim=1, dtype=torch.double)
     routing_weights, selected_experts = torch.topk(routing_weights, top_k, dim=-1)
     routing_weights /= routing_weights.sum(dim=-1, keepdim=True)
@@ -91,7 +102,7 @@ def forward(directory, token_ids):
         attended = (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(1, length, -1)
         x = x + attended @ w[p + "self_attn.o_proj.weight"].T
         h = llama.rms_norm(x, w[p + "post_attention_layernorm.weight"], eps)
-        moe, router_logits = sparse_moe_block(w, p + "block_sparse_moe.", h, top_k, experts)
+        moe, router_logits = sparse_moe_block(w, p + "block_sparse_moe.", h, top_k, experts, config)
         gate_logits.append(router_logits)
         x = x + moe
     x = llama.rms_norm(x, w["model.norm.weight"], eps)
