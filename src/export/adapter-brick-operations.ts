@@ -91,7 +91,60 @@ function mergeWeights(request: MergeRequest): number[] {
   return [...weights];
 }
 
-/** `dnc bricks merge A B … --weights w… --out C` (PEFT's exact "cat" combination). */
+/** The merged brick's manifest fields: the role, prompt style and decoding its parents agree on. */
+function mergedManifest(sources: readonly AdapterSource[], request: MergeRequest) {
+  const role = agreed(sources, 'role', (source) => source.manifest?.role) ?? request.role;
+  if (role === undefined)
+    throw new UserError(
+      'no input is an adapter brick that records its role; give it with --role decomposer|solver',
+    );
+  const promptStyle: PromptStyle | undefined = agreed(
+    sources,
+    'prompt style',
+    (source) => source.manifest?.promptStyle ?? (source.manifest === undefined ? undefined : 'instruct'),
+  );
+  const decodings = sources.map((source) => JSON.stringify(source.manifest?.decoding ?? null));
+  const decoding = decodings.every((entry) => entry === decodings[0])
+    ? sources[0].manifest?.decoding
+    : undefined;
+  return {
+    specificationVersion: 'v1' as const,
+    kind: 'lora-adapter' as const,
+    role,
+    base: sources[0].baseDirectory,
+    ...(promptStyle === undefined ? {} : { promptStyle }),
+    ...(decoding === undefined ? {} : { decoding }),
+  };
+}
+
+/** The combined adapter (cat, or svd at the requested rank) and the lineage's combination record. */
+function combine(sources: readonly AdapterSource[], weights: readonly number[], request: MergeRequest) {
+  const weighted: WeightedAdapter[] = sources.map((source, index) => ({
+    ...source.adapter,
+    weight: weights[index],
+  }));
+  const type = request.combination ?? 'cat';
+  const rank =
+    type === 'svd'
+      ? (request.rank ?? Math.max(...weighted.map((parent) => parent.settings.rank)))
+      : undefined;
+  const combined =
+    rank === undefined
+      ? concatenateAdapters(sources[0].architecture, weighted)
+      : svdCombination(sources[0].architecture, weighted, rank);
+  const parents: AdapterParent[] = sources.map((source, index) => ({
+    name: source.name,
+    path: source.directory,
+    adapterHash: source.adapterHash,
+    weight: weights[index],
+    rank: source.adapter.settings.rank,
+    alpha: source.adapter.settings.alpha,
+    targets: [...source.adapter.settings.targets],
+  }));
+  return { combined, combination: { type, ...(rank === undefined ? {} : { rank }), parents } };
+}
+
+/** `dnc bricks merge A B … --weights w… --out C` (PEFT's exact "cat" combination, or "svd"). */
 export async function mergeAdapterBricks(request: MergeRequest): Promise<MergeResult> {
   const weights = mergeWeights(request);
   if (request.rank !== undefined && request.combination !== 'svd')
@@ -108,60 +161,19 @@ export async function mergeAdapterBricks(request: MergeRequest): Promise<MergeRe
   const sources: AdapterSource[] = [];
   for (const brick of request.bricks) sources.push(await openAdapterSource(brick, cache));
   sameBase(sources);
-  const role = agreed(sources, 'role', (source) => source.manifest?.role) ?? request.role;
-  if (role === undefined)
-    throw new UserError(
-      'no input is an adapter brick that records its role; give it with --role decomposer|solver',
-    );
-  const promptStyle: PromptStyle | undefined = agreed(
-    sources,
-    'prompt style',
-    (source) => source.manifest?.promptStyle ?? (source.manifest === undefined ? undefined : 'instruct'),
-  );
-  const decodings = sources.map((source) => JSON.stringify(source.manifest?.decoding ?? null));
-  const decoding = decodings.every((entry) => entry === decodings[0])
-    ? sources[0].manifest?.decoding
-    : undefined;
-  const weighted: WeightedAdapter[] = sources.map((source, index) => ({
-    ...source.adapter,
-    weight: weights[index],
-  }));
-  const combination = request.combination ?? 'cat';
-  const rank =
-    combination === 'svd'
-      ? (request.rank ?? Math.max(...weighted.map((parent) => parent.settings.rank)))
-      : undefined;
-  const combined =
-    rank === undefined
-      ? concatenateAdapters(sources[0].architecture, weighted)
-      : svdCombination(sources[0].architecture, weighted, rank);
-  const parents: AdapterParent[] = sources.map((source, index) => ({
-    name: source.name,
-    path: source.directory,
-    adapterHash: source.adapterHash,
-    weight: weights[index],
-    rank: source.adapter.settings.rank,
-    alpha: source.adapter.settings.alpha,
-    targets: [...source.adapter.settings.targets],
-  }));
+  const manifestFields = mergedManifest(sources, request);
+  const { combined, combination } = combine(sources, weights, request);
   const lineage: AdapterLineage = {
     baseWeightsHash: sources[0].baseWeightsHash,
     adapterHash: adapterHash(combined.settings, combined.weights),
     version: 1,
     createdAt: (request.now ?? (() => new Date()))().toISOString(),
-    combination: { type: combination, ...(rank === undefined ? {} : { rank }), parents },
+    combination,
     history: [],
   };
   const manifest = await writeAdapterBrick({
     outDirectory: out,
-    manifest: {
-      specificationVersion: 'v1',
-      kind: 'lora-adapter',
-      role,
-      base: sources[0].baseDirectory,
-      ...(promptStyle === undefined ? {} : { promptStyle }),
-      ...(decoding === undefined ? {} : { decoding }),
-    },
+    manifest: manifestFields,
     lineage,
     architecture: sources[0].architecture,
     settings: combined.settings,
