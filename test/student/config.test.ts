@@ -27,7 +27,7 @@ describe('student presets', () => {
 
   it('lists the known presets when the name is unknown', async () => {
     await expect(loadPreset('huge')).rejects.toThrow(
-      /unknown student preset "huge".*use one of: micro, moe-nano, moe-tiny, nano, small, tiny/,
+      /unknown student preset "huge".*use one of: micro, moe-micro, moe-nano, moe-tiny, nano, small, tiny/,
     );
   });
 
