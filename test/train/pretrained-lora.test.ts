@@ -24,6 +24,8 @@ import {
 } from '../../src/student/lora.js';
 import { decodeSafetensors } from '../../src/student/safetensors.js';
 import { loadBrick } from '../../src/runtime/bricks/registry.js';
+import { adapterBrickManifestSchema } from '../../src/bricks/adapter-brick-manifest.js';
+import { openAdapterSource } from '../../src/export/adapter-brick-files.js';
 import { batchFeeds, type Document, packRows } from '../../src/train/packing.js';
 import { studentForward } from '../../src/train/student-model.js';
 import { trainStudent } from '../../src/train/train-loop.js';
@@ -130,6 +132,14 @@ describe('LoRA on pretrained checkpoints', () => {
     const adapterDirectory = join(root, 'adapter');
     const exported = await runCli(['export', run, '--adapter-only', '--out', adapterDirectory]);
     expect(exported.code, exported.stderr).toBe(0);
+    // The export records the lineage merge and update check: the base's and the adapter's hashes.
+    const manifest = adapterBrickManifestSchema.parse(
+      JSON.parse(await readFile(join(adapterDirectory, 'brick.json'), 'utf8')),
+    );
+    const source = await openAdapterSource(adapterDirectory);
+    expect(manifest.lineage?.version).toBe(1);
+    expect(manifest.lineage?.baseWeightsHash).toBe(source.baseWeightsHash);
+    expect(manifest.lineage?.adapterHash).toBe(source.adapterHash);
     const mergedExport = await runCli(['export', run, '--out', join(root, 'merged')]);
     expect(mergedExport.code, mergedExport.stderr).toBe(0);
     const brick = await loadBrick(adapterDirectory);

@@ -13,7 +13,8 @@ import {
   type BrickDecoding,
 } from '../../bricks/brick-manifest.js';
 import { type Checkpoint, readCheckpoint } from '../../export/checkpoint.js';
-import { writePeftAdapter } from '../../export/peft-adapter.js';
+import { readPeftAdapter, writePeftAdapter } from '../../export/peft-adapter.js';
+import { adapterHash, type AdapterLineage } from '../../bricks/adapter-lineage.js';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '../../data/jsonl.js';
 import { exportBrick } from '../../export/export-brick.js';
@@ -127,6 +128,17 @@ async function exportAdapter(
     baseModel: checkpoint.base.directory,
     outDirectory: options.out!,
   });
+  // The lineage `dnc bricks merge|update` check: the base's weights hash (a base changed on disk is
+  // refused), the adapter's hash read back from the written files (as merge computes it), version 1.
+  const written = await readPeftAdapter(options.out!, checkpoint.architecture);
+  const lineage: AdapterLineage = {
+    baseWeightsHash: checkpoint.base.weightsHash,
+    adapterHash: adapterHash(written.settings, written.weights),
+    version: 1,
+    createdAt: new Date().toISOString(),
+    source: resolve(directory),
+    history: [],
+  };
   // brick.json beside the PEFT files makes the directory a brick: the runtime merges it on load.
   const manifestFile = join(options.out!, brickManifestFileName);
   await writeFileAtomic(
@@ -139,6 +151,7 @@ async function exportAdapter(
         base: checkpoint.base.directory,
         adapter: '.',
         promptStyle: lineagePromptStyle(checkpoint.lineage),
+        lineage,
       },
       null,
       2,
