@@ -66,6 +66,20 @@ describe('prompt prefixes of a local brick', () => {
     }
   });
 
+  it('serve a single call too: it starts after the prefix, with the answer of a full prefill', async () => {
+    const input = { question: questions[2]!, maxSubquestions: 3, maxNewTokens: 10 };
+    const prompt = brick.promptTokens(brick.messagesFor('decompose', input));
+    const [full] = await generate(brick.decoder, [prompt], {
+      maxNewTokens: 10,
+      decode: (tokens) => brick.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+    });
+    const forward = vi.spyOn(brick.decoder, 'forward');
+    const alone = await brick.decompose!(input);
+    expect(forward.mock.calls[0]![0].pastLength).toBeGreaterThan(0.8 * prompt.length);
+    forward.mockRestore();
+    expect(alone.raw).toBe(full!.text);
+  });
+
   it('give a compact chat (the question alone) and a chat without a user message no prefix', async () => {
     const prefixes = brickPromptPrefixes(brick);
     const compact = [{ role: 'user' as const, content: questions[1]! }];

@@ -33,6 +33,7 @@ import type {
 import type { BrickLoader } from './registry.js';
 import { runBatch, tokenLogProbabilities, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
 import { measureAgreement } from './onnx-brick-agreement.js';
+import { brickPromptPrefixes } from './onnx-brick-prefix.js';
 import { CallMeter, generationReport } from './onnx-brick-cost.js';
 import { loadOnnxBrickFiles } from './onnx-brick-loading.js';
 import { chatPromptTokens, methodMessages, tokenBudget } from './onnx-brick-prompt.js';
@@ -169,6 +170,8 @@ export class OnnxBrick implements Brick {
     const meter = new CallMeter();
     const prompt = this.promptTokens(request.messages);
     const { budget, warnings } = this.budgetFor(prompt.length, request.maxNewTokens);
+    // The template's shared prefix (an instruct brick's system prompt), cached: only the rest is prefilled.
+    const prefix = await brickPromptPrefixes(this).prefixFor(request.messages, prompt);
     const results = await generate(
       this.decoder,
       Array.from({ length: request.count }, () => prompt),
@@ -178,6 +181,7 @@ export class OnnxBrick implements Brick {
         logitsProcessors: [...this.recipeProcessors(), ...(request.processors ?? [])],
         decode: (tokens) => this.tokenizer.decode(tokens, { skipSpecialTokens: true }),
         signal: request.signal,
+        prefix,
       },
     );
     const report = generationReport({
