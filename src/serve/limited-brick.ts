@@ -4,6 +4,7 @@
  * no further calls.
  */
 import pLimit, { type LimitFunction } from 'p-limit';
+import { abortReason } from '../runtime/abort-reason.js';
 import type {
   Brick,
   BrickKind,
@@ -52,8 +53,7 @@ export class LimitedBrick implements Brick {
 
   private run<T>(signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
     return this.limit(() => {
-      if (signal?.aborted === true)
-        throw signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
+      if (signal?.aborted === true) throw abortReason(signal);
       return call();
     });
   }

@@ -13,26 +13,18 @@
  * caller waited), and the batch's CPU time is shared among the calls by their tokens.
  */
 import type { ChatMessage } from '../../data/schemas.js';
-import { estimateFlops } from '../cost-meter.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
 import { PerRowLimitCriterion, PerRowProcessors } from '../generation/per-row.js';
-import type { BrickCallReport, DecomposeInput, NextSubquestionInput, SolveInput } from './brick.js';
+import type { DecomposeInput, NextSubquestionInput, SolveInput } from './brick.js';
 import type { Completion, OnnxBrick } from './onnx-brick.js';
 import { brickPromptPrefixes } from './onnx-brick-prefix.js';
+import { CallMeter, generationReport } from './onnx-brick-cost.js';
+import { abortReason } from '../abort-reason.js';
 
 export type BatchMethod = 'decompose' | 'nextSubquestion' | 'solve';
 
 /** One call's input: what its method takes, with its own cancellation and budget. */
 export type BatchInput = DecomposeInput | NextSubquestionInput | SolveInput;
-
-function cpuMilliseconds(): number {
-  const { user, system } = process.cpuUsage();
-  return (user + system) / 1000;
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
-}
 
 interface Row {
   /** Position of the call in the caller's list. */
@@ -55,8 +47,7 @@ export function tokenLogProbabilities(result: GenerationResult) {
 
 /** The greedy completions of the rows, in one generation (after their shared prompt prefix, cached). */
 async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Completion[]> {
-  const started = performance.now();
-  const cpuStarted = cpuMilliseconds();
+  const meter = new CallMeter();
   const prefix = await brickPromptPrefixes(brick).sharedPrefix(rows);
   const results = await generate(
     brick.decoder,
@@ -72,23 +63,17 @@ async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Com
       prefix,
     },
   );
-  const latencyMs = performance.now() - started;
-  const cpuMs = cpuMilliseconds() - cpuStarted;
+  const { latencyMs, cpuMs } = meter.elapsed();
   const tokensOf = (result: GenerationResult) => result.promptTokenCount + result.generatedTokenCount;
   const allTokens = results.reduce((sum, result) => sum + tokensOf(result), 0);
   return results.map((result, index) => {
-    const rowCpuMs = (cpuMs * tokensOf(result)) / Math.max(1, allTokens);
-    const report: BrickCallReport = {
-      usage: { inputTokens: result.promptTokenCount, outputTokens: result.generatedTokenCount },
-      latencyMs,
-      costUsd: brick.costOf(rowCpuMs),
-      flops: estimateFlops(brick.manifest.parameters, tokensOf(result)),
-      cpuMs: rowCpuMs,
-      raw: result.text ?? '',
+    const report = generationReport({
+      results: [result],
+      times: { latencyMs, cpuMs: (cpuMs * tokensOf(result)) / Math.max(1, allTokens) },
+      parameters: brick.manifest.parameters,
+      costOf: (rowCpuMs) => brick.costOf(rowCpuMs),
       warnings: rows[index]!.warnings,
-      finishReason: result.finishReason === 'length' ? 'length' : 'stop',
-      rawFinishReason: result.finishReason,
-    };
+    });
     return {
       text: result.text ?? '',
       tokens: result.tokens,

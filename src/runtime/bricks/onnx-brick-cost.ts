@@ -27,7 +27,8 @@ export class CallMeter {
 export interface GenerationReportInput {
   /** The rows of one generation; the first one's text and finish reason are the call's. */
   results: readonly GenerationResult[];
-  meter: CallMeter;
+  /** The call's wall and CPU milliseconds: its meter's `elapsed()`, or its share of a batch's. */
+  times: { latencyMs: number; cpuMs: number };
   /** The brick's parameter count (for FLOPs). */
   parameters: number;
   /** Dollars for CPU milliseconds. */
@@ -38,7 +39,7 @@ export interface GenerationReportInput {
 /** One call's report from the rows it generated: usage summed over them, time from the meter. */
 export function generationReport(input: GenerationReportInput): BrickCallReport {
   const { results } = input;
-  const { latencyMs, cpuMs } = input.meter.elapsed();
+  const { latencyMs, cpuMs } = input.times;
   const usage = {
     inputTokens: results.reduce((sum, result) => sum + result.promptTokenCount, 0),
     outputTokens: results.reduce((sum, result) => sum + result.generatedTokenCount, 0),

@@ -186,7 +186,7 @@ export class OnnxBrick implements Brick {
     );
     const report = generationReport({
       results,
-      meter,
+      times: meter.elapsed(),
       parameters: this.manifest.parameters,
       costOf: (cpuMs) => this.costOf(cpuMs),
       warnings,

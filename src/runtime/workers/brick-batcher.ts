@@ -15,6 +15,7 @@
  *
  * Time is injected (`schedule`), so the bound on the wait is tested by counting, not by the clock.
  */
+import { abortReason } from '../abort-reason.js';
 
 /** Starts a timer; returns what cancels it. */
 export type Schedule = (run: () => void, delayMs: number) => () => void;
@@ -61,10 +62,6 @@ interface Queue<Input, Output> {
   calls: Waiting<Input, Output>[];
   cancelTimer?: () => void;
   due: boolean;
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
 }
 
 export class BrickBatcher<Method, Input, Output> {

@@ -4,6 +4,7 @@
  * at start-up; `WorkerBrick` is a `Brick` on the main thread whose calls run in the pool.
  */
 import { Piscina } from 'piscina';
+import { abortReason } from '../abort-reason.js';
 import type {
   Brick,
   BrickKind,
@@ -114,8 +115,7 @@ function cancelFlag(signal: AbortSignal): { flag: Int32Array; release(): void } 
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted === true)
-    throw signal.reason instanceof Error ? signal.reason : new Error('the request was cancelled');
+  if (signal?.aborted === true) throw abortReason(signal);
 }
 
 /**

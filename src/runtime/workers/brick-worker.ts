@@ -5,6 +5,7 @@
  * only this thread, never the server's event loop.
  */
 import { workerData } from 'piscina';
+import { cancelledError } from '../abort-reason.js';
 import type { Brick } from '../bricks/brick.js';
 import { defaultBrickLoaders, loadBrick, type BrickLoader } from '../bricks/registry.js';
 import {
@@ -66,7 +67,7 @@ function watchFlags(flags: readonly (Int32Array | undefined)[]): {
         !controller.signal.aborted &&
         Atomics.load(flag, 0) === 1
       )
-        controller.abort(new Error('the request was cancelled'));
+        controller.abort(cancelledError());
     });
   check();
   const poll = flags.some((flag) => flag !== undefined) ? setInterval(check, cancelPollMs) : undefined;
@@ -115,7 +116,7 @@ export async function handleBrickTask(task: BrickTask): Promise<BrickDescription
   // poll runs between steps and the generation loop's throwIfAborted stops the call there.
   const controller = new AbortController();
   const abortIfCancelled = () => {
-    if (Atomics.load(flag, 0) === 1) controller.abort(new Error('the request was cancelled'));
+    if (Atomics.load(flag, 0) === 1) controller.abort(cancelledError());
   };
   abortIfCancelled();
   const poll = setInterval(abortIfCancelled, cancelPollMs);
