@@ -24,6 +24,14 @@ export async function makeTokenizer(directory: string, vocabSize: number, maxLen
   await writeTokenizerFiles(directory, model, { modelMaxLength: maxLength });
 }
 
+/** Prompts of different lengths in the nano vocabulary, for the decoder and batching tests. */
+export const nanoPrompts: readonly number[][] = [
+  [0, 4, 300, 301, 77, 12, 6, 5],
+  [0, 4, 45, 5],
+  [0, 3, 99, 6, 4, 123, 200, 310, 411, 6, 5],
+  [0, 4, 7, 8, 9, 10, 11, 6, 5],
+];
+
 /** Exports a random-init nano brick into a fresh temporary directory. */
 export async function makeNanoBrick(
   role: BrickRole = 'decomposer',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecoderBatch, DecoderModel } from '../../src/runtime/generation/decoder-model.js';
 import { generate } from '../../src/runtime/generation/generate.js';
 import { OnnxDecoderModel, type OnnxCache } from '../../src/runtime/onnx/onnx-decoder.js';
-import { makeNanoBrick } from '../export/brick-fixture.js';
+import { makeNanoBrick, nanoPrompts } from '../export/brick-fixture.js';
 
 /** The ONNX decoder, recording the rows of every forward; `selectRows` only when asked for. */
 class RecordingDecoder implements DecoderModel<OnnxCache> {
@@ -36,12 +36,7 @@ beforeAll(async () => {
 
 afterAll(async () => model?.close());
 
-const prompts = [
-  [0, 4, 300, 301, 77, 12, 6, 5],
-  [0, 4, 45, 5],
-  [0, 3, 99, 6, 4, 123, 200, 310, 411, 6, 5],
-  [0, 4, 7, 8, 9, 10, 11, 6, 5],
-];
+const prompts = nanoPrompts;
 
 describe('batched generation without wasted rows', () => {
   it('a row that finishes leaves the batch, and every row still gets what it gets alone', async () => {

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/runtime/generation/generate.js';
 import { OnnxDecoderModel } from '../../src/runtime/onnx/onnx-decoder.js';
 import { validateDecoderFeeds } from '../../src/runtime/onnx/decoder-signature.js';
-import { makeNanoBrick, type BrickFixture } from '../export/brick-fixture.js';
+import { makeNanoBrick, nanoPrompts, type BrickFixture } from '../export/brick-fixture.js';
 
 let fixture: BrickFixture;
 let model: OnnxDecoderModel;
@@ -15,12 +15,7 @@ beforeAll(async () => {
 
 afterAll(async () => model?.close());
 
-const prompts = [
-  [0, 4, 300, 301, 77, 12, 6, 5],
-  [0, 4, 45, 5],
-  [0, 3, 99, 6, 4, 123, 200, 310, 411, 6, 5],
-  [0, 4, 7, 8, 9, 10, 11, 6, 5],
-];
+const prompts = nanoPrompts;
 
 describe('OnnxDecoderModel', () => {
   it('reads layers, heads and end-of-sequence ids from the Hugging Face files', () => {
