@@ -61,7 +61,8 @@ async function lastLogits(model: OnnxDecoderModel, prompt: number[]): Promise<Fl
     },
     undefined,
   );
-  return output.logits.slice((length - 1) * model.vocabSize, length * model.vocabSize);
+  // The last position's logits: the whole output when the decoder fetches only the last position.
+  return output.logits.slice(output.logits.length - model.vocabSize);
 }
 
 const argmax = (values: Float32Array): number =>

@@ -57,12 +57,15 @@ export class PrefixCache<Cache> {
     return { tokens: [...tokens], cache: await entry };
   }
 
-  /** Drops every kept prefix (their caches are released when the model can release them). */
+  /**
+   * Drops every kept prefix. Their caches are not released to the model: a generation handed one may
+   * not have copied it yet (a model that reuses released buffers would overwrite it); garbage
+   * collection frees them.
+   */
   async clear(): Promise<void> {
     const entries = [...this.entries.values()];
     this.entries.clear();
-    for (const settled of await Promise.allSettled(entries))
-      if (settled.status === 'fulfilled') this.model.releaseCache?.(settled.value);
+    await Promise.allSettled(entries);
   }
 
   private async compute(tokens: readonly number[]): Promise<Cache> {

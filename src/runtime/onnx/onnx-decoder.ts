@@ -2,14 +2,26 @@
  * A causal decoder in the Hugging Face ONNX layout (`config.json`, `generation_config.json`,
  * `onnx/model.onnx` with a KV cache), run with onnxruntime-node as the generation loop's
  * `DecoderModel`: batched, left-padded, the cache a map of named tensors that go back in as the
- * next step's `past_key_values.*` without being copied or reshaped in JavaScript.
+ * next step's `past_key_values.*`.
+ *
+ * Where the graph allows (new-position-outputs.ts), a step fetches only the last position's logits
+ * and the new positions' keys and values, and appends them to the cache in reused buffers
+ * (cache-buffers.ts); otherwise it fetches `logits` and the whole `present.*` cache.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DecoderBatch, DecoderModel, DecoderOutput } from '../generation/decoder-model.js';
+import { CacheBuffers } from './cache-buffers.js';
 import { readDecoderConfig, type DecoderConfig } from './decoder-config.js';
-import { readDecoderSignature, validateDecoderFeeds, type DecoderSignature } from './decoder-signature.js';
+import {
+  readDecoderSignature,
+  validateDecoderFeeds,
+  type CacheEntry,
+  type DecoderSignature,
+} from './decoder-signature.js';
+import { addNewPositionOutputs, type NewPositionOutputs } from './new-position-outputs.js';
 
 /** The cache between steps: `past_key_values.{i}.key|value` → tensor. */
 export type OnnxCache = Record<string, ort.Tensor>;
@@ -19,21 +31,42 @@ export interface OnnxDecoderOptions {
   modelFile?: string;
   /** Threads inside one op (default: onnxruntime's choice). */
   intraOpNumThreads?: number;
+  /**
+   * Fetch only the new positions each step where the graph allows (default true); false runs the
+   * file's own outputs (`logits` for every position, the whole `present.*` cache).
+   */
+  newPositionOutputs?: boolean;
 }
 
 export const defaultModelFile = 'onnx/model.onnx';
+
+/** `past_key_values.{i}.key|value` → `present.{i}.key|value`, for every layer. */
+function cacheEntries(layers: number): CacheEntry[] {
+  return Array.from({ length: layers }, (_, layer) =>
+    ['key', 'value'].map((part) => ({
+      input: `past_key_values.${layer}.${part}`,
+      output: `present.${layer}.${part}`,
+    })),
+  ).flat();
+}
 
 export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   readonly padTokenId: number | undefined;
 
+  /** Why the new-position outputs are not used (undefined: they are). */
+  readonly fullOutputsReason: string | undefined;
+  private readonly buffers = new CacheBuffers();
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly config: DecoderConfig,
     private readonly signature: DecoderSignature,
     readonly modelFile: string,
+    private readonly newPositions: NewPositionOutputs | { skipped: string },
   ) {
+    this.fullOutputsReason = 'skipped' in newPositions ? newPositions.skipped : undefined;
     this.vocabSize = config.vocabSize;
     this.eosTokenIds = config.eosTokenIds;
     this.padTokenId = config.padTokenId;
@@ -51,24 +84,27 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       executionMode: 'sequential',
     };
     if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
+    const bytes = new Uint8Array(await readFile(modelFile));
+    const newPositions =
+      options.newPositionOutputs === false
+        ? { skipped: 'turned off (newPositionOutputs: false)' }
+        : addNewPositionOutputs(bytes, cacheEntries(config.layers));
     let session: ort.InferenceSession;
     try {
-      session = await ort.InferenceSession.create(modelFile, sessionOptions);
+      // From the path when unchanged: onnxruntime resolves external weight files next to it.
+      session =
+        'skipped' in newPositions
+          ? await ort.InferenceSession.create(modelFile, sessionOptions)
+          : await ort.InferenceSession.create(newPositions.model, sessionOptions);
     } catch (error) {
       throw new Error(
         `${modelFile}: onnxruntime cannot load it (${(error as Error).message}); re-export the model`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
     try {
-      return new OnnxDecoderModel(
-        session,
-        config,
-        readDecoderSignature(session, config, modelFile),
-        modelFile,
-      );
+      const signature = readDecoderSignature(session, config, modelFile);
+      return new OnnxDecoderModel(session, config, signature, modelFile, newPositions);
     } catch (error) {
       await session.release();
       throw error;
@@ -93,23 +129,58 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     if (this.signature.hasPositionIds)
       feeds.position_ids = new ort.Tensor('int64', batch.positionIds, [batchSize, length]);
     validateDecoderFeeds(feeds, this.signature, this.config);
-    let outputs: ort.InferenceSession.OnnxValueMapType;
+    const outputs = await this.run(feeds);
+    if ('skipped' in this.newPositions) {
+      const next: OnnxCache = {};
+      for (const entry of this.signature.cache) next[entry.input] = outputs[entry.output] as ort.Tensor;
+      return { logits: outputs.logits.data as Float32Array, cache: next };
+    }
+    const next: OnnxCache = {};
+    for (const entry of this.signature.cache) {
+      const fresh = outputs[this.newPositions.newPositions.get(entry.input)!] as ort.Tensor;
+      next[entry.input] = this.append(feeds[entry.input]!, fresh);
+    }
+    return { logits: outputs[this.newPositions.lastLogits]!.data as Float32Array, cache: next };
+  }
+
+  private async run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
     try {
-      outputs = await this.session.run(feeds);
+      if ('skipped' in this.newPositions) return await this.session.run(feeds);
+      const { lastLogits, newPositions } = this.newPositions;
+      return await this.session.run(feeds, [lastLogits, ...newPositions.values()]);
     } catch (error) {
       const described = Object.entries(feeds).map(
         ([name, tensor]) => `${name}: ${tensor.type}[${tensor.dims.join(', ')}]`,
       );
       throw new Error(
         `${this.modelFile} failed to run: ${(error as Error).message} (inputs ${described.join('; ')})`,
-        {
-          cause: error,
-        },
+        { cause: error },
       );
     }
-    const next: OnnxCache = {};
-    for (const entry of this.signature.cache) next[entry.input] = outputs[entry.output] as ort.Tensor;
-    return { logits: outputs.logits.data as Float32Array, cache: next };
+  }
+
+  /** (B, kvH, P, hd) past and (B, kvH, T, hd) new positions → (B, kvH, P + T, hd), in a pooled buffer. */
+  private append(past: ort.Tensor, fresh: ort.Tensor): ort.Tensor {
+    const [batchSize, heads, pastLength, size] = past.dims as number[];
+    const length = fresh.dims[2]!;
+    const total = pastLength! + length;
+    const rows = batchSize! * heads!;
+    const from = past.data as Float32Array;
+    const added = fresh.data as Float32Array;
+    const joined = this.buffers.take(rows * total * size!);
+    const pastRow = pastLength! * size!;
+    const newRow = length * size!;
+    for (let row = 0; row < rows; row += 1) {
+      const offset = row * (pastRow + newRow);
+      if (pastRow > 0) joined.set(from.subarray(row * pastRow, (row + 1) * pastRow), offset);
+      joined.set(added.subarray(row * newRow, (row + 1) * newRow), offset + pastRow);
+    }
+    return new ort.Tensor('float32', joined, [batchSize!, heads!, total, size!]);
+  }
+
+  /** Gives a cache's pooled buffers back for the next steps (the loop no longer reads it). */
+  releaseCache(cache: OnnxCache): void {
+    for (const tensor of Object.values(cache)) this.buffers.give(tensor.data as Float32Array);
   }
 
   /**
@@ -123,7 +194,7 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       const [batchSize, ...rest] = tensor.dims as number[];
       const data = tensor.data as Float32Array;
       const perRow = data.length / batchSize!;
-      const copy = new Float32Array(rows.length * perRow);
+      const copy = this.buffers.take(rows.length * perRow);
       rows.forEach((row, index) => copy.set(data.subarray(row * perRow, (row + 1) * perRow), index * perRow));
       selected[name] = new ort.Tensor('float32', copy, [rows.length, ...rest]);
     }

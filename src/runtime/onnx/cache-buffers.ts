@@ -1,0 +1,52 @@
+/**
+ * Reusable Float32Arrays for a decoder's KV cache. A generation step needs a (B, kvH, P + 1, hd)
+ * array per cache tensor, one position longer than the last; allocating it fresh each step (as
+ * onnxruntime-node does for every output) makes V8 collect garbage under "external memory pressure"
+ * every few dozen steps. Here a step takes an array at least as long as it needs (a view of a pooled
+ * buffer with room to grow) and the generation loop gives the previous step's arrays back through
+ * `DecoderModel.releaseCache`, so steady decoding ping-pongs between two buffers per tensor.
+ *
+ * Only buffers this pool handed out are taken back, each at most once while it is out; a buffer the
+ * pool does not keep (beyond `maxFreeBuffers`) is left to the garbage collector.
+ */
+export class CacheBuffers {
+  private readonly free: Float32Array[] = [];
+  /** Buffers handed out and not given back yet. */
+  private readonly lent = new WeakSet<ArrayBuffer>();
+
+  constructor(
+    /** Free buffers kept for reuse (default: enough for two generations' ping-pong at 32 tensors). */
+    private readonly maxFreeBuffers = 128,
+  ) {}
+
+  /** A zero-offset view of exactly `length` floats over a pooled buffer (contents undefined). */
+  take(length: number): Float32Array {
+    let best = -1;
+    for (let index = 0; index < this.free.length; index += 1) {
+      const size = this.free[index]!.length;
+      if (size >= length && (best < 0 || size < this.free[best]!.length)) best = index;
+    }
+    // Room for a quarter more positions, so that the same buffer serves the next steps too.
+    const buffer = best >= 0 ? this.free.splice(best, 1)[0]! : new Float32Array(roomFor(length));
+    this.lent.add(buffer.buffer as ArrayBuffer);
+    return buffer.subarray(0, length);
+  }
+
+  /** Gives back an array `take` returned; anything else (or a second give) is ignored. */
+  give(array: Float32Array): void {
+    const buffer = array.buffer as ArrayBuffer;
+    if (!this.lent.has(buffer)) return;
+    this.lent.delete(buffer);
+    if (this.free.length < this.maxFreeBuffers) this.free.push(new Float32Array(buffer));
+  }
+
+  /** Floats held in free buffers (for tests). */
+  get freeFloats(): number {
+    return this.free.reduce((sum, buffer) => sum + buffer.length, 0);
+  }
+}
+
+function roomFor(length: number): number {
+  const block = 1024;
+  return Math.ceil((length * 1.25) / block) * block;
+}

@@ -1,0 +1,133 @@
+/**
+ * A load-time addition to a Hugging Face layout decoder that lets a generation step fetch only what
+ * is new: the last position's logits, (B, 1, V), and each layer's keys and values for the step's
+ * own positions, (B, kvH, T, hd), instead of `logits` for every position and the whole
+ * `present.*` cache, (B, kvH, P + T, hd), which onnxruntime-node copies into fresh JavaScript
+ * buffers on every step. The runtime appends the new positions to its cache itself, in buffers it
+ * reuses (cache-buffers.ts). Measured on the tiny preset (bench/decode.ts): those per-step buffers
+ * made V8 run a full garbage collection every few dozen steps ("external memory pressure").
+ *
+ * Nothing is removed or renamed: a few nodes and outputs are appended to the ModelProto bytes.
+ * Protobuf merges a message field that occurs twice (repeated fields concatenate), so the original
+ * bytes plus a small encoded `ModelProto { graph { node, initializer, output } }` is the model with
+ * the extra nodes — no re-encoding of the weights. The file on disk is unchanged; transformers.js or
+ * Optimum read the same file as before.
+ *
+ * It applies when every `present.{i}.key|value` is a Concat along the sequence axis of the matching
+ * `past_key_values.{i}.key|value` and one new tensor (what dnc's exporter and Optimum's Llama export
+ * write); otherwise the decoder runs with its full outputs (fused attention ops, external weights).
+ */
+import { modelProtoType } from '../../engine/onnx-schema.js';
+import type { CacheEntry } from './decoder-signature.js';
+
+export interface NewPositionOutputs {
+  /** The model bytes with the appended nodes and outputs. */
+  model: Uint8Array;
+  /** The (B, 1, V) output: the logits of each row's last position. */
+  lastLogits: string;
+  /** Per cache input: the (B, kvH, T, hd) output holding the step's new positions. */
+  newPositions: Map<string, string>;
+}
+
+interface NodeLike {
+  opType?: string;
+  input?: string[];
+  output?: string[];
+  attribute?: { name?: string; i?: number | { toNumber(): number } }[];
+}
+
+interface ModelLike {
+  graph?: {
+    node?: NodeLike[];
+    output?: { name?: string }[];
+    initializer?: { name?: string; dataLocation?: number }[];
+  };
+}
+
+const prefix = 'dnc.new_positions';
+const lastLogitsName = `${prefix}.logits`;
+const float32 = 1;
+const int64 = 7;
+
+function integer(value: number | { toNumber(): number } | undefined): number | undefined {
+  return value === undefined ? undefined : typeof value === 'number' ? value : value.toNumber();
+}
+
+/** The tensor a cache output appends to its past, when the output is `Concat(past, new, axis=2)`. */
+function appendedTensor(producer: NodeLike | undefined, past: string): string | undefined {
+  if (producer?.opType !== 'Concat' || producer.input?.length !== 2 || producer.input[0] !== past)
+    return undefined;
+  const axis = integer(producer.attribute?.find((attribute) => attribute.name === 'axis')?.i);
+  return axis === 2 || axis === -2 ? producer.input[1] : undefined;
+}
+
+function int64Tensor(name: string, values: number[]) {
+  return {
+    name,
+    dataType: int64,
+    dims: [values.length],
+    rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer),
+  };
+}
+
+/**
+ * The model with new-position outputs, or undefined (with the reason) when its graph does not have
+ * the Concat cache this needs or keeps weights in external files.
+ */
+export function addNewPositionOutputs(
+  modelBytes: Uint8Array,
+  cache: readonly CacheEntry[],
+): NewPositionOutputs | { skipped: string } {
+  const graph = (modelProtoType.decode(modelBytes) as ModelLike).graph;
+  if (graph?.initializer?.some((tensor) => tensor.dataLocation === 1))
+    return { skipped: 'its weights are stored in external data files' };
+  const producers = new Map<string, NodeLike>();
+  for (const node of graph?.node ?? []) for (const output of node.output ?? []) producers.set(output, node);
+  const names = new Set([...producers.keys(), ...(graph?.initializer ?? []).map((tensor) => tensor.name)]);
+  if ([...names].some((name) => name?.startsWith(prefix)))
+    return { skipped: `it already has values named ${prefix}.*` };
+  const nodes: NodeLike[] = [];
+  const newPositions = new Map<string, string>();
+  for (const [index, entry] of cache.entries()) {
+    const appended = appendedTensor(producers.get(entry.output), entry.input);
+    if (appended === undefined)
+      return { skipped: `'${entry.output}' is not a Concat of '${entry.input}' along the sequence axis` };
+    const name = `${prefix}.${entry.output}`;
+    nodes.push({
+      opType: 'Identity',
+      input: [appended],
+      output: [name],
+      name: `${prefix}.identity.${index}`,
+    } as NodeLike);
+    newPositions.set(entry.input, name);
+  }
+  const slice = ['starts', 'ends', 'axes'].map((part) => `${prefix}.slice.${part}`);
+  nodes.push({
+    opType: 'Slice',
+    input: ['logits', ...slice],
+    output: [lastLogitsName],
+    name: `${prefix}.slice`,
+  } as NodeLike);
+  const appendix = modelProtoType
+    .encode(
+      modelProtoType.fromObject({
+        graph: {
+          node: nodes,
+          initializer: [
+            int64Tensor(slice[0]!, [-1]),
+            int64Tensor(slice[1]!, [Number.MAX_SAFE_INTEGER]),
+            int64Tensor(slice[2]!, [1]),
+          ],
+          output: [lastLogitsName, ...newPositions.values()].map((name) => ({
+            name,
+            type: { tensorType: { elemType: float32 } },
+          })),
+        },
+      }),
+    )
+    .finish();
+  const model = new Uint8Array(modelBytes.length + appendix.length);
+  model.set(modelBytes);
+  model.set(appendix, modelBytes.length);
+  return { model, lastLogits: lastLogitsName, newPositions };
+}
