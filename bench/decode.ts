@@ -3,7 +3,9 @@
  *
  * - the `tiny` preset: greedy decoding with dnc's runtime at batch 1 and batch 8 (total tokens/s),
  *   @huggingface/transformers' `generate` at batch 1 on the same float32 onnx/model.onnx, and the
- *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1; and `prefixCache`: served-size
+ *   int8/int4 model files (src/export/quantize-onnx.ts) at batch 1, and dnc on the same float32 file
+ *   with its full outputs (every position's logits and the whole cache fetched each step, what
+ *   src/runtime/onnx/new-position-outputs.ts avoids) at batch 1 and 8; and `prefixCache`: served-size
  *   decompose prompts (instruct style) with a full prefill against a cached prompt prefix;
  * - SmolLM2-135M's shape (bench/decode-models.ts): float32, int8 (the default kernel,
  *   DynamicQuantizeMatMul, and MatMulNBits with 8 bits) and int4 at batch 1, and float32 and int8
@@ -54,7 +56,7 @@ interface Shape {
   directory: string;
   prompts: number[][];
   quantizeSeconds: Record<string, number>;
-  models: Record<'fp32' | 'int8' | 'int8MatMulNBits' | 'int4', OnnxDecoderModel>;
+  models: Record<'fp32' | 'fp32FullOutputs' | 'int8' | 'int8MatMulNBits' | 'int4', OnnxDecoderModel>;
 }
 
 async function makeShape(root: string, name: string, architecture: StudentArchitecture): Promise<Shape> {
@@ -62,13 +64,15 @@ async function makeShape(root: string, name: string, architecture: StudentArchit
   const { prompts } = await makeTokenizer(tokenizerDirectory, Math.min(architecture.vocabSize, 2048));
   const directory = join(root, `${name}-brick`);
   const quantizeSeconds = await makeBrick(directory, architecture, tokenizerDirectory);
-  const load = (modelFile: string) => OnnxDecoderModel.load(directory, { modelFile });
+  const load = (modelFile: string, newPositionOutputs = true) =>
+    OnnxDecoderModel.load(directory, { modelFile, newPositionOutputs });
   return {
     directory,
     prompts: prompts(await Tokenizer.load(directory)),
     quantizeSeconds,
     models: {
       fp32: await load('onnx/model.onnx'),
+      fp32FullOutputs: await load('onnx/model.onnx', false),
       int8: await load('onnx/model-int8.onnx'),
       int8MatMulNBits: await load('onnx/model-int8-nbits.onnx'),
       int4: await load('onnx/model-int4.onnx'),
@@ -93,24 +97,27 @@ async function tinyTable(shape: Shape, newTokens: number, runs: number): Promise
   const ids = shape.prompts[0];
   const inputIds = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
   const attentionMask = new Tensor('int64', new BigInt64Array(ids.length).fill(1n), [1, ids.length]);
-  const { fp32, int8, int4 } = shape.models;
-  const [batch1, transformersJs, batch8, int8Batch1, int4Batch1] = await timeInterleaved(runs, [
-    async () => void (await generate(fp32, [ids], settings)),
-    async () => {
-      const output = (await theirs.generate({
-        input_ids: inputIds,
-        attention_mask: attentionMask,
-        max_new_tokens: newTokens,
-        min_new_tokens: newTokens,
-        do_sample: false,
-      })) as Tensor;
-      if (output.dims[1] !== ids.length + newTokens)
-        throw new Error(`transformers.js generated ${output.dims[1] - ids.length} tokens`);
-    },
-    async () => void (await generate(fp32, shape.prompts, settings)),
-    async () => void (await generate(int8, [ids], settings)),
-    async () => void (await generate(int4, [ids], settings)),
-  ]);
+  const { fp32, fp32FullOutputs, int8, int4 } = shape.models;
+  const [batch1, transformersJs, batch8, int8Batch1, int4Batch1, fullBatch1, fullBatch8] =
+    await timeInterleaved(runs, [
+      async () => void (await generate(fp32, [ids], settings)),
+      async () => {
+        const output = (await theirs.generate({
+          input_ids: inputIds,
+          attention_mask: attentionMask,
+          max_new_tokens: newTokens,
+          min_new_tokens: newTokens,
+          do_sample: false,
+        })) as Tensor;
+        if (output.dims[1] !== ids.length + newTokens)
+          throw new Error(`transformers.js generated ${output.dims[1] - ids.length} tokens`);
+      },
+      async () => void (await generate(fp32, shape.prompts, settings)),
+      async () => void (await generate(int8, [ids], settings)),
+      async () => void (await generate(int4, [ids], settings)),
+      async () => void (await generate(fp32FullOutputs, [ids], settings)),
+      async () => void (await generate(fp32FullOutputs, shape.prompts, settings)),
+    ]);
   await theirs.dispose();
   const perSecond = (seconds: number, rows = 1) => (rows * newTokens) / seconds;
   return {
@@ -124,6 +131,12 @@ async function tinyTable(shape: Shape, newTokens: number, runs: number): Promise
     batch8OverBatch1: ratio(batch1 * shape.prompts.length, batch8),
     int8OverFp32: ratio(batch1, int8Batch1),
     int4OverFp32: ratio(batch1, int4Batch1),
+    // The same file fetching every position's logits and the whole present.* cache each step
+    // (src/runtime/onnx/new-position-outputs.ts off).
+    fullOutputsBatch1TokensPerSecond: round(perSecond(fullBatch1)),
+    fullOutputsBatch8TokensPerSecond: round(perSecond(fullBatch8, shape.prompts.length)),
+    newPositionsOverFullOutputsBatch1: ratio(fullBatch1, batch1),
+    newPositionsOverFullOutputsBatch8: ratio(fullBatch8, batch8),
   };
 }
 
