@@ -46,6 +46,13 @@ export interface DecoderModel<Cache = unknown> {
    * finished rows in the batch and prefills every row.
    */
   selectRows?(cache: Cache, rows: readonly number[]): Cache;
+  /**
+   * One cache holding the rows of `first` then the rows of `second` (continuous batching: rows that
+   * join a running generation). The side with the shorter past is left-padded to the longer one's
+   * length (padding positions hold anything: the loop masks them with 0, as it masks padded prompts).
+   * Neither input is changed or released. Optional: without it no row joins a running generation.
+   */
+  joinRows?(first: Cache, second: Cache): Cache;
 }
 
 /** Checks a batch before it goes to the model: a shape mistake here would corrupt every row. */

@@ -42,7 +42,8 @@ export interface GenerationResult {
   minTokenLogProbability: number;
 }
 
-interface Row {
+/** One prompt's state in a generation (exported for joinable-generation.ts). */
+export interface Row {
   /** Index of the row's prompt in the caller's list. */
   index: number;
   prompt: readonly number[];
@@ -116,7 +117,7 @@ export async function generate<Cache>(
  * copy cache rows (the fault check samples one prompt 8 times: one prefill, 8 rows after it).
  * Returns the rows of the batch the next step runs.
  */
-async function prefill<Cache>(
+export async function prefill<Cache>(
   model: DecoderModel<Cache>,
   rows: Row[],
   parts: GenerationParts,
@@ -166,7 +167,7 @@ async function prefill<Cache>(
   return rows;
 }
 
-function advanceRow(
+export function advanceRow(
   row: Row,
   logits: Float32Array,
   parts: GenerationParts,
@@ -263,7 +264,7 @@ function promptBatch(rows: Row[], padTokenId: number, prefixLength: number): Dec
 }
 
 /** A decode step: the token each row just chose (padding, masked, for finished rows). */
-function stepBatch(rows: Row[], padTokenId: number, pastLength: number): DecoderBatch {
+export function stepBatch(rows: Row[], padTokenId: number, pastLength: number): DecoderBatch {
   const inputIds = new BigInt64Array(rows.length);
   const positionIds = new BigInt64Array(rows.length);
   rows.forEach((row, index) => {
@@ -295,7 +296,7 @@ function maskOf(rows: Row[]): BigInt64Array {
   return mask;
 }
 
-function toResult(row: Row, decode?: (tokens: readonly number[]) => string): GenerationResult {
+export function toResult(row: Row, decode?: (tokens: readonly number[]) => string): GenerationResult {
   const stop = row.stop ?? { reason: 'length' as const };
   const endedByEos = stop.reason === 'eos';
   const tokens = endedByEos ? row.generated.slice(0, -1) : [...row.generated];
@@ -316,7 +317,7 @@ function toResult(row: Row, decode?: (tokens: readonly number[]) => string): Gen
   return result;
 }
 
-function validatePrompts(prompts: readonly (readonly number[])[], vocabSize: number): void {
+export function validatePrompts(prompts: readonly (readonly number[])[], vocabSize: number): void {
   if (prompts.length === 0) throw new Error('generate needs at least one prompt');
   prompts.forEach((prompt, index) => {
     if (prompt.length === 0)

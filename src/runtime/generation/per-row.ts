@@ -16,7 +16,15 @@ function rowOf(context: { row?: number }, part: string): number {
 /** Runs each row's own processors on that row's logits. */
 export class PerRowProcessors implements LogitsProcessor {
   readonly name = 'per-row';
-  constructor(private readonly processors: readonly (readonly LogitsProcessor[])[]) {}
+  private readonly processors: (readonly LogitsProcessor[])[];
+  constructor(processors: readonly (readonly LogitsProcessor[])[] = []) {
+    this.processors = [...processors];
+  }
+
+  /** A row that joins the generation (joinable-generation.ts); returns its row index. */
+  add(processors: readonly LogitsProcessor[]): number {
+    return this.processors.push(processors) - 1;
+  }
 
   process(logits: Float32Array, context: ProcessorContext): void {
     const own = this.processors[rowOf(context, 'PerRowProcessors')] ?? [];
@@ -34,10 +42,16 @@ export interface RowLimit {
 /** Stops a row at its own budget (reason `length`) or once its own signal aborted. */
 export class PerRowLimitCriterion implements StoppingCriterion {
   readonly name = 'per-row-limit';
-  constructor(private readonly limits: readonly RowLimit[]) {
-    for (const limit of limits)
-      if (!Number.isInteger(limit.maxNewTokens) || limit.maxNewTokens < 1)
-        throw new Error(`a row's maxNewTokens must be a positive integer, got ${limit.maxNewTokens}`);
+  private readonly limits: RowLimit[] = [];
+  constructor(limits: readonly RowLimit[] = []) {
+    for (const limit of limits) this.add(limit);
+  }
+
+  /** A row that joins the generation (joinable-generation.ts); returns its row index. */
+  add(limit: RowLimit): number {
+    if (!Number.isInteger(limit.maxNewTokens) || limit.maxNewTokens < 1)
+      throw new Error(`a row's maxNewTokens must be a positive integer, got ${limit.maxNewTokens}`);
+    return this.limits.push(limit) - 1;
   }
 
   check(row: RowState): StopDecision | null {

@@ -201,7 +201,63 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     return selected;
   }
 
+  /**
+   * The rows of `first` then those of `second` in new pooled tensors: (Ba, kvH, Pa, hd) and
+   * (Bb, kvH, Pb, hd) → (Ba + Bb, kvH, max(Pa, Pb), hd), the shorter past left-padded with zeros
+   * (the loop gives those positions mask 0). Neither input is changed or released.
+   */
+  joinRows(first: OnnxCache, second: OnnxCache): OnnxCache {
+    const joined: OnnxCache = {};
+    for (const [name, top] of Object.entries(first)) {
+      const bottom = second[name];
+      if (bottom === undefined) throw new Error(`joinRows: the second cache has no ${name}`);
+      const [topRows, heads, topLength, size] = top.dims as number[];
+      const [bottomRows, , bottomLength] = bottom.dims as number[];
+      const length = Math.max(topLength!, bottomLength!);
+      const copy = this.buffers.take((topRows! + bottomRows!) * heads! * length * size!);
+      const topEnd = leftPadInto(
+        copy,
+        0,
+        top.data as Float32Array,
+        topRows! * heads!,
+        topLength! * size!,
+        length * size!,
+      );
+      leftPadInto(
+        copy,
+        topEnd,
+        bottom.data as Float32Array,
+        bottomRows! * heads!,
+        bottomLength! * size!,
+        length * size!,
+      );
+      joined[name] = new ort.Tensor('float32', copy, [topRows! + bottomRows!, heads!, length, size!]);
+    }
+    return joined;
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/**
+ * Copies `rows` rows of `rowFloats` each into `target` from `offset`, each right-aligned in a row of
+ * `paddedFloats` (zeros before it); returns where the next row would start.
+ */
+function leftPadInto(
+  target: Float32Array,
+  offset: number,
+  source: Float32Array,
+  rows: number,
+  rowFloats: number,
+  paddedFloats: number,
+): number {
+  const padding = paddedFloats - rowFloats;
+  for (let row = 0; row < rows; row += 1) {
+    const start = offset + row * paddedFloats;
+    if (padding > 0) target.fill(0, start, start + padding);
+    target.set(source.subarray(row * rowFloats, (row + 1) * rowFloats), start + padding);
+  }
+  return offset + rows * paddedFloats;
 }
