@@ -142,6 +142,8 @@ export const defaults = {
       batchSize: 8,
       /** Longest a call waits for others to join its batch while another runs (an idle brick: no wait). */
       batchWaitMs: 5,
+      /** A call joins the brick's running generation at its next step (false: the batchWaitMs window). */
+      continuousBatching: true,
     },
     remoteConcurrency: 16,
     workerThreads: 2,

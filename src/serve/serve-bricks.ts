@@ -9,8 +9,7 @@ import type { Brick } from '../runtime/bricks/brick.js';
 import { parseBrickSpec } from '../runtime/bricks/brick-spec.js';
 import { loadBrick, type LoadBrickOptions } from '../runtime/bricks/registry.js';
 import { isRemoteBrickDirectory } from '../train/remote/remote-brick-manifest.js';
-import type { BrickBatcherOptions } from '../runtime/workers/brick-batcher.js';
-import { BrickPool, WorkerBrick } from '../runtime/workers/brick-pool.js';
+import { BrickPool, WorkerBrick, type WorkerBatching } from '../runtime/workers/brick-pool.js';
 import type { WorkerLoadOptions } from '../runtime/workers/brick-task.js';
 import { LimitedBrick } from './limited-brick.js';
 import { ServeConfigError } from './serve-config.js';
@@ -24,7 +23,7 @@ export interface ServeBricksOptions {
   /** Module URLs exporting `brickLoaders` for the workers (see BrickWorkerData). */
   workerLoaderModules?: string[];
   /** Batching of concurrent calls to a local brick in the workers (src/runtime/workers/brick-batcher.ts); absent: none. */
-  batching?: BrickBatcherOptions;
+  batching?: WorkerBatching;
 }
 
 export interface ServeBricks {
@@ -90,6 +89,11 @@ export async function loadServeBricks(
           threads: options.threads,
           loadOptions: workerLoadOptions(options.loadOptions),
           loaderModules: options.workerLoaderModules,
+          // Continuous batching: a worker takes up to a batch of calls at once, so they can join its generation.
+          tasksPerWorker:
+            options.batching?.continuous === true && options.batching.batchSize > 1
+              ? options.batching.batchSize
+              : 1,
         });
   const loaded = new Map<string, Brick>();
   try {

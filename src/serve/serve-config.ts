@@ -58,6 +58,11 @@ export const serveLimitsSchema = z.strictObject({
     .min(0, 'limits.batchWaitMs must be >= 0')
     .max(10_000, "limits.batchWaitMs must be at most 10000 (it is added to a lone request's latency)")
     .optional(),
+  /**
+   * Continuous batching (default true): a call joins the brick's generation already running in a
+   * worker at its next step, instead of waiting for it to end; false: the `batchWaitMs` window.
+   */
+  continuousBatching: z.boolean({ error: 'limits.continuousBatching must be true or false' }).optional(),
 });
 
 /**
@@ -115,6 +120,7 @@ export interface ServeLimits {
   concurrency: number;
   batchSize: number;
   batchWaitMs: number;
+  continuousBatching: boolean;
 }
 
 export interface ServeConfig {

@@ -189,7 +189,11 @@ export function createServeApp(config: ServeConfig, options: ServeAppOptions = {
     remoteConcurrency: config.remoteConcurrency,
     loadOptions: options.loadOptions ?? {},
     workerLoaderModules: options.workerLoaderModules,
-    batching: { batchSize: config.limits.batchSize, waitMs: config.limits.batchWaitMs },
+    batching: {
+      batchSize: config.limits.batchSize,
+      waitMs: config.limits.batchWaitMs,
+      continuous: config.limits.continuousBatching,
+    },
   }).then(
     (loaded) => {
       bricks = loaded;

@@ -24,4 +24,17 @@ describe('limits.batchSize and limits.batchWaitMs', () => {
       /limits\.batchWaitMs must be a whole number/,
     );
   });
+
+  it('limits.continuousBatching is on by default, can be turned off, and must be a boolean', () => {
+    expect(resolveServeConfig({ chains }).limits.continuousBatching).toBe(true);
+    expect(
+      resolveServeConfig({ chains, limits: { continuousBatching: false } }).limits.continuousBatching,
+    ).toBe(false);
+    expect(() =>
+      resolveServeConfig(
+        { chains, limits: { continuousBatching: 'yes' as unknown as boolean } },
+        'serve.json',
+      ),
+    ).toThrow(/limits\.continuousBatching must be true or false/);
+  });
 });

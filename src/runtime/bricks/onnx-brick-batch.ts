@@ -14,11 +14,13 @@
  */
 import type { ChatMessage } from '../../data/schemas.js';
 import { generate, type GenerationResult } from '../generation/generate.js';
+import { JoinableGeneration } from '../generation/joinable-generation.js';
+import type { OnnxCache } from '../onnx/onnx-decoder.js';
 import { PerRowLimitCriterion, PerRowProcessors } from '../generation/per-row.js';
 import type { DecomposeInput, NextSubquestionInput, SolveInput } from './brick.js';
 import type { Completion, OnnxBrick } from './onnx-brick.js';
 import { brickPromptPrefixes } from './onnx-brick-prefix.js';
-import { CallMeter, generationReport } from './onnx-brick-cost.js';
+import { CallMeter, cpuMilliseconds, generationReport } from './onnx-brick-cost.js';
 import { abortReason } from '../abort-reason.js';
 
 export type BatchMethod = 'decompose' | 'nextSubquestion' | 'solve';
@@ -45,6 +47,87 @@ export function tokenLogProbabilities(result: GenerationResult) {
   };
 }
 
+export interface BatchOptions {
+  /**
+   * Continuous batching: the rows join a greedy generation of this brick already running in this
+   * thread (at its next step), as long as it holds fewer than `maxRows` rows; else they start one.
+   */
+  joinRunning?: { maxRows: number };
+}
+
+/** The brick's greedy pass as one call's completion, its report from the row's result and times. */
+function completionOf(
+  brick: OnnxBrick,
+  result: GenerationResult,
+  times: { latencyMs: number; cpuMs: number },
+  warnings: string[],
+): Completion {
+  const report = generationReport({
+    results: [result],
+    times,
+    parameters: brick.manifest.parameters,
+    costOf: (rowCpuMs) => brick.costOf(rowCpuMs),
+    warnings,
+  });
+  return {
+    text: result.text ?? '',
+    tokens: result.tokens,
+    report,
+    confidence: tokenLogProbabilities(result),
+  };
+}
+
+/** Greedy generations of each brick running in this thread that rows may still join. */
+const runningGenerations = new WeakMap<OnnxBrick, JoinableGeneration<OnnxCache>[]>();
+
+/** A running generation of the brick with room for `count` rows, or a new one. */
+function generationToJoin(brick: OnnxBrick, count: number, maxRows: number): JoinableGeneration<OnnxCache> {
+  const running = (runningGenerations.get(brick) ?? []).filter((generation) => !generation.ended);
+  let generation = running.find((candidate) => candidate.accepts(count));
+  if (generation === undefined) {
+    generation = new JoinableGeneration(brick.decoder, {
+      generation: {
+        doSample: false,
+        // Every row stops at its own budget (PerRowLimitCriterion); this only bounds the generation.
+        maxNewTokens: Number.MAX_SAFE_INTEGER,
+        decode: (tokens) => brick.tokenizer.decode(tokens, { skipSpecialTokens: true }),
+      },
+      maxRows: Math.max(maxRows, count),
+      cpuClock: cpuMilliseconds,
+    });
+    running.push(generation);
+  }
+  runningGenerations.set(brick, running);
+  return generation;
+}
+
+/**
+ * The greedy completions of the rows, joining a running generation of the brick: each row's
+ * completion comes when it finishes; its latency is its own wait, its CPU time its share of the
+ * forwards it was in.
+ */
+async function joinRows(brick: OnnxBrick, rows: readonly Row[], maxRows: number): Promise<Completion[]> {
+  const started = performance.now();
+  const prefix = await brickPromptPrefixes(brick).sharedPrefix(rows);
+  // Found and joined in one synchronous turn, so the generation cannot end in between.
+  const joined = generationToJoin(brick, rows.length, maxRows).join(
+    rows.map((row) => ({
+      prompt: row.prompt,
+      maxNewTokens: row.budget,
+      processors: brick.recipeProcessors(),
+      ...(row.signal === undefined ? {} : { signal: row.signal }),
+    })),
+    prefix,
+  );
+  return Promise.all(
+    joined.map(async (pending, index) => {
+      const result = await pending;
+      const times = { latencyMs: performance.now() - started, cpuMs: result.cpuMs };
+      return completionOf(brick, result, times, rows[index]!.warnings);
+    }),
+  );
+}
+
 /** The greedy completions of the rows, in one generation (after their shared prompt prefix, cached). */
 async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Completion[]> {
   const meter = new CallMeter();
@@ -66,21 +149,14 @@ async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Com
   const { latencyMs, cpuMs } = meter.elapsed();
   const tokensOf = (result: GenerationResult) => result.promptTokenCount + result.generatedTokenCount;
   const allTokens = results.reduce((sum, result) => sum + tokensOf(result), 0);
-  return results.map((result, index) => {
-    const report = generationReport({
-      results: [result],
-      times: { latencyMs, cpuMs: (cpuMs * tokensOf(result)) / Math.max(1, allTokens) },
-      parameters: brick.manifest.parameters,
-      costOf: (rowCpuMs) => brick.costOf(rowCpuMs),
-      warnings: rows[index]!.warnings,
-    });
-    return {
-      text: result.text ?? '',
-      tokens: result.tokens,
-      report,
-      confidence: tokenLogProbabilities(result),
-    };
-  });
+  return results.map((result, index) =>
+    completionOf(
+      brick,
+      result,
+      { latencyMs, cpuMs: (cpuMs * tokensOf(result)) / Math.max(1, allTokens) },
+      rows[index]!.warnings,
+    ),
+  );
 }
 
 /**
@@ -91,6 +167,7 @@ export async function runBatch(
   brick: OnnxBrick,
   method: BatchMethod,
   inputs: readonly BatchInput[],
+  options: BatchOptions = {},
 ): Promise<PromiseSettledResult<unknown>[]> {
   const settled: PromiseSettledResult<unknown>[] = inputs.map(() => ({
     status: 'rejected',
@@ -117,7 +194,10 @@ export async function runBatch(
     }
   });
   if (rows.length === 0) return settled;
-  const completions = await completeRows(brick, rows);
+  const completions =
+    options.joinRunning === undefined
+      ? await completeRows(brick, rows)
+      : await joinRows(brick, rows, options.joinRunning.maxRows);
   for (const [index, row] of rows.entries()) {
     const input = inputs[row.call]!;
     if (input.signal?.aborted === true) {

@@ -31,7 +31,13 @@ import type {
   SolveOutput,
 } from './brick.js';
 import type { BrickLoader } from './registry.js';
-import { runBatch, tokenLogProbabilities, type BatchInput, type BatchMethod } from './onnx-brick-batch.js';
+import {
+  runBatch,
+  tokenLogProbabilities,
+  type BatchInput,
+  type BatchMethod,
+  type BatchOptions,
+} from './onnx-brick-batch.js';
 import { measureAgreement } from './onnx-brick-agreement.js';
 import { brickPromptPrefixes } from './onnx-brick-prefix.js';
 import { CallMeter, generationReport } from './onnx-brick-cost.js';
@@ -198,8 +204,12 @@ export class OnnxBrick implements Brick {
    * Several calls of one method as one greedy generation (a server's concurrent requests): each
    * call keeps its own token budget, processors and cancellation (onnx-brick-batch.ts).
    */
-  callBatch(method: BatchMethod, inputs: readonly BatchInput[]): Promise<PromiseSettledResult<unknown>[]> {
-    return runBatch(this, method, inputs);
+  callBatch(
+    method: BatchMethod,
+    inputs: readonly BatchInput[],
+    options: BatchOptions = {},
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    return runBatch(this, method, inputs, options);
   }
 
   /** The chat a method's greedy pass completes. */

@@ -34,6 +34,22 @@ export interface BrickPoolOptions {
   loadOptions: WorkerLoadOptions;
   /** Module URLs exporting `brickLoaders`, tried before the default loaders in each worker. */
   loaderModules?: string[];
+  /**
+   * Tasks one worker runs at once (default 1). Above 1, a worker takes calls while its generation
+   * runs (onnxruntime's run yields to the worker's event loop between steps), so they can join it:
+   * continuous batching (`WorkerBatching.continuous`).
+   */
+  tasksPerWorker?: number;
+}
+
+/** How a WorkerBrick batches concurrent calls: windowed (brick-batcher.ts), or continuous. */
+export interface WorkerBatching extends BrickBatcherOptions {
+  /**
+   * Calls join a generation already running in a worker at its next step instead of waiting for it
+   * to end (needs a pool with `tasksPerWorker` > 1; else the window applies). `batchSize` caps the
+   * rows in one generation.
+   */
+  continuous?: boolean;
 }
 
 export class BrickPool {
@@ -54,7 +70,13 @@ export class BrickPool {
       // Keep the parent's Node flags (vitest's, the user's); tsx is registered by the bootstrap.
       execArgv: process.execArgv,
       workerData,
+      concurrentTasksPerWorker: this.tasksPerWorker,
     });
+  }
+
+  /** Tasks one worker runs at once. */
+  get tasksPerWorker(): number {
+    return this.options.tasksPerWorker ?? 1;
   }
 
   /** Worker threads the pool runs (its configured size). */
@@ -95,8 +117,16 @@ export class BrickPool {
     method: BrickMethod,
     inputs: Record<string, unknown>[],
     cancels: (Int32Array | undefined)[],
+    joinRunning?: { maxRows: number },
   ): Promise<BatchOutcome[]> {
-    return this.pool.run({ op: 'callBatch', spec, method, inputs, cancels }) as Promise<BatchOutcome[]>;
+    return this.pool.run({
+      op: 'callBatch',
+      spec,
+      method,
+      inputs,
+      cancels,
+      ...(joinRunning === undefined ? {} : { joinRunning }),
+    }) as Promise<BatchOutcome[]>;
   }
 
   /** Waits for running tasks, then stops the workers. */
@@ -136,19 +166,33 @@ export class WorkerBrick implements Brick {
 
   /** Set when the brick batches concurrent calls (a batchable brick, and a batch size above 1). */
   readonly batcher: BrickBatcher<BrickMethod, Record<string, unknown>, unknown> | undefined;
+  /** Set when calls join generations already running in the workers (continuous batching). */
+  private readonly joinRunning: { maxRows: number } | undefined;
 
   constructor(
     private readonly pool: BrickPool,
     description: BrickDescription,
-    batching?: BrickBatcherOptions,
+    batching?: WorkerBatching,
   ) {
     this.spec = description.spec;
-    if (description.batchable && batching !== undefined && batching.batchSize > 1)
-      // At most one batch per worker thread runs; the next waits here, where later calls can join it.
-      this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), {
-        maxInFlight: pool.size,
-        ...batching,
-      });
+    if (description.batchable && batching !== undefined && batching.batchSize > 1) {
+      const { continuous, ...window } = batching;
+      if (continuous === true && pool.tasksPerWorker > 1) {
+        // Every call goes out at once and joins its worker's running generation; calls wait here
+        // (and go out together) only while every worker holds as many calls as it takes.
+        this.joinRunning = { maxRows: batching.batchSize };
+        this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), {
+          ...window,
+          waitMs: 0,
+          maxInFlight: pool.size * pool.tasksPerWorker,
+        });
+      } else
+        // At most one batch per worker thread runs; the next waits here, where later calls can join it.
+        this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), {
+          maxInFlight: pool.size,
+          ...window,
+        });
+    }
     this.kind = description.kind;
     this.role = description.role;
     this.model = description.model;
@@ -187,6 +231,7 @@ export class WorkerBrick implements Brick {
         method,
         calls.map((call) => call.input),
         cancels.map((cancel) => cancel?.flag),
+        this.joinRunning,
       );
       return outcomes.map((outcome) =>
         outcome.ok

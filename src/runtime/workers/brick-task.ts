@@ -51,6 +51,11 @@ export type BrickTask =
       method: BrickMethod;
       inputs: Record<string, unknown>[];
       cancels: (Int32Array | undefined)[];
+      /**
+       * Continuous batching: the calls join a generation of the brick already running in this
+       * worker (at its next step) while it holds fewer than `maxRows` rows.
+       */
+      joinRunning?: { maxRows: number };
     };
 
 /** A batch's answer: one settled result per call, in order (errors cross as Error clones). */
@@ -71,6 +76,7 @@ export interface BatchableBrick extends Brick {
   callBatch(
     method: BrickMethod,
     inputs: readonly Record<string, unknown>[],
+    options?: { joinRunning?: { maxRows: number } },
   ): Promise<PromiseSettledResult<unknown>[]>;
 }
 

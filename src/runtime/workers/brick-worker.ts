@@ -86,7 +86,12 @@ async function handleBatch(
       return signal === undefined ? input : { ...input, signal };
     });
     let settled: PromiseSettledResult<unknown>[];
-    if (isBatchable(brick)) settled = await brick.callBatch(task.method, inputs);
+    if (isBatchable(brick))
+      settled = await brick.callBatch(
+        task.method,
+        inputs,
+        task.joinRunning === undefined ? {} : { joinRunning: task.joinRunning },
+      );
     else {
       const call = methodOf(brick, task.spec, task.method);
       settled = [];
