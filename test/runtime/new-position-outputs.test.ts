@@ -142,7 +142,7 @@ async function makeIdentityCacheBrick(source: string, directory: string): Promis
 
 describe('CacheBuffers', () => {
   it('hands a given-back buffer out again, and never one still lent', () => {
-    const buffers = new CacheBuffers();
+    const buffers = new CacheBuffers(8);
     const first = buffers.take(100);
     const second = buffers.take(100);
     expect(first.buffer).not.toBe(second.buffer);
@@ -155,7 +155,7 @@ describe('CacheBuffers', () => {
   });
 
   it('ignores a second give and arrays it did not lend', () => {
-    const buffers = new CacheBuffers();
+    const buffers = new CacheBuffers(8);
     const lent = buffers.take(64);
     buffers.give(lent);
     buffers.give(lent);

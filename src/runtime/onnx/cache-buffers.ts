@@ -15,8 +15,8 @@ export class CacheBuffers {
   private readonly lent = new WeakSet<ArrayBuffer>();
 
   constructor(
-    /** Free buffers kept for reuse (default: enough for two generations' ping-pong at 32 tensors). */
-    private readonly maxFreeBuffers = 128,
+    /** Free buffers kept for reuse; more given back are left to the garbage collector. */
+    private readonly maxFreeBuffers: number,
   ) {}
 
   /** A zero-offset view of exactly `length` floats over a pooled buffer (contents undefined). */

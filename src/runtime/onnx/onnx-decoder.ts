@@ -57,7 +57,7 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
 
   /** Why the new-position outputs are not used (undefined: they are). */
   readonly fullOutputsReason: string | undefined;
-  private readonly buffers = new CacheBuffers();
+  private readonly buffers: CacheBuffers;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -67,6 +67,8 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     private readonly newPositions: NewPositionOutputs | { skipped: string },
   ) {
     this.fullOutputsReason = 'skipped' in newPositions ? newPositions.skipped : undefined;
+    // Free buffers kept: two per cache tensor (a step's input and output) for two generations at once.
+    this.buffers = new CacheBuffers(4 * signature.cache.length);
     this.vocabSize = config.vocabSize;
     this.eosTokenIds = config.eosTokenIds;
     this.padTokenId = config.padTokenId;
