@@ -2,14 +2,16 @@
  * The local-brick part of `dnc bench serve`: a random-weight decomposer brick (the `tiny` preset;
  * `nano` with --quick) served in front of the reference solver, measured at 1 and 8 concurrent
  * clients (and 32 without --quick), with batching of concurrent brick calls off
- * (`limits.batchSize: 1`), on with the serve defaults, and on with the other window (5 ms when
- * the default waits 0, else none), all in the same run. Every request asks
+ * (`limits.batchSize: 1`), windowed (`continuousBatching: false`, the default `batchWaitMs`
+ * window) and continuous (the serve defaults: a call joins the running generation at its next
+ * step), all in the same run. Every request asks
  * for `max_tokens` tokens and a random-weight brick never ends early, so every decompose call
  * generates exactly that many: the work per request is fixed and the rows compare alike.
  *
  * Reported per row: requests/s, p50/p99 latency, errors and the server's event-loop lag p99; then
- * the ratios the serving goal reads: 8 clients over 1 client with batching (goal ≥ 3), and
- * batching on over off at 8 clients.
+ * the ratios the serving goal reads: 8 clients over 1 client with the default (continuous)
+ * batching (goal ≥ 3), the same for windowed batching, and each over off (and continuous over
+ * windowed) at 8 clients.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -44,10 +46,14 @@ async function makeDecomposerBrick(root: string, preset: string): Promise<string
   return directory;
 }
 
+type VariantName = 'off' | 'windowed' | 'continuous';
+
 interface Variant {
+  batching: VariantName;
   /** 1: batching off. */
   batchSize: number;
   batchWaitMs: number;
+  continuousBatching: boolean;
 }
 
 type Setting = Variant & { clients: number };
@@ -59,10 +65,11 @@ interface Served {
 
 /** A server whose one chain is the brick in front of the reference solver, batching as `variant` says. */
 async function startServer(brick: string, variant: Variant, maxClients: number): Promise<Served> {
+  const { batching: _name, ...limits } = variant;
   const config = resolveServeConfig(
     {
       chains: [{ name: 'bench', decomposer: brick, solver: 'reference', mode: 'static', maxSubquestions: 8 }],
-      limits: { concurrency: maxClients, queueSize: maxClients, ...variant },
+      limits: { concurrency: maxClients, queueSize: maxClients, ...limits },
       workers: { placement: 'auto', threads: defaults.serve.workerThreads },
     },
     'bench serve config',
@@ -131,13 +138,13 @@ export async function runLocalBrick(options: { quick: boolean }): Promise<Record
       ...generateExamples({ world: 'hops', n: 50, seed: 5, split: 'test' }),
       ...generateExamples({ world: 'math', n: 50, seed: 6, split: 'test' }),
     ].map((example) => example.question);
-    const { batchSize, batchWaitMs }: Variant = defaults.serve.limits;
-    // Batching off, on with the serve defaults, and on with a 5 ms window (or none, when the
-    // default has one): they alternate at each client count, so load from elsewhere hits all alike.
-    const variants = [
-      { batchSize: 1, batchWaitMs: 0 },
-      { batchSize, batchWaitMs },
-      { batchSize, batchWaitMs: batchWaitMs === 0 ? 5 : 0 },
+    const { batchSize, batchWaitMs } = defaults.serve.limits;
+    // Batching off, windowed and continuous: they alternate at each client count, so load from
+    // elsewhere hits all alike.
+    const variants: Variant[] = [
+      { batching: 'off', batchSize: 1, batchWaitMs: 0, continuousBatching: false },
+      { batching: 'windowed', batchSize, batchWaitMs, continuousBatching: false },
+      { batching: 'continuous', batchSize, batchWaitMs, continuousBatching: true },
     ];
     const servers: Served[] = [];
     const rows: (LoadRow & Setting)[] = [];
@@ -158,12 +165,9 @@ export async function runLocalBrick(options: { quick: boolean }): Promise<Record
     } finally {
       await Promise.all(servers.map((server) => server.close()));
     }
-    const rps = (clients: number, batching: boolean) =>
-      rows.find(
-        (row) =>
-          row.clients === clients &&
-          (batching ? row.batchSize === batchSize && row.batchWaitMs === batchWaitMs : row.batchSize === 1),
-      )?.rps ?? 0;
+    const rps = (clients: number, batching: VariantName) =>
+      rows.find((row) => row.clients === clients && row.batching === batching)?.rps ?? 0;
+    const defaultBatching: VariantName = defaults.serve.limits.continuousBatching ? 'continuous' : 'windowed';
     return {
       preset,
       maxTokens,
@@ -172,10 +176,18 @@ export async function runLocalBrick(options: { quick: boolean }): Promise<Record
       workerThreads: defaults.serve.workerThreads,
       batchSize,
       batchWaitMs,
+      defaultBatching,
       rows,
-      clients8OverClients1Batched: ratio(rps(8, true), rps(1, true)),
-      clients8OverClients1Unbatched: ratio(rps(8, false), rps(1, false)),
-      batchedOverUnbatchedAt8: ratio(rps(8, true), rps(8, false)),
+      // Batched: the serve defaults' batching (continuous unless the defaults say otherwise).
+      clients8OverClients1Batched: ratio(rps(8, defaultBatching), rps(1, defaultBatching)),
+      clients8OverClients1Continuous: ratio(rps(8, 'continuous'), rps(1, 'continuous')),
+      clients8OverClients1Windowed: ratio(rps(8, 'windowed'), rps(1, 'windowed')),
+      clients8OverClients1Unbatched: ratio(rps(8, 'off'), rps(1, 'off')),
+      batchedOverUnbatchedAt8: ratio(rps(8, defaultBatching), rps(8, 'off')),
+      continuousOverWindowedAt8: ratio(rps(8, 'continuous'), rps(8, 'windowed')),
+      ...(clientCounts.includes(32)
+        ? { continuousOverWindowedAt32: ratio(rps(32, 'continuous'), rps(32, 'windowed')) }
+        : {}),
       errors: rows.reduce((sum, row) => sum + row.errors, 0),
       eventLoopLagP99MsMax: Math.max(...rows.map((row) => row.eventLoopLagP99Ms)),
     };

@@ -142,8 +142,12 @@ export const defaults = {
       batchSize: 8,
       /** Longest a call waits for others to join its batch while another runs (an idle brick: no wait). */
       batchWaitMs: 5,
-      /** A call joins the brick's running generation at its next step (false: the batchWaitMs window). */
-      continuousBatching: true,
+      /**
+       * true: a call joins the brick's running generation at its next step, instead of the
+       * batchWaitMs window. Off by default: measured no faster than the window at 8 clients and
+       * slower at 32 on the tiny brick (docs/serving.md).
+       */
+      continuousBatching: false,
     },
     remoteConcurrency: 16,
     workerThreads: 2,

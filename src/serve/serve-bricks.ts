@@ -89,10 +89,11 @@ export async function loadServeBricks(
           threads: options.threads,
           loadOptions: workerLoadOptions(options.loadOptions),
           loaderModules: options.workerLoaderModules,
-          // Continuous batching: a worker takes up to a batch of calls at once, so they can join its generation.
+          // Continuous batching: a worker takes two batches of calls at once (one decoding, one
+          // waiting to join its generation), and a batch of other tasks (a reference solver's).
           tasksPerWorker:
             options.batching?.continuous === true && options.batching.batchSize > 1
-              ? options.batching.batchSize
+              ? 3 * options.batching.batchSize
               : 1,
         });
   const loaded = new Map<string, Brick>();

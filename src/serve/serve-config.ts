@@ -59,7 +59,7 @@ export const serveLimitsSchema = z.strictObject({
     .max(10_000, "limits.batchWaitMs must be at most 10000 (it is added to a lone request's latency)")
     .optional(),
   /**
-   * Continuous batching (default true): a call joins the brick's generation already running in a
+   * Continuous batching (default false): a call joins the brick's generation already running in a
    * worker at its next step, instead of waiting for it to end; false: the `batchWaitMs` window.
    */
   continuousBatching: z.boolean({ error: 'limits.continuousBatching must be true or false' }).optional(),

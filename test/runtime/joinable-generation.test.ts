@@ -12,6 +12,7 @@ import { makeNanoBrick, nanoPrompts } from '../export/brick-fixture.js';
  */
 class SteppedDecoder implements DecoderModel<OnnxCache> {
   readonly batchSizes: number[] = [];
+  readonly pastLengths: number[] = [];
   readonly vocabSize: number;
   readonly eosTokenIds: readonly number[];
   readonly padTokenId: number | undefined;
@@ -30,6 +31,7 @@ class SteppedDecoder implements DecoderModel<OnnxCache> {
   forward(batch: DecoderBatch, cache: OnnxCache | undefined) {
     this.hooks.get(this.batchSizes.length)?.();
     this.batchSizes.push(batch.batchSize);
+    this.pastLengths.push(batch.pastLength);
     return this.inner.forward(batch, cache);
   }
 
@@ -43,6 +45,10 @@ class SteppedDecoder implements DecoderModel<OnnxCache> {
 
   joinRows(first: OnnxCache, second: OnnxCache): OnnxCache {
     return this.inner.joinRows(first, second);
+  }
+
+  dropPastPositions(cache: OnnxCache, count: number, rows: readonly number[]): OnnxCache {
+    return this.inner.dropPastPositions(cache, count, rows);
   }
 }
 
@@ -96,6 +102,10 @@ describe('a generation that rows join while it runs', () => {
     const [early] = generation.join([{ prompt: short, maxNewTokens: 10 }]);
     expect((await early!).tokens).toEqual((await alone(short, 10)).tokens);
     expect((await late!).tokens).toEqual((await alone(long, 6)).tokens);
+    // While the long row ran, the short one was padded to its past; once it left, that padding was
+    // cut: the last step (the 10th token) attends over the short row's own 2 + 8 positions only.
+    expect(Math.max(...stepped.pastLengths)).toBeGreaterThan(long.length);
+    expect(stepped.pastLengths.at(-1)).toBe(short.length + 8);
   });
 
   it('a row is delivered when IT finishes, while the others go on decoding', async () => {

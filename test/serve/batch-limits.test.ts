@@ -25,11 +25,11 @@ describe('limits.batchSize and limits.batchWaitMs', () => {
     );
   });
 
-  it('limits.continuousBatching is on by default, can be turned off, and must be a boolean', () => {
-    expect(resolveServeConfig({ chains }).limits.continuousBatching).toBe(true);
+  it('limits.continuousBatching is off by default, can be turned on, and must be a boolean', () => {
+    expect(resolveServeConfig({ chains }).limits.continuousBatching).toBe(false);
     expect(
-      resolveServeConfig({ chains, limits: { continuousBatching: false } }).limits.continuousBatching,
-    ).toBe(false);
+      resolveServeConfig({ chains, limits: { continuousBatching: true } }).limits.continuousBatching,
+    ).toBe(true);
     expect(() =>
       resolveServeConfig(
         { chains, limits: { continuousBatching: 'yes' as unknown as boolean } },

@@ -92,7 +92,9 @@ function generationToJoin(brick: OnnxBrick, count: number, maxRows: number): Joi
         maxNewTokens: Number.MAX_SAFE_INTEGER,
         decode: (tokens) => brick.tokenizer.decode(tokens, { skipSpecialTokens: true }),
       },
-      maxRows: Math.max(maxRows, count),
+      maxRows,
+      // A full batch more may wait inside, to join the moment rows leave.
+      maxWaiting: Math.max(maxRows, count),
       cpuClock: cpuMilliseconds,
     });
     running.push(generation);

@@ -53,6 +53,13 @@ export interface DecoderModel<Cache = unknown> {
    * Neither input is changed or released. Optional: without it no row joins a running generation.
    */
   joinRows?(first: Cache, second: Cache): Cache;
+  /**
+   * The given rows of `cache` (as `selectRows`) without their first `count` past positions, in one
+   * copy: once the rows that made the others' left padding have left, the padding every remaining
+   * row masks is cut, so that the past a step attends over does not grow for as long as rows keep
+   * joining. Optional, with `joinRows`.
+   */
+  dropPastPositions?(cache: Cache, count: number, rows: readonly number[]): Cache;
 }
 
 /** Checks a batch before it goes to the model: a shape mistake here would corrupt every row. */

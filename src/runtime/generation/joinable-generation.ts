@@ -10,7 +10,8 @@
  * rows join), its logits processors (a growing PerRowProcessors) and its result, which is delivered
  * as soon as the row finishes; the row then leaves the batch (`selectRows`), the others go on. The
  * generation ends when no row is left; then it accepts no more rows (`accepts` says so) and a caller
- * starts a new one. At most `maxRows` rows are in it or waiting to join.
+ * starts a new one. At most `maxRows` rows decode at once; up to `maxWaiting` more wait to join, and
+ * join as soon as rows leave (no trip back to the caller's queue).
  *
  * The loop's row mechanics (prompt batches, steps, processors, sampling, stopping) are generate.ts's
  * own functions, so a row that joins gets what running it alone gives (greedy: the same tokens).
@@ -58,8 +59,10 @@ export type SharedGenerationOptions = Omit<
 
 export interface JoinableGenerationOptions {
   generation: SharedGenerationOptions;
-  /** Most rows decoding or waiting to join at once. */
+  /** Most rows decoding at once. */
   maxRows: number;
+  /** Most rows waiting to join while `maxRows` decode (default 0). */
+  maxWaiting?: number;
   /** CPU milliseconds so far (a forward's CPU time is shared among its rows); none: cpuMs is 0. */
   cpuClock?: () => number;
 }
@@ -119,7 +122,9 @@ export class JoinableGeneration<Cache> {
 
   /** Whether `count` more rows may join now (the generation has not ended, and the cap leaves room). */
   accepts(count: number): boolean {
-    return this.state !== 'ended' && this.rows + count <= this.options.maxRows;
+    return (
+      this.state !== 'ended' && this.rows + count <= this.options.maxRows + (this.options.maxWaiting ?? 0)
+    );
   }
 
   /**
@@ -129,7 +134,7 @@ export class JoinableGeneration<Cache> {
   join(rows: readonly JoiningRow[], prefix?: PromptPrefix): Promise<JoinedResult>[] {
     if (!this.accepts(rows.length))
       throw new Error(
-        `${rows.length} row(s) cannot join: the generation ${this.ended ? 'has ended' : `holds ${this.rows} of ${this.options.maxRows} rows`}`,
+        `${rows.length} row(s) cannot join: the generation ${this.ended ? 'has ended' : `holds ${this.rows} rows (${this.options.maxRows} decoding, ${this.options.maxWaiting ?? 0} waiting at most)`}`,
       );
     validatePrompts(
       rows.map((row) => row.prompt),
@@ -168,7 +173,7 @@ export class JoinableGeneration<Cache> {
   private async run(): Promise<void> {
     try {
       while (true) {
-        if (this.arrivals.length > 0) await this.admit();
+        if (this.arrivals.length > 0 && this.live.length < this.options.maxRows) await this.admit();
         this.settleFinished();
         // Checked and ended in one synchronous turn: a join after this point starts a new generation.
         if (this.live.length === 0 && this.arrivals.length === 0) break;
@@ -194,10 +199,15 @@ export class JoinableGeneration<Cache> {
 
   /** Prefills the rows that arrived (one forward per distinct prefix) and merges them into the batch. */
   private async admit(): Promise<void> {
-    const arrived = this.arrivals.splice(0);
+    // Rows join in arrival order while there is room; the rest wait for the next step boundary.
+    let room = this.options.maxRows - this.live.length;
     const byPrefix = new Map<PromptPrefix | undefined, Member[]>();
-    for (const arrival of arrived) {
-      const started = arrival.members.filter((member) => !this.endIfAborted(member));
+    while (room > 0 && this.arrivals.length > 0) {
+      const arrival = this.arrivals[0]!;
+      const taken = arrival.members.splice(0, room);
+      if (arrival.members.length === 0) this.arrivals.shift();
+      const started = taken.filter((member) => !this.endIfAborted(member));
+      room -= started.length;
       if (started.length > 0)
         byPrefix.set(arrival.prefix, [...(byPrefix.get(arrival.prefix) ?? []), ...started]);
     }
@@ -251,15 +261,29 @@ export class JoinableGeneration<Cache> {
     for (const member of this.live)
       if (member.row.stop !== null)
         member.resolve({ ...toResult(member.row, this.options.generation.decode), cpuMs: member.cpuMs });
-    if (running.length === 0) this.swap(undefined);
-    else
-      this.swap(
-        this.model.selectRows!(
-          this.cache!,
-          running.map((member) => this.live.indexOf(member)),
-        ),
-      );
+    const indices = running.map((member) => this.live.indexOf(member));
     this.live = running;
+    if (running.length === 0) {
+      this.swap(undefined);
+      return;
+    }
+    // The leading positions every remaining row masks (left padding only rows now gone needed) are
+    // cut in the same copy: else the past grows a position a step for as long as rows keep joining.
+    const count = this.model.dropPastPositions === undefined ? 0 : this.sharedPadding();
+    if (count === 0) this.swap(this.model.selectRows!(this.cache!, indices));
+    else {
+      this.swap(this.model.dropPastPositions!(this.cache!, count, indices));
+      for (const { row } of running) row.mask = row.mask.slice(count);
+    }
+  }
+
+  /** Leading positions that every row in the batch masks. */
+  private sharedPadding(): number {
+    const leading = (mask: readonly number[]) => {
+      const first = mask.indexOf(1);
+      return first < 0 ? mask.length : first;
+    };
+    return Math.min(...this.live.map((member) => leading(member.row.mask)));
   }
 
   /** One decode step for every row in the batch. */

@@ -238,6 +238,34 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     return joined;
   }
 
+  /**
+   * The rows `rows` of the cache without their first `count` positions, in one pooled copy:
+   * (B, kvH, P, hd) → (R, kvH, P − count, hd).
+   */
+  dropPastPositions(cache: OnnxCache, count: number, rows: readonly number[]): OnnxCache {
+    const kept: OnnxCache = {};
+    for (const [name, tensor] of Object.entries(cache)) {
+      const [, heads, length, size] = tensor.dims as number[];
+      if (!(count >= 0 && count <= length!))
+        throw new Error(`dropPastPositions: cannot drop ${count} of ${length} positions`);
+      const from = tensor.data as Float32Array;
+      const headFloats = length! * size!;
+      const keptFloats = (length! - count) * size!;
+      const copy = this.buffers.take(rows.length * heads! * keptFloats);
+      rows.forEach((row, index) => {
+        for (let head = 0; head < heads!; head += 1) {
+          const start = (row * heads! + head) * headFloats;
+          copy.set(
+            from.subarray(start + count * size!, start + headFloats),
+            (index * heads! + head) * keptFloats,
+          );
+        }
+      });
+      kept[name] = new ort.Tensor('float32', copy, [rows.length, heads!, length! - count, size!]);
+    }
+    return kept;
+  }
+
   async close(): Promise<void> {
     await this.session.release();
   }

@@ -178,13 +178,16 @@ export class WorkerBrick implements Brick {
     if (description.batchable && batching !== undefined && batching.batchSize > 1) {
       const { continuous, ...window } = batching;
       if (continuous === true && pool.tasksPerWorker > 1) {
-        // Every call goes out at once and joins its worker's running generation; calls wait here
-        // (and go out together) only while every worker holds as many calls as it takes.
+        // Every call goes out at once, as its own task, and joins its worker's running generation
+        // (a batch of rows decoding, up to a batch more waiting inside to join as rows leave); calls
+        // wait here only while each worker holds two batches. The pool's other slots
+        // (tasksPerWorker above that) stay free for other bricks' calls (the solver).
         this.joinRunning = { maxRows: batching.batchSize };
         this.batcher = new BrickBatcher((method, calls) => this.runBatch(method, calls), {
           ...window,
+          batchSize: 1,
           waitMs: 0,
-          maxInFlight: pool.size * pool.tasksPerWorker,
+          maxInFlight: pool.size * Math.min(2 * batching.batchSize, pool.tasksPerWorker),
         });
       } else
         // At most one batch per worker thread runs; the next waits here, where later calls can join it.
