@@ -169,6 +169,22 @@ describe('a generation that rows join while it runs', () => {
     await prefixes.clear();
   });
 
+  it('rows past maxRows wait inside and join as rows leave, with the tokens they get alone', async () => {
+    const stepped = new SteppedDecoder(model);
+    const generation = new JoinableGeneration(stepped, { generation: shared, maxRows: 2, maxWaiting: 2 });
+    const budgets = [3, 12, 5, 4];
+    const joined = generation.join(
+      nanoPrompts.slice(0, 4).map((prompt, index) => ({ prompt, maxNewTokens: budgets[index]! })),
+    );
+    expect(generation.accepts(1)).toBe(false); // 2 decoding, 2 waiting
+    const results = await Promise.all(joined);
+    for (const [index, result] of results.entries())
+      expect(result.tokens).toEqual((await alone(nanoPrompts[index]!, budgets[index]!)).tokens);
+    expect(Math.max(...stepped.batchSizes)).toBe(2);
+    // The waiting rows were merged into the running batch once rows left, never above 2 rows.
+    expect(generation.merges).toBeGreaterThanOrEqual(1);
+  });
+
   it('a model failure rejects every row, running or waiting', async () => {
     const stepped = new SteppedDecoder(model);
     const failing: DecoderModel<OnnxCache> = {
