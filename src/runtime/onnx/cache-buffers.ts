@@ -26,7 +26,7 @@ export class CacheBuffers {
       const size = this.free[index]!.length;
       if (size >= length && (best < 0 || size < this.free[best]!.length)) best = index;
     }
-    // Room for a quarter more positions, so that the same buffer serves the next steps too.
+    // Room to grow, so that the same buffer serves the next steps too.
     const buffer = best >= 0 ? this.free.splice(best, 1)[0]! : new Float32Array(roomFor(length));
     this.lent.add(buffer.buffer as ArrayBuffer);
     return buffer.subarray(0, length);
@@ -37,7 +37,16 @@ export class CacheBuffers {
     const buffer = array.buffer as ArrayBuffer;
     if (!this.lent.has(buffer)) return;
     this.lent.delete(buffer);
-    if (this.free.length < this.maxFreeBuffers) this.free.push(new Float32Array(buffer));
+    const returned = new Float32Array(buffer);
+    if (this.free.length < this.maxFreeBuffers) {
+      this.free.push(returned);
+      return;
+    }
+    // Full: keep the larger buffers (a growing cache needs them; a small one is cheap to make again).
+    let smallest = 0;
+    for (let index = 1; index < this.free.length; index += 1)
+      if (this.free[index]!.length < this.free[smallest]!.length) smallest = index;
+    if (this.free[smallest]!.length < returned.length) this.free[smallest] = returned;
   }
 
   /** Floats held in free buffers (for tests). */
@@ -46,7 +55,7 @@ export class CacheBuffers {
   }
 }
 
+/** Twice the floats asked for (rounded up to a power of two), so a growing cache reallocates rarely. */
 function roomFor(length: number): number {
-  const block = 1024;
-  return Math.ceil((length * 1.25) / block) * block;
+  return 2 ** Math.ceil(Math.log2(Math.max(1024, length * 2)));
 }
