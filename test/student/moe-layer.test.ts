@@ -175,24 +175,28 @@ describe('MoE student', () => {
       }
       const row = tokens(9, 3);
       const expected = (await trainingForward(architecture, weights, [row])).logits;
-      const model = await OnnxDecoderModel.load(brick);
+      // Full outputs: every prefill position's logits are compared (the default fetches the last).
+      const model = await OnnxDecoderModel.load(brick, { newPositionOutputs: false });
       const V = architecture.vocabSize;
       const mask = (length: number) => BigInt64Array.from({ length }, () => 1n);
       const positions = (from: number, to: number) =>
         BigInt64Array.from({ length: to - from }, (_, index) => BigInt(from + index));
       // Prefill 6 tokens, then 3 cached steps of one token each.
-      const first = await model.forward(
-        {
-          inputIds: BigInt64Array.from(row.slice(0, 6).map(BigInt)),
-          attentionMask: mask(6),
-          positionIds: positions(0, 6),
-          batchSize: 1,
-          length: 6,
-          pastLength: 0,
-        },
-        undefined,
-      );
+      const prefill = {
+        inputIds: BigInt64Array.from(row.slice(0, 6).map(BigInt)),
+        attentionMask: mask(6),
+        positionIds: positions(0, 6),
+        batchSize: 1,
+        length: 6,
+        pastLength: 0,
+      };
+      const first = await model.forward(prefill, undefined);
       expect(maxDifference(first.logits, expected.subarray(0, 6 * V))).toBeLessThan(1e-4);
+      const newPositions = await OnnxDecoderModel.load(brick);
+      expect(newPositions.fullOutputsReason).toBeUndefined();
+      const last = await newPositions.forward(prefill, undefined);
+      expect(maxDifference(last.logits, expected.subarray(5 * V, 6 * V))).toBeLessThan(1e-4);
+      await newPositions.close();
       let cache = first.cache;
       for (let position = 6; position < row.length; position += 1) {
         const step = await model.forward(
