@@ -25,6 +25,16 @@ const knownInputs = new Set(['input_ids', 'attention_mask', 'position_ids']);
 
 type Metadata = ort.InferenceSession.ValueMetadata;
 
+/** `past_key_values.{i}.key|value` → `present.{i}.key|value`, for every layer in order. */
+export function cacheEntries(layers: number): CacheEntry[] {
+  return Array.from({ length: layers }, (_, layer) =>
+    ['key', 'value'].map((part) => ({
+      input: `past_key_values.${layer}.${part}`,
+      output: `present.${layer}.${part}`,
+    })),
+  ).flat();
+}
+
 function tensorMetadata(
   list: readonly Metadata[],
   name: string,
@@ -48,30 +58,26 @@ export function readDecoderSignature(
   const unknown = session.inputNames.filter((name) => !knownInputs.has(name) && !pastPattern.test(name));
   if (unknown.length > 0) problems.push(`it has inputs dnc does not know how to feed: ${unknown.join(', ')}`);
   const cache: CacheEntry[] = [];
-  for (let layer = 0; layer < config.layers; layer += 1) {
-    for (const part of ['key', 'value']) {
-      const input = `past_key_values.${layer}.${part}`;
-      const output = `present.${layer}.${part}`;
-      const metadata = tensorMetadata(inputs, input);
-      if (metadata === undefined) {
-        problems.push(`it has no input '${input}' (config.json says ${config.layers} layers)`);
-        continue;
-      }
-      if (metadata.type !== 'float32')
-        problems.push(`cache input '${input}' is ${metadata.type}; dnc runs float32 caches`);
-      const [, heads, , size] = metadata.shape;
-      if (
-        (typeof heads === 'number' && heads !== config.keyValueHeads) ||
-        (typeof size === 'number' && size !== config.headDimension)
-      )
-        problems.push(
-          `cache input '${input}' has shape [${metadata.shape.join(', ')}] but config.json gives ` +
-            `${config.keyValueHeads} key/value heads of size ${config.headDimension}`,
-        );
-      if (!session.outputNames.includes(output))
-        problems.push(`it has input '${input}' but no output '${output}'`);
-      cache.push({ input, output });
+  for (const { input, output } of cacheEntries(config.layers)) {
+    const metadata = tensorMetadata(inputs, input);
+    if (metadata === undefined) {
+      problems.push(`it has no input '${input}' (config.json says ${config.layers} layers)`);
+      continue;
     }
+    if (metadata.type !== 'float32')
+      problems.push(`cache input '${input}' is ${metadata.type}; dnc runs float32 caches`);
+    const [, heads, , size] = metadata.shape;
+    if (
+      (typeof heads === 'number' && heads !== config.keyValueHeads) ||
+      (typeof size === 'number' && size !== config.headDimension)
+    )
+      problems.push(
+        `cache input '${input}' has shape [${metadata.shape.join(', ')}] but config.json gives ` +
+          `${config.keyValueHeads} key/value heads of size ${config.headDimension}`,
+      );
+    if (!session.outputNames.includes(output))
+      problems.push(`it has input '${input}' but no output '${output}'`);
+    cache.push({ input, output });
   }
   const extraPast = session.inputNames.filter((name) => pastPattern.test(name)).length - 2 * config.layers;
   if (extraPast > 0)

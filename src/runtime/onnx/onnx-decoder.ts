@@ -16,9 +16,9 @@ import type { DecoderBatch, DecoderModel, DecoderOutput } from '../generation/de
 import { CacheBuffers } from './cache-buffers.js';
 import { readDecoderConfig, type DecoderConfig } from './decoder-config.js';
 import {
+  cacheEntries,
   readDecoderSignature,
   validateDecoderFeeds,
-  type CacheEntry,
   type DecoderSignature,
 } from './decoder-signature.js';
 import { addNewPositionOutputs, type NewPositionOutputs } from './new-position-outputs.js';
@@ -39,16 +39,6 @@ export interface OnnxDecoderOptions {
 }
 
 export const defaultModelFile = 'onnx/model.onnx';
-
-/** `past_key_values.{i}.key|value` → `present.{i}.key|value`, for every layer. */
-function cacheEntries(layers: number): CacheEntry[] {
-  return Array.from({ length: layers }, (_, layer) =>
-    ['key', 'value'].map((part) => ({
-      input: `past_key_values.${layer}.${part}`,
-      output: `present.${layer}.${part}`,
-    })),
-  ).flat();
-}
 
 export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
   readonly vocabSize: number;
@@ -86,11 +76,10 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       executionMode: 'sequential',
     };
     if (options.intraOpNumThreads !== undefined) sessionOptions.intraOpNumThreads = options.intraOpNumThreads;
-    const bytes = new Uint8Array(await readFile(modelFile));
     const newPositions =
       options.newPositionOutputs === false
         ? { skipped: 'turned off (newPositionOutputs: false)' }
-        : addNewPositionOutputs(bytes, cacheEntries(config.layers));
+        : addNewPositionOutputs(new Uint8Array(await readFile(modelFile)), cacheEntries(config.layers));
     let session: ort.InferenceSession;
     try {
       // From the path when unchanged: onnxruntime resolves external weight files next to it.
