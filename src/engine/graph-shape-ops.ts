@@ -2,7 +2,7 @@
  * Shape-moving ops of the builder: Reshape, Transpose, Concat, Slice, Split, Gather, Expand,
  * Unsqueeze/Squeeze, Where, Cast, Shape, Trilu, OneHot and comparisons. Each infers its output shape.
  */
-import { type DataType } from './data-type.js';
+import { type DataType, onnxDataTypeCode } from './data-type.js';
 import { GraphCore, type Value, int, ints } from './graph-core.js';
 import {
   type Dimension,
@@ -144,8 +144,9 @@ export class ShapeOpsGraph extends GraphCore {
   }
 
   cast(x: Value, dataType: DataType): Value {
-    const codes: Record<DataType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 };
-    return this.addNode('Cast', [x], [{ dataType, shape: x.shape }], { to: int(codes[dataType]) })[0];
+    return this.addNode('Cast', [x], [{ dataType, shape: x.shape }], {
+      to: int(onnxDataTypeCode[dataType]),
+    })[0];
   }
 
   identity(x: Value): Value {

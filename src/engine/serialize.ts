@@ -22,7 +22,8 @@ function valueInfo(value: Value): object {
   };
 }
 
-function tensorProto(
+/** A `TensorProto` object (for `modelProtoType.fromObject`) holding `data` as raw little-endian bytes. */
+export function tensorProto(
   name: string,
   dataType: DataType,
   shape: readonly number[],

@@ -17,7 +17,9 @@
  * `past_key_values.{i}.key|value` and one new tensor (what dnc's exporter and Optimum's Llama export
  * write); otherwise the decoder runs with its full outputs (fused attention ops, external weights).
  */
+import { onnxDataTypeCode } from '../../engine/data-type.js';
 import { modelProtoType } from '../../engine/onnx-schema.js';
+import { tensorProto } from '../../engine/serialize.js';
 import type { CacheEntry } from './decoder-signature.js';
 
 export interface NewPositionOutputs {
@@ -39,15 +41,12 @@ interface NodeLike {
 interface ModelLike {
   graph?: {
     node?: NodeLike[];
-    output?: { name?: string }[];
     initializer?: { name?: string; dataLocation?: number }[];
   };
 }
 
 const prefix = 'dnc.new_positions';
 const lastLogitsName = `${prefix}.logits`;
-const float32 = 1;
-const int64 = 7;
 
 function integer(value: number | { toNumber(): number } | undefined): number | undefined {
   return value === undefined ? undefined : typeof value === 'number' ? value : value.toNumber();
@@ -61,18 +60,9 @@ function appendedTensor(producer: NodeLike | undefined, past: string): string | 
   return axis === 2 || axis === -2 ? producer.input[1] : undefined;
 }
 
-function int64Tensor(name: string, values: number[]) {
-  return {
-    name,
-    dataType: int64,
-    dims: [values.length],
-    rawData: new Uint8Array(BigInt64Array.from(values, BigInt).buffer),
-  };
-}
-
 /**
- * The model with new-position outputs, or undefined (with the reason) when its graph does not have
- * the Concat cache this needs or keeps weights in external files.
+ * The model with new-position outputs, or why not (`skipped`): its graph does not have the Concat
+ * cache this needs, or it keeps weights in external files.
  */
 export function addNewPositionOutputs(
   modelBytes: Uint8Array,
@@ -114,13 +104,13 @@ export function addNewPositionOutputs(
         graph: {
           node: nodes,
           initializer: [
-            int64Tensor(slice[0]!, [-1]),
-            int64Tensor(slice[1]!, [Number.MAX_SAFE_INTEGER]),
-            int64Tensor(slice[2]!, [1]),
+            tensorProto(slice[0]!, 'int64', [1], [-1]),
+            tensorProto(slice[1]!, 'int64', [1], [Number.MAX_SAFE_INTEGER]),
+            tensorProto(slice[2]!, 'int64', [1], [1]),
           ],
           output: [lastLogitsName, ...newPositions.values()].map((name) => ({
             name,
-            type: { tensorType: { elemType: float32 } },
+            type: { tensorType: { elemType: onnxDataTypeCode.float32 } },
           })),
         },
       }),
