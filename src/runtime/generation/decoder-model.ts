@@ -62,6 +62,27 @@ export interface DecoderModel<Cache = unknown> {
   dropPastPositions?(cache: Cache, count: number, rows: readonly number[]): Cache;
 }
 
+/**
+ * The one cache a generation loop holds. Holding a new one releases the one it replaces to the model
+ * (`releaseCache`: the ONNX decoder reuses its buffers), so a cache is released exactly when the loop
+ * stops reading it, and never while it is still held.
+ */
+export class HeldCache<Cache> {
+  private held: Cache | undefined;
+
+  constructor(private readonly model: DecoderModel<Cache>) {}
+
+  get current(): Cache | undefined {
+    return this.held;
+  }
+
+  /** Holds `next` (undefined: nothing), releasing the cache held before unless it is `next` itself. */
+  hold(next: Cache | undefined): void {
+    if (this.held !== undefined && next !== this.held) this.model.releaseCache?.(this.held);
+    this.held = next;
+  }
+}
+
 /** Checks a batch before it goes to the model: a shape mistake here would corrupt every row. */
 export function validateDecoderBatch(batch: DecoderBatch): void {
   const { batchSize, length, pastLength } = batch;

@@ -9,6 +9,7 @@
  * step feeds only what follows it.
  */
 import {
+  HeldCache,
   lastPositionLogits,
   validateDecoderBatch,
   type DecoderBatch,
@@ -74,22 +75,18 @@ export async function generate<Cache>(
     mask: [],
     stop: null,
   }));
-  let cache: Cache | undefined;
-  const swap = (next: Cache): void => {
-    if (cache !== undefined && next !== cache) model.releaseCache?.(cache);
-    cache = next;
-  };
+  const cache = new HeldCache(model);
   try {
     // Rows in the batch, in batch order. With `selectRows`, a row that finishes leaves the batch
     // (its cache rows are dropped) and identical prompts are prefilled once, then copied.
-    let live = await prefill(model, rows, parts, options, swap);
+    let live = await prefill(model, rows, parts, options, cache);
     while (true) {
       const running = live.filter((row) => row.stop === null);
       if (running.length === 0) break;
       if (running.length < live.length && model.selectRows !== undefined) {
-        swap(
+        cache.hold(
           model.selectRows(
-            cache!,
+            cache.current!,
             running.map((row) => live.indexOf(row)),
           ),
         );
@@ -99,15 +96,15 @@ export async function generate<Cache>(
       const pastLength = live[0]!.mask.length;
       const batch = stepBatch(live, parts.padTokenId, pastLength);
       validateDecoderBatch(batch);
-      const output = await model.forward(batch, cache);
-      swap(output.cache);
+      const output = await model.forward(batch, cache.current);
+      cache.hold(output.cache);
       const logits = lastPositionLogits(output.logits, live.length, batch.length, model.vocabSize);
       live.forEach((row, position) => {
         if (row.stop === null) advanceRow(row, logits[position], parts, options);
       });
     }
   } finally {
-    if (cache !== undefined) model.releaseCache?.(cache);
+    cache.hold(undefined);
   }
   return rows.map((row) => toResult(row, options.decode));
 }
@@ -122,7 +119,7 @@ export async function prefill<Cache>(
   rows: Row[],
   parts: GenerationParts,
   options: GenerationOptions,
-  swap: (cache: Cache) => void,
+  cache: HeldCache<Cache>,
 ): Promise<Row[]> {
   const firstOf = new Map<string, Row>();
   const source = rows.map((row) => {
@@ -145,18 +142,17 @@ export async function prefill<Cache>(
           prefix.cache as Cache,
           distinct.map(() => 0),
         );
-  if (past !== undefined) swap(past);
+  if (past !== undefined) cache.hold(past);
   const output = await model.forward(batch, past);
-  let cache = output.cache;
-  swap(cache);
+  cache.hold(output.cache);
   const logits = lastPositionLogits(output.logits, distinct.length, batch.length, model.vocabSize);
-  if (distinct.length < rows.length) {
-    cache = model.selectRows!(
-      cache,
-      source.map((first) => distinct.indexOf(first)),
+  if (distinct.length < rows.length)
+    cache.hold(
+      model.selectRows!(
+        output.cache,
+        source.map((first) => distinct.indexOf(first)),
+      ),
     );
-    swap(cache);
-  }
   rows.forEach((row, index) => {
     const first = source[index]!;
     if (first !== row) row.mask = [...first.mask];

@@ -16,7 +16,7 @@
  * The loop's row mechanics (prompt batches, steps, processors, sampling, stopping) are generate.ts's
  * own functions, so a row that joins gets what running it alone gives (greedy: the same tokens).
  */
-import { lastPositionLogits, validateDecoderBatch, type DecoderModel } from './decoder-model.js';
+import { HeldCache, lastPositionLogits, validateDecoderBatch, type DecoderModel } from './decoder-model.js';
 import {
   advanceRow,
   prefill,
@@ -90,7 +90,7 @@ export class JoinableGeneration<Cache> {
   private admitting: Member[] = [];
   /** Rows asked to join and not yet in `live` (arrivals, and those being prefilled). */
   private joining = 0;
-  private cache: Cache | undefined;
+  private readonly cache: HeldCache<Cache>;
   private state: 'idle' | 'running' | 'ended' = 'idle';
   private nextRow = 0;
   /** Forwards run (prefills and steps), and prefills merged into a running batch: for tests and metrics. */
@@ -105,6 +105,7 @@ export class JoinableGeneration<Cache> {
       throw new Error('a joinable generation needs a model that can select and join cache rows');
     if (!Number.isInteger(options.maxRows) || options.maxRows < 1)
       throw new Error(`maxRows must be a positive integer, got ${options.maxRows}`);
+    this.cache = new HeldCache(model);
     this.parts = buildGenerationParts(
       { ...options.generation, logitsProcessors: [this.processors], stoppingCriteria: [this.limits] },
       model,
@@ -187,14 +188,8 @@ export class JoinableGeneration<Cache> {
       this.arrivals = [];
     } finally {
       this.state = 'ended';
-      this.swap(undefined);
+      this.cache.hold(undefined);
     }
-  }
-
-  /** Replaces the running cache, releasing the one it replaces. */
-  private swap(next: Cache | undefined): void {
-    if (this.cache !== undefined && next !== this.cache) this.model.releaseCache?.(this.cache);
-    this.cache = next;
   }
 
   /** Prefills the rows that arrived (one forward per distinct prefix) and merges them into the batch. */
@@ -213,15 +208,11 @@ export class JoinableGeneration<Cache> {
     }
     this.admitting = [...byPrefix.values()].flat();
     for (const [prefix, members] of byPrefix) {
-      let cache: Cache | undefined;
-      const keep = (next: Cache) => {
-        if (cache !== undefined && next !== cache) this.model.releaseCache?.(cache);
-        cache = next;
-      };
+      const prefilled = new HeldCache(this.model);
       const rows = members.map((member) => member.row);
       const options = prefix === undefined ? this.options.generation : { ...this.options.generation, prefix };
-      await this.metered(members, () => prefill(this.model, rows, this.parts, options, keep));
-      this.merge(members, cache!);
+      await this.metered(members, () => prefill(this.model, rows, this.parts, options, prefilled));
+      this.merge(members, prefilled.current!);
     }
     this.admitting = [];
   }
@@ -239,13 +230,13 @@ export class JoinableGeneration<Cache> {
   private merge(members: Member[], cache: Cache): void {
     this.joining -= members.length;
     if (this.live.length === 0) {
-      this.swap(cache);
+      this.cache.hold(cache);
       this.live = members;
       return;
     }
-    const merged = this.model.joinRows!(this.cache!, cache);
+    const merged = this.model.joinRows!(this.cache.current!, cache);
     this.model.releaseCache?.(cache);
-    this.swap(merged);
+    this.cache.hold(merged);
     this.merges += 1;
     this.live = [...this.live, ...members];
     const length = Math.max(...this.live.map((member) => member.row.mask.length));
@@ -264,15 +255,15 @@ export class JoinableGeneration<Cache> {
     const indices = running.map((member) => this.live.indexOf(member));
     this.live = running;
     if (running.length === 0) {
-      this.swap(undefined);
+      this.cache.hold(undefined);
       return;
     }
     // The leading positions every remaining row masks (left padding only rows now gone needed) are
     // cut in the same copy: else the past grows a position a step for as long as rows keep joining.
     const count = this.model.dropPastPositions === undefined ? 0 : this.sharedPadding();
-    if (count === 0) this.swap(this.model.selectRows!(this.cache!, indices));
+    if (count === 0) this.cache.hold(this.model.selectRows!(this.cache.current!, indices));
     else {
-      this.swap(this.model.dropPastPositions!(this.cache!, count, indices));
+      this.cache.hold(this.model.dropPastPositions!(this.cache.current!, count, indices));
       for (const { row } of running) row.mask = row.mask.slice(count);
     }
   }
@@ -291,8 +282,8 @@ export class JoinableGeneration<Cache> {
     const rows = this.live.map((member) => member.row);
     const batch = stepBatch(rows, this.parts.padTokenId, rows[0]!.mask.length);
     validateDecoderBatch(batch);
-    const output = await this.metered(this.live, () => this.model.forward(batch, this.cache));
-    this.swap(output.cache);
+    const output = await this.metered(this.live, () => this.model.forward(batch, this.cache.current));
+    this.cache.hold(output.cache);
     const logits = lastPositionLogits(output.logits, rows.length, batch.length, this.model.vocabSize);
     rows.forEach((row, position) => {
       if (row.stop === null) advanceRow(row, logits[position]!, this.parts, this.options.generation);
