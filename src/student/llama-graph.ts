@@ -20,6 +20,7 @@ import { Graph } from '../engine/graph.js';
 import { type ParameterSpec } from '../engine/training-graphs.js';
 import { type Dimension } from '../engine/shape.js';
 import { cachedCausalBias, causalBias } from './attention-bias.js';
+import { cachedAttention } from './cached-attention.js';
 import { hasProjectionBias, headDimension, type ProjectionName, type StudentArchitecture } from './config.js';
 import { studentWeightShapes } from './initialize.js';
 import { isMixtureLayer } from './moe-config.js';
@@ -205,24 +206,40 @@ function attention(
   const { q, k, v } = queryKeyValue(context, x, layer);
   // Query head h = kvHead·group + j reads key/value head kvHead, as Hugging Face's repeat_kv does.
   const queries = g.transpose(g.reshape(q, [batch, length, kvHeads, group, hd]), [0, 2, 3, 1, 4]); // (B, kvH, group, S, hd)
-  let keys = g.transpose(k, [0, 2, 1, 3]); // (B, kvH, S, hd)
-  let values = g.transpose(v, [0, 2, 1, 3]); // (B, kvH, S, hd)
-  if (past !== undefined) {
+  const keys = g.transpose(k, [0, 2, 1, 3]); // (B, kvH, S, hd)
+  const values = g.transpose(v, [0, 2, 1, 3]); // (B, kvH, S, hd)
+  let attended: Value; // (B, kvH, group, S, hd)
+  let present = { key: keys, value: values };
+  if (past === undefined) {
+    const keysTransposed = g.unsqueeze(g.transposeLastTwo(keys), [2]); // (B, kvH, 1, hd, S)
+    const scores = g.add(g.matmul(queries, keysTransposed), bias); // (B, kvH, group, S, S)
+    attended = g.matmul(g.softmax(scores, -1), g.unsqueeze(values, [2])); // (B, kvH, group, S, hd)
+  } else {
+    const pastLength = past.key.shape[2]!;
+    attended = cachedAttention(g, {
+      queries,
+      keys,
+      values,
+      pastKeys: past.key,
+      pastValues: past.value,
+      bias,
+      batch,
+      length,
+      pastLength,
+      totalLength: decoderDimensions.total,
+    });
+    // The Hugging Face layout's cache outputs; the attention above does not read them.
     const totalShape = [batch, kvHeads, decoderDimensions.total, hd];
     const concat = (cached: Value, fresh: Value): Value =>
       g.addNode('Concat', [cached, fresh], [{ dataType: 'float32', shape: totalShape }], {
         axis: { kind: 'int', value: 2 },
       })[0];
-    keys = concat(past.key, keys); // (B, kvH, P+S, hd)
-    values = concat(past.value, values); // (B, kvH, P+S, hd)
+    present = { key: concat(past.key, keys), value: concat(past.value, values) }; // (B, kvH, P+S, hd)
   }
-  const keysTransposed = g.unsqueeze(g.transposeLastTwo(keys), [2]); // (B, kvH, 1, hd, P+S)
-  const scores = g.add(g.matmul(queries, keysTransposed), bias); // (B, kvH, group, S, P+S)
-  const attended = g.matmul(g.softmax(scores, -1), g.unsqueeze(values, [2])); // (B, kvH, group, S, hd)
   const merged = g.reshape(g.transpose(attended, [0, 3, 1, 2, 4]), [-1, heads * hd]); // (B·S, H·hd)
   const kept = rows === undefined ? merged : g.gather(merged, rows, 0); // (B·S or K, H·hd)
   const out = projection(context, `model.layers.${layer}.self_attn.o_proj`, kept); // (B·S or K, C)
-  return { out, present: { key: keys, value: values } };
+  return { out, present };
 }
 
 /** The layer's MLP: a dense SwiGLU, or Mixtral's routed experts where `architecture.moe` says so. */

@@ -21,6 +21,7 @@ import { onnxDataTypeCode } from '../../engine/data-type.js';
 import { modelProtoType } from '../../engine/onnx-schema.js';
 import { tensorProto } from '../../engine/serialize.js';
 import type { CacheEntry } from './decoder-signature.js';
+import { dropGraphOutputs } from './drop-graph-outputs.js';
 
 export interface NewPositionOutputs {
   /** The model bytes with the appended nodes and outputs. */
@@ -29,6 +30,12 @@ export interface NewPositionOutputs {
   lastLogits: string;
   /** Per cache input: the (B, kvH, T, hd) output holding the step's new positions. */
   newPositions: Map<string, string>;
+  /**
+   * Whether the `present.*` outputs and their Concat nodes were dropped (nothing else in the graph
+   * reads them, as in dnc's exports, cached-attention.ts); otherwise the attention reads the Concat,
+   * which then runs anyway.
+   */
+  droppedCacheOutputs: boolean;
 }
 
 interface NodeLike {
@@ -72,7 +79,11 @@ export function addNewPositionOutputs(
   if (graph?.initializer?.some((tensor) => tensor.dataLocation === 1))
     return { skipped: 'its weights are stored in external data files' };
   const producers = new Map<string, NodeLike>();
-  for (const node of graph?.node ?? []) for (const output of node.output ?? []) producers.set(output, node);
+  const consumed = new Set<string>();
+  for (const node of graph?.node ?? []) {
+    for (const output of node.output ?? []) producers.set(output, node);
+    for (const input of node.input ?? []) consumed.add(input);
+  }
   const names = new Set([...producers.keys(), ...(graph?.initializer ?? []).map((tensor) => tensor.name)]);
   if ([...names].some((name) => name?.startsWith(prefix)))
     return { skipped: `it already has values named ${prefix}.*` };
@@ -116,8 +127,11 @@ export function addNewPositionOutputs(
       }),
     )
     .finish();
-  const model = new Uint8Array(modelBytes.length + appendix.length);
-  model.set(modelBytes);
-  model.set(appendix, modelBytes.length);
-  return { model, lastLogits: lastLogitsName, newPositions };
+  const presentNames = new Set(cache.map((entry) => entry.output));
+  const droppedCacheOutputs = ![...presentNames].some((name) => consumed.has(name));
+  const base = droppedCacheOutputs ? dropGraphOutputs(modelBytes, presentNames) : modelBytes;
+  const model = new Uint8Array(base.length + appendix.length);
+  model.set(base);
+  model.set(appendix, base.length);
+  return { model, lastLogits: lastLogitsName, newPositions, droppedCacheOutputs };
 }

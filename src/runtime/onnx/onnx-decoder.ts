@@ -1,12 +1,13 @@
 /**
  * A causal decoder in the Hugging Face ONNX layout (`config.json`, `generation_config.json`,
  * `onnx/model.onnx` with a KV cache), run with onnxruntime-node as the generation loop's
- * `DecoderModel`: batched, left-padded, the cache a map of named tensors that go back in as the
- * next step's `past_key_values.*`.
+ * `DecoderModel`: batched, left-padded, the cache named tensors that go back in as the next step's
+ * `past_key_values.*`.
  *
  * Where the graph allows (new-position-outputs.ts), a step fetches only the last position's logits
- * and the new positions' keys and values, and appends them to the cache in reused buffers
- * (cache-buffers.ts); otherwise it fetches `logits` and the whole `present.*` cache.
+ * and the new positions' keys and values, and writes them into the cache's buffers, which keep room
+ * for the positions to come (kv-cache.ts); otherwise it fetches `logits` and the whole `present.*`
+ * cache.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -21,10 +22,11 @@ import {
   validateDecoderFeeds,
   type DecoderSignature,
 } from './decoder-signature.js';
+import { KvCacheLayout, type KvCache } from './kv-cache.js';
 import { addNewPositionOutputs, type NewPositionOutputs } from './new-position-outputs.js';
 
-/** The cache between steps: `past_key_values.{i}.key|value` → tensor. */
-export type OnnxCache = Record<string, ort.Tensor>;
+/** The cache between steps: every `past_key_values.{i}.key|value` in buffers with room (kv-cache.ts). */
+export type OnnxCache = KvCache;
 
 export interface OnnxDecoderOptions {
   /** The model file inside the directory (default `onnx/model.onnx`). */
@@ -36,6 +38,11 @@ export interface OnnxDecoderOptions {
    * file's own outputs (`logits` for every position, the whole `present.*` cache).
    */
   newPositionOutputs?: boolean;
+  /**
+   * Keep free positions in the cache's buffers so that a step writes only its new positions (default
+   * true; kv-cache.ts). Applies with the new-position outputs and a `position_ids` input.
+   */
+  cacheRoom?: boolean;
 }
 
 export const defaultModelFile = 'onnx/model.onnx';
@@ -47,7 +54,7 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
 
   /** Why the new-position outputs are not used (undefined: they are). */
   readonly fullOutputsReason: string | undefined;
-  private readonly buffers: CacheBuffers;
+  private readonly layout: KvCacheLayout;
 
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -55,10 +62,14 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     private readonly signature: DecoderSignature,
     readonly modelFile: string,
     private readonly newPositions: NewPositionOutputs | { skipped: string },
+    cacheRoom: boolean,
   ) {
     this.fullOutputsReason = 'skipped' in newPositions ? newPositions.skipped : undefined;
     // Free buffers kept: two per cache tensor (a step's input and output) for two generations at once.
-    this.buffers = new CacheBuffers(4 * signature.cache.length);
+    const buffers = new CacheBuffers(4 * signature.cache.length);
+    const names = signature.cache.map((entry) => entry.input);
+    const withRoom = cacheRoom && this.fullOutputsReason === undefined && signature.hasPositionIds;
+    this.layout = new KvCacheLayout(names, config.keyValueHeads, config.headDimension, buffers, withRoom);
     this.vocabSize = config.vocabSize;
     this.eosTokenIds = config.eosTokenIds;
     this.padTokenId = config.padTokenId;
@@ -94,44 +105,57 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       );
     }
     try {
-      const signature = readDecoderSignature(session, config, modelFile);
-      return new OnnxDecoderModel(session, config, signature, modelFile, newPositions);
+      const dropped = !('skipped' in newPositions) && newPositions.droppedCacheOutputs;
+      const signature = readDecoderSignature(session, config, modelFile, dropped);
+      return new OnnxDecoderModel(
+        session,
+        config,
+        signature,
+        modelFile,
+        newPositions,
+        options.cacheRoom ?? true,
+      );
     } catch (error) {
       await session.release();
       throw error;
     }
   }
 
-  private emptyCache(batchSize: number): OnnxCache {
-    const cache: OnnxCache = {};
-    const dims = [batchSize, this.config.keyValueHeads, 0, this.config.headDimension];
-    for (const entry of this.signature.cache)
-      cache[entry.input] = new ort.Tensor('float32', new Float32Array(0), dims);
-    return cache;
-  }
-
   async forward(batch: DecoderBatch, cache: OnnxCache | undefined): Promise<DecoderOutput<OnnxCache>> {
     const { batchSize, length, pastLength } = batch;
+    const past = cache ?? this.layout.empty(batchSize);
+    if (past.batchSize !== batchSize || past.length !== pastLength)
+      throw new Error(
+        `the cache holds ${past.batchSize} rows of ${past.length} positions, but the batch has ` +
+          `${batchSize} rows after ${pastLength}; pass the cache the previous step returned`,
+      );
+    const mask = this.layout.mask(past, batch.attentionMask, length);
     const feeds: Record<string, ort.Tensor> = {
-      ...(cache ?? this.emptyCache(batchSize)),
+      ...this.layout.feeds(past),
       input_ids: new ort.Tensor('int64', batch.inputIds, [batchSize, length]),
-      attention_mask: new ort.Tensor('int64', batch.attentionMask, [batchSize, pastLength + length]),
+      attention_mask: new ort.Tensor('int64', mask, [batchSize, past.capacity + length]),
     };
     if (this.signature.hasPositionIds)
       feeds.position_ids = new ort.Tensor('int64', batch.positionIds, [batchSize, length]);
     validateDecoderFeeds(feeds, this.signature, this.config);
     const outputs = await this.run(feeds);
     if ('skipped' in this.newPositions) {
-      const next: OnnxCache = {};
-      for (const entry of this.signature.cache) next[entry.input] = outputs[entry.output] as ort.Tensor;
-      return { logits: outputs.logits.data as Float32Array, cache: next };
+      const full = new Map(
+        this.signature.cache.map((entry) => [entry.input, outputs[entry.output] as ort.Tensor]),
+      );
+      return { logits: outputs.logits.data as Float32Array, cache: this.layout.fromFull(full, batchSize) };
     }
-    const next: OnnxCache = {};
-    for (const entry of this.signature.cache) {
-      const fresh = outputs[this.newPositions.newPositions.get(entry.input)!] as ort.Tensor;
-      next[entry.input] = this.append(feeds[entry.input]!, fresh);
-    }
-    return { logits: outputs[this.newPositions.lastLogits]!.data as Float32Array, cache: next };
+    const { lastLogits, newPositions } = this.newPositions;
+    const fresh = new Map(
+      this.signature.cache.map((entry) => {
+        const output = outputs[newPositions.get(entry.input)!] as ort.Tensor;
+        return [entry.input, output.data as Float32Array];
+      }),
+    );
+    return {
+      logits: outputs[lastLogits]!.data as Float32Array,
+      cache: this.layout.extend(past, fresh, length),
+    };
   }
 
   private async run(feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
@@ -150,133 +174,33 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     }
   }
 
-  /** (B, kvH, P, hd) past and (B, kvH, T, hd) new positions → (B, kvH, P + T, hd), in a pooled buffer. */
-  private append(past: ort.Tensor, fresh: ort.Tensor): ort.Tensor {
-    const [batchSize, heads, pastLength, size] = past.dims as number[];
-    const length = fresh.dims[2]!;
-    const total = pastLength! + length;
-    const rows = batchSize! * heads!;
-    const from = past.data as Float32Array;
-    const added = fresh.data as Float32Array;
-    const joined = this.buffers.take(rows * total * size!);
-    const pastRow = pastLength! * size!;
-    const newRow = length * size!;
-    for (let row = 0; row < rows; row += 1) {
-      const offset = row * (pastRow + newRow);
-      if (pastRow > 0) joined.set(from.subarray(row * pastRow, (row + 1) * pastRow), offset);
-      joined.set(added.subarray(row * newRow, (row + 1) * newRow), offset + pastRow);
-    }
-    return new ort.Tensor('float32', joined, [batchSize!, heads!, total, size!]);
-  }
-
   /** Gives a cache's pooled buffers back for the next steps (the loop no longer reads it). */
   releaseCache(cache: OnnxCache): void {
-    for (const tensor of Object.values(cache)) this.buffers.give(tensor.data as Float32Array);
+    this.layout.release(cache);
   }
 
   /**
-   * The cache rows `rows` (in order, repeats allowed) as new tensors: (B, kvH, P, hd) → (R, kvH, P, hd).
-   * Copying R·kvH·P·hd floats per tensor costs far less than running finished rows through every
-   * layer, or prefilling one prompt once per sample.
+   * The cache rows `rows` (in order, repeats allowed) in a new cache. Copying them costs far less
+   * than running finished rows through every layer, or prefilling one prompt once per sample.
    */
   selectRows(cache: OnnxCache, rows: readonly number[]): OnnxCache {
-    const selected: OnnxCache = {};
-    for (const [name, tensor] of Object.entries(cache)) {
-      const [batchSize, ...rest] = tensor.dims as number[];
-      const data = tensor.data as Float32Array;
-      const perRow = data.length / batchSize!;
-      const copy = this.buffers.take(rows.length * perRow);
-      rows.forEach((row, index) => copy.set(data.subarray(row * perRow, (row + 1) * perRow), index * perRow));
-      selected[name] = new ort.Tensor('float32', copy, [rows.length, ...rest]);
-    }
-    return selected;
+    return this.layout.selectRows(cache, rows);
   }
 
   /**
-   * The rows of `first` then those of `second` in new pooled tensors: (Ba, kvH, Pa, hd) and
-   * (Bb, kvH, Pb, hd) → (Ba + Bb, kvH, max(Pa, Pb), hd), the shorter past left-padded with zeros
-   * (the loop gives those positions mask 0). Neither input is changed or released.
+   * The rows of `first` then those of `second` in a new cache, the shorter past left-padded with
+   * zeros (the loop gives those positions mask 0). Neither input is changed or released.
    */
   joinRows(first: OnnxCache, second: OnnxCache): OnnxCache {
-    const joined: OnnxCache = {};
-    for (const [name, top] of Object.entries(first)) {
-      const bottom = second[name];
-      if (bottom === undefined) throw new Error(`joinRows: the second cache has no ${name}`);
-      const [topRows, heads, topLength, size] = top.dims as number[];
-      const [bottomRows, , bottomLength] = bottom.dims as number[];
-      const length = Math.max(topLength!, bottomLength!);
-      const copy = this.buffers.take((topRows! + bottomRows!) * heads! * length * size!);
-      const topEnd = leftPadInto(
-        copy,
-        0,
-        top.data as Float32Array,
-        topRows! * heads!,
-        topLength! * size!,
-        length * size!,
-      );
-      leftPadInto(
-        copy,
-        topEnd,
-        bottom.data as Float32Array,
-        bottomRows! * heads!,
-        bottomLength! * size!,
-        length * size!,
-      );
-      joined[name] = new ort.Tensor('float32', copy, [topRows! + bottomRows!, heads!, length, size!]);
-    }
-    return joined;
+    return this.layout.joinRows(first, second);
   }
 
-  /**
-   * The rows `rows` of the cache without their first `count` positions, in one pooled copy:
-   * (B, kvH, P, hd) → (R, kvH, P − count, hd).
-   */
+  /** The rows `rows` of the cache without their first `count` positions, in a new cache. */
   dropPastPositions(cache: OnnxCache, count: number, rows: readonly number[]): OnnxCache {
-    const kept: OnnxCache = {};
-    for (const [name, tensor] of Object.entries(cache)) {
-      const [, heads, length, size] = tensor.dims as number[];
-      if (!(count >= 0 && count <= length!))
-        throw new Error(`dropPastPositions: cannot drop ${count} of ${length} positions`);
-      const from = tensor.data as Float32Array;
-      const headFloats = length! * size!;
-      const keptFloats = (length! - count) * size!;
-      const copy = this.buffers.take(rows.length * heads! * keptFloats);
-      rows.forEach((row, index) => {
-        for (let head = 0; head < heads!; head += 1) {
-          const start = (row * heads! + head) * headFloats;
-          copy.set(
-            from.subarray(start + count * size!, start + headFloats),
-            (index * heads! + head) * keptFloats,
-          );
-        }
-      });
-      kept[name] = new ort.Tensor('float32', copy, [rows.length, heads!, length! - count, size!]);
-    }
-    return kept;
+    return this.layout.dropPastPositions(cache, count, rows);
   }
 
   async close(): Promise<void> {
     await this.session.release();
   }
-}
-
-/**
- * Copies `rows` rows of `rowFloats` each into `target` from `offset`, each right-aligned in a row of
- * `paddedFloats` (zeros before it); returns where the next row would start.
- */
-function leftPadInto(
-  target: Float32Array,
-  offset: number,
-  source: Float32Array,
-  rows: number,
-  rowFloats: number,
-  paddedFloats: number,
-): number {
-  const padding = paddedFloats - rowFloats;
-  for (let row = 0; row < rows; row += 1) {
-    const start = offset + row * paddedFloats;
-    if (padding > 0) target.fill(0, start, start + padding);
-    target.set(source.subarray(row * rowFloats, (row + 1) * rowFloats), start + padding);
-  }
-  return offset + rows * paddedFloats;
 }
