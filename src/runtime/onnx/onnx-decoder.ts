@@ -54,6 +54,10 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
 
   /** Why the new-position outputs are not used (undefined: they are). */
   readonly fullOutputsReason: string | undefined;
+  /** Whether `present.*` and the nodes only it needs were left out of the session (nothing read them). */
+  readonly cacheOutputsDropped: boolean;
+  /** Whether the cache's buffers keep free positions, so a step writes only its own (kv-cache.ts). */
+  readonly cacheRoom: boolean;
   private readonly layout: KvCacheLayout;
 
   private constructor(
@@ -68,8 +72,15 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     // Free buffers kept: two per cache tensor (a step's input and output) for two generations at once.
     const buffers = new CacheBuffers(4 * signature.cache.length);
     const names = signature.cache.map((entry) => entry.input);
-    const withRoom = cacheRoom && this.fullOutputsReason === undefined && signature.hasPositionIds;
-    this.layout = new KvCacheLayout(names, config.keyValueHeads, config.headDimension, buffers, withRoom);
+    this.cacheOutputsDropped = !('skipped' in newPositions) && newPositions.droppedCacheOutputs;
+    this.cacheRoom = cacheRoom && this.fullOutputsReason === undefined && signature.hasPositionIds;
+    this.layout = new KvCacheLayout(
+      names,
+      config.keyValueHeads,
+      config.headDimension,
+      buffers,
+      this.cacheRoom,
+    );
     this.vocabSize = config.vocabSize;
     this.eosTokenIds = config.eosTokenIds;
     this.padTokenId = config.padTokenId;
