@@ -200,6 +200,37 @@ describe('BrickBatcher', () => {
     expect(batcher.running).toBe(0);
   });
 
+  it('splits the calls going out evenly among the free workers, none above the batch size', async () => {
+    const timers = manualTimers();
+    const batches: number[][] = [];
+    const releases: (() => void)[] = [];
+    const dispatch = (_method: string, calls: readonly BatchCall<number>[]) => {
+      batches.push(calls.map((call) => call.input));
+      return new Promise<PromiseSettledResult<number>[]>((resolve) =>
+        releases.push(() => resolve(calls.map((call) => ({ status: 'fulfilled', value: call.input })))),
+      );
+    };
+    const batcher = new BrickBatcher(dispatch, {
+      batchSize: 4,
+      waitMs: 5,
+      maxInFlight: 2,
+      schedule: timers.schedule,
+    });
+    const first = batcher.submit('decompose', 1); // an idle brick: out at once, alone
+    const waiting = [2, 3, 4, 5, 6, 7, 8].map((input) => batcher.submit('decompose', input));
+    // A full window (4 calls) goes to the free worker; the 3 others wait for their window.
+    expect(batches).toEqual([[1], [2, 3, 4, 5]]);
+    releases[0]!();
+    releases[1]!();
+    await expect(first).resolves.toBe(1);
+    await Promise.resolve();
+    // Both workers free, no batch running: the 3 waiting calls go out over both, 2 and 1.
+    expect(batches).toEqual([[1], [2, 3, 4, 5], [6, 7], [8]]);
+    releases[2]!();
+    releases[3]!();
+    expect(await Promise.all(waiting)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('rejects every call of a batch whose dispatch failed', async () => {
     const batcher = new BrickBatcher<string, number, number>(
       () => Promise.reject(new Error('the worker crashed')),

@@ -20,7 +20,7 @@ import { PerRowLimitCriterion, PerRowProcessors } from '../generation/per-row.js
 import type { DecomposeInput, NextSubquestionInput, SolveInput } from './brick.js';
 import type { Completion, OnnxBrick } from './onnx-brick.js';
 import { brickPromptPrefixes } from './onnx-brick-prefix.js';
-import { CallMeter, cpuMilliseconds, generationReport } from './onnx-brick-cost.js';
+import { CallMeter, generationReport } from './onnx-brick-cost.js';
 import { abortReason } from '../abort-reason.js';
 
 export type BatchMethod = 'decompose' | 'nextSubquestion' | 'solve';
@@ -95,7 +95,7 @@ function generationToJoin(brick: OnnxBrick, count: number, maxRows: number): Joi
       maxRows,
       // A full batch more may wait inside, to join the moment rows leave.
       maxWaiting: Math.max(maxRows, count),
-      cpuClock: cpuMilliseconds,
+      cpuClock: brick.cpuClock,
     });
     running.push(generation);
   }
@@ -132,7 +132,7 @@ async function joinRows(brick: OnnxBrick, rows: readonly Row[], maxRows: number)
 
 /** The greedy completions of the rows, in one generation (after their shared prompt prefix, cached). */
 async function completeRows(brick: OnnxBrick, rows: readonly Row[]): Promise<Completion[]> {
-  const meter = new CallMeter();
+  const meter = new CallMeter(brick.cpuClock);
   const prefix = await brickPromptPrefixes(brick).sharedPrefix(rows);
   const results = await generate(
     brick.decoder,

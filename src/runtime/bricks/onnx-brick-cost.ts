@@ -3,24 +3,72 @@
  * FLOPs (≈ 2 × parameters × tokens, cost-meter.ts) and dollars at the configured $/CPU-hour, as
  * one BrickCallReport; and two calls (a greedy pass and its replacement samples) reported as one.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import type { GenerationResult } from '../generation/generate.js';
 import { estimateFlops } from '../cost-meter.js';
 import type { BrickCallReport } from './brick.js';
 
-/** CPU milliseconds this process has used (user and system). */
-export function cpuMilliseconds(): number {
+/** A clock of CPU milliseconds. */
+export type CpuClock = () => number;
+
+/** CPU milliseconds this process has used (user and system), every thread included. */
+export function processCpuMilliseconds(): number {
   const { user, system } = process.cpuUsage();
   return (user + system) / 1000;
+}
+
+/**
+ * A clock of the calling thread's own CPU milliseconds, from Linux's /proc/thread-self/schedstat
+ * (nanoseconds on the CPU; the file is opened by, and so describes, the thread that calls this), or
+ * undefined where there is no such file. Node 20 has no per-thread CPU clock of its own.
+ */
+export function threadCpuClock(): CpuClock | undefined {
+  let descriptor: number;
+  try {
+    descriptor = openSync('/proc/thread-self/schedstat', 'r');
+  } catch {
+    return undefined;
+  }
+  const buffer = Buffer.alloc(128);
+  const read = (): number => {
+    const length = readSync(descriptor, buffer, 0, buffer.length, 0);
+    return Number(buffer.toString('latin1', 0, length).split(' ')[0]) / 1e6;
+  };
+  if (!Number.isFinite(read())) {
+    closeSync(descriptor);
+    return undefined;
+  }
+  return read;
+}
+
+let workerClock: CpuClock | undefined;
+
+/**
+ * The clock a brick's calls are charged by. A worker thread whose onnxruntime session runs on one
+ * thread (the calling one: dnc's serve and eval workers) counts its own CPU time: the process's
+ * would charge each call the other workers' time as well (measured in `dnc serve` with 2 workers:
+ * a batch of one row took 21.8 ms of wall time and was charged 41 ms of CPU). Elsewhere (the main
+ * thread, or onnxruntime's own thread pool doing the work) the process's time is the call's.
+ */
+export function cpuClockFor(intraOpNumThreads: number | undefined): CpuClock {
+  if (isMainThread || intraOpNumThreads !== 1) return processCpuMilliseconds;
+  workerClock ??= threadCpuClock() ?? processCpuMilliseconds;
+  return workerClock;
 }
 
 /** The clocks of one call, started before it generates. */
 export class CallMeter {
   private readonly started = performance.now();
-  private readonly cpuStarted = cpuMilliseconds();
+  private readonly cpuStarted: number;
+
+  constructor(private readonly cpuClock: CpuClock = processCpuMilliseconds) {
+    this.cpuStarted = cpuClock();
+  }
 
   /** Wall and CPU milliseconds since the meter started. */
   elapsed(): { latencyMs: number; cpuMs: number } {
-    return { latencyMs: performance.now() - this.started, cpuMs: cpuMilliseconds() - this.cpuStarted };
+    return { latencyMs: performance.now() - this.started, cpuMs: this.cpuClock() - this.cpuStarted };
   }
 }
 

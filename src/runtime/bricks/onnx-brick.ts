@@ -40,7 +40,7 @@ import {
 } from './onnx-brick-batch.js';
 import { measureAgreement } from './onnx-brick-agreement.js';
 import { brickPromptPrefixes } from './onnx-brick-prefix.js';
-import { CallMeter, generationReport } from './onnx-brick-cost.js';
+import { CallMeter, cpuClockFor, generationReport, type CpuClock } from './onnx-brick-cost.js';
 import { loadOnnxBrickFiles } from './onnx-brick-loading.js';
 import { chatPromptTokens, methodMessages, tokenBudget } from './onnx-brick-prompt.js';
 import { prepareBrickRecipe, rerankDecomposition } from './onnx-brick-recipe.js';
@@ -96,6 +96,8 @@ export class OnnxBrick implements Brick {
   solve?: (input: SolveInput) => Promise<BrickResult<SolveOutput>>;
   /** The decoding recipe the brick runs (src/decoding), bound to its settings; none: plain decoding. */
   readonly recipe: PreparedRecipe | undefined;
+  /** What a call's CPU time is read from (onnx-brick-cost.ts). */
+  readonly cpuClock: CpuClock;
 
   constructor(
     readonly spec: string,
@@ -106,6 +108,7 @@ export class OnnxBrick implements Brick {
   ) {
     this.role = manifest.role;
     this.model = `onnx:${basename(spec)}`;
+    this.cpuClock = cpuClockFor(options.intraOpNumThreads);
     this.recipe = prepareBrickRecipe(
       { decoding: { ...manifest.decoding, ...options.decoding }, recipe: options.recipe ?? 'brick' },
       tokenizer,
@@ -173,7 +176,7 @@ export class OnnxBrick implements Brick {
   private async generateRows(
     request: RowsRequest,
   ): Promise<{ results: GenerationResult[]; report: BrickCallReport }> {
-    const meter = new CallMeter();
+    const meter = new CallMeter(this.cpuClock);
     const prompt = this.promptTokens(request.messages);
     const { budget, warnings } = this.budgetFor(prompt.length, request.maxNewTokens);
     // The template's shared prefix (an instruct brick's system prompt), cached: only the rest is prefilled.
