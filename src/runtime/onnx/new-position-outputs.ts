@@ -15,7 +15,9 @@
  *
  * It applies when every `present.{i}.key|value` is a Concat along the sequence axis of the matching
  * `past_key_values.{i}.key|value` and one new tensor (what dnc's exporter and Optimum's Llama export
- * write); otherwise the decoder runs with its full outputs (fused attention ops, external weights).
+ * write); otherwise the decoder runs with its full outputs (fused attention ops). A model whose
+ * weights live in external data files (over 1 GiB) works too: the session is then created from these
+ * bytes with onnxruntime told which folder holds the data files (`externalData`).
  */
 import { onnxDataTypeCode } from '../../engine/data-type.js';
 import { modelProtoType } from '../../engine/onnx-schema.js';
@@ -36,6 +38,8 @@ export interface NewPositionOutputs {
    * which then runs anyway.
    */
   droppedCacheOutputs: boolean;
+  /** Whether some weights are in external data files (next to the model file on disk). */
+  externalData: boolean;
 }
 
 interface NodeLike {
@@ -69,15 +73,14 @@ function appendedTensor(producer: NodeLike | undefined, past: string): string | 
 
 /**
  * The model with new-position outputs, or why not (`skipped`): its graph does not have the Concat
- * cache this needs, or it keeps weights in external files.
+ * cache this needs.
  */
 export function addNewPositionOutputs(
   modelBytes: Uint8Array,
   cache: readonly CacheEntry[],
 ): NewPositionOutputs | { skipped: string } {
   const graph = (modelProtoType.decode(modelBytes) as ModelLike).graph;
-  if (graph?.initializer?.some((tensor) => tensor.dataLocation === 1))
-    return { skipped: 'its weights are stored in external data files' };
+  const externalData = graph?.initializer?.some((tensor) => tensor.dataLocation === 1) ?? false;
   const producers = new Map<string, NodeLike>();
   const consumed = new Set<string>();
   for (const node of graph?.node ?? []) {
@@ -133,5 +136,5 @@ export function addNewPositionOutputs(
   const model = new Uint8Array(base.length + appendix.length);
   model.set(base);
   model.set(appendix, base.length);
-  return { model, lastLogits: lastLogitsName, newPositions, droppedCacheOutputs };
+  return { model, lastLogits: lastLogitsName, newPositions, droppedCacheOutputs, externalData };
 }

@@ -11,7 +11,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import type { DecoderBatch, DecoderModel, DecoderOutput } from '../generation/decoder-model.js';
 import { CacheBuffers } from './cache-buffers.js';
@@ -102,9 +102,14 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       options.newPositionOutputs === false
         ? { skipped: 'turned off (newPositionOutputs: false)' }
         : addNewPositionOutputs(new Uint8Array(await readFile(modelFile)), cacheEntries(config.layers));
+    // From bytes, onnxruntime finds external weight files only in a folder it is told (from a path,
+    // next to the model).
+    if (!('skipped' in newPositions) && newPositions.externalData)
+      sessionOptions.extra = {
+        session: { model_external_initializers_file_folder_path: dirname(modelFile) },
+      };
     let session: ort.InferenceSession;
     try {
-      // From the path when unchanged: onnxruntime resolves external weight files next to it.
       session =
         'skipped' in newPositions
           ? await ort.InferenceSession.create(modelFile, sessionOptions)
