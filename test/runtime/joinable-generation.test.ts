@@ -193,8 +193,7 @@ describe('a generation that rows join while it runs', () => {
       selectRows: (cache, rows) => stepped.selectRows(cache, rows),
       joinRows: (first, second) => stepped.joinRows(first, second),
       forward: async (batch, cache) => {
-        if (batch.length === 1 && (cache?.length ?? 0) > 8)
-          throw new Error('session failed');
+        if (batch.length === 1 && (cache?.length ?? 0) > 8) throw new Error('session failed');
         return stepped.forward(batch, cache);
       },
     };
