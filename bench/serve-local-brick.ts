@@ -2,16 +2,15 @@
  * The local-brick part of `dnc bench serve`: a random-weight decomposer brick (the `tiny` preset;
  * `nano` with --quick) served in front of the reference solver, measured at 1 and 8 concurrent
  * clients (and 32 without --quick), with batching of concurrent brick calls off
- * (`limits.batchSize: 1`), windowed (`continuousBatching: false`, the default `batchWaitMs`
- * window) and continuous (the serve defaults: a call joins the running generation at its next
- * step), all in the same run. Every request asks
+ * (`limits.batchSize: 1`), windowed (the serve default: the `batchWaitMs` window, a window split
+ * among the free workers) and continuous (`continuousBatching: true`: a call joins the running
+ * generation at its next step), all in the same run. Every request asks
  * for `max_tokens` tokens and a random-weight brick never ends early, so every decompose call
  * generates exactly that many: the work per request is fixed and the rows compare alike.
  *
  * Reported per row: requests/s, p50/p99 latency, errors and the server's event-loop lag p99; then
- * the ratios the serving goal reads: 8 clients over 1 client with the default (continuous)
- * batching (goal ≥ 3), the same for windowed batching, and each over off (and continuous over
- * windowed) at 8 clients.
+ * the ratios the serving goal reads: 8 clients over 1 client with the default batching (goal ≥ 3),
+ * the same for each kind, and batched over off (and continuous over windowed) at 8 clients.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -178,7 +177,7 @@ export async function runLocalBrick(options: { quick: boolean }): Promise<Record
       batchWaitMs,
       defaultBatching,
       rows,
-      // Batched: the serve defaults' batching (continuous unless the defaults say otherwise).
+      // Batched: the serve defaults' batching (windowed unless the defaults say otherwise).
       clients8OverClients1Batched: ratio(rps(8, defaultBatching), rps(1, defaultBatching)),
       clients8OverClients1Continuous: ratio(rps(8, 'continuous'), rps(1, 'continuous')),
       clients8OverClients1Windowed: ratio(rps(8, 'windowed'), rps(1, 'windowed')),
