@@ -2,12 +2,12 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { modelProtoType } from '../../src/engine/onnx-schema.js';
-import type { DecoderBatch } from '../../src/runtime/generation/decoder-model.js';
 import { generate } from '../../src/runtime/generation/generate.js';
 import { CacheBuffers } from '../../src/runtime/onnx/cache-buffers.js';
 import { KvCacheLayout } from '../../src/runtime/onnx/kv-cache.js';
 import { OnnxDecoderModel, type OnnxCache } from '../../src/runtime/onnx/onnx-decoder.js';
 import { makeNanoBrick, nanoPrompts, type BrickFixture } from '../export/brick-fixture.js';
+import { int64, maxDifference, promptBatch, stepBatch } from './decoder-steps.js';
 
 let fixture: BrickFixture;
 let withRoom: OnnxDecoderModel;
@@ -24,36 +24,8 @@ afterAll(async () => {
   await withoutRoom?.close();
 });
 
-const int64 = (values: number[]) => BigInt64Array.from(values, BigInt);
-
-function promptBatch(prompt: number[]): DecoderBatch {
-  return {
-    inputIds: int64(prompt),
-    attentionMask: int64(prompt.map(() => 1)),
-    positionIds: int64(prompt.map((_, index) => index)),
-    batchSize: 1,
-    length: prompt.length,
-    pastLength: 0,
-  };
-}
-
-/** One row's next step feeding `token` after `past` positions. */
-function stepBatch(token: number, past: number): DecoderBatch {
-  return {
-    inputIds: int64([token]),
-    attentionMask: int64(Array(past + 1).fill(1)),
-    positionIds: int64([past]),
-    batchSize: 1,
-    length: 1,
-    pastLength: past,
-  };
-}
-
 const positions = (model: OnnxDecoderModel, cache: OnnxCache, name = 'past_key_values.1.value') =>
   cache.positions(name, model.config.keyValueHeads, model.config.headDimension);
-
-const maxDifference = (a: Float32Array, b: Float32Array): number =>
-  a.reduce((worst, value, index) => Math.max(worst, Math.abs(value - b[index]!)), 0);
 
 describe('KV cache with room', () => {
   it("is used for dnc's exported decoder, whose present.* outputs are left out of the session", () => {

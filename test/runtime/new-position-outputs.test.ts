@@ -8,6 +8,7 @@ import { PrefixCache } from '../../src/runtime/generation/prefix-cache.js';
 import { CacheBuffers } from '../../src/runtime/onnx/cache-buffers.js';
 import { OnnxDecoderModel, type OnnxCache } from '../../src/runtime/onnx/onnx-decoder.js';
 import { makeNanoBrick, nanoPrompts, type BrickFixture } from '../export/brick-fixture.js';
+import { maxDifference, promptBatch, stepBatch } from './decoder-steps.js';
 
 let fixture: BrickFixture;
 let newPositions: OnnxDecoderModel;
@@ -24,43 +25,17 @@ afterAll(async () => {
   await full?.close();
 });
 
-const int64 = (values: number[]) => BigInt64Array.from(values, BigInt);
-
-/** Prefill of `prompt`, then `steps` greedy-free steps feeding token 7; returns every step's output. */
+/** Prefill of `prompt`, then `steps` steps feeding token 7; returns every step's output. */
 async function run(model: OnnxDecoderModel, prompt: number[], steps: number) {
   const outputs: { logits: Float32Array; cache: OnnxCache }[] = [];
-  let output = await model.forward(
-    {
-      inputIds: int64(prompt),
-      attentionMask: int64(prompt.map(() => 1)),
-      positionIds: int64(prompt.map((_, index) => index)),
-      batchSize: 1,
-      length: prompt.length,
-      pastLength: 0,
-    },
-    undefined,
-  );
+  let output = await model.forward(promptBatch(prompt), undefined);
   outputs.push(output);
   for (let step = 0; step < steps; step += 1) {
-    const past = prompt.length + step;
-    output = await model.forward(
-      {
-        inputIds: int64([7]),
-        attentionMask: int64(Array(past + 1).fill(1)),
-        positionIds: int64([past]),
-        batchSize: 1,
-        length: 1,
-        pastLength: past,
-      },
-      output.cache,
-    );
+    output = await model.forward(stepBatch(7, prompt.length + step), output.cache);
     outputs.push(output);
   }
   return outputs;
 }
-
-const maxDifference = (a: Float32Array, b: Float32Array): number =>
-  a.reduce((worst, value, index) => Math.max(worst, Math.abs(value - b[index]!)), 0);
 
 describe('new-position outputs', () => {
   it("are used for dnc's exported decoder", () => {

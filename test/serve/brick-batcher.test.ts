@@ -42,6 +42,19 @@ function recordingDispatch() {
   return { batches, dispatch, release: () => release() };
 }
 
+/** A dispatch whose batches each run until the test calls their `releases[i]` (answers: the inputs). */
+function heldDispatch() {
+  const batches: number[][] = [];
+  const releases: (() => void)[] = [];
+  const dispatch = (_method: string, calls: readonly BatchCall<number>[]) => {
+    batches.push(calls.map((call) => call.input));
+    return new Promise<PromiseSettledResult<number>[]>((resolve) =>
+      releases.push(() => resolve(calls.map((call) => ({ status: 'fulfilled', value: call.input })))),
+    );
+  };
+  return { batches, releases, dispatch };
+}
+
 describe('BrickBatcher', () => {
   it('sends a call to an idle brick at once, without a window', async () => {
     const timers = manualTimers();
@@ -165,15 +178,7 @@ describe('BrickBatcher', () => {
 
   it('while every worker is busy, a closed window holds its calls and keeps taking more', async () => {
     const timers = manualTimers();
-    const batches: number[][] = [];
-    const releases: (() => void)[] = [];
-    // Each batch runs until the test releases it.
-    const dispatch = (_method: string, calls: readonly BatchCall<number>[]) => {
-      batches.push(calls.map((call) => call.input));
-      return new Promise<PromiseSettledResult<number>[]>((resolve) =>
-        releases.push(() => resolve(calls.map((call) => ({ status: 'fulfilled', value: call.input })))),
-      );
-    };
+    const { batches, releases, dispatch } = heldDispatch();
     const batcher = new BrickBatcher(dispatch, {
       batchSize: 4,
       waitMs: 5,
@@ -202,14 +207,7 @@ describe('BrickBatcher', () => {
 
   it('splits the calls going out evenly among the free workers, none above the batch size', async () => {
     const timers = manualTimers();
-    const batches: number[][] = [];
-    const releases: (() => void)[] = [];
-    const dispatch = (_method: string, calls: readonly BatchCall<number>[]) => {
-      batches.push(calls.map((call) => call.input));
-      return new Promise<PromiseSettledResult<number>[]>((resolve) =>
-        releases.push(() => resolve(calls.map((call) => ({ status: 'fulfilled', value: call.input })))),
-      );
-    };
+    const { batches, releases, dispatch } = heldDispatch();
     const batcher = new BrickBatcher(dispatch, {
       batchSize: 4,
       waitMs: 5,
