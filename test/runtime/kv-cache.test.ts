@@ -28,10 +28,14 @@ const positions = (model: OnnxDecoderModel, cache: OnnxCache, name = 'past_key_v
   cache.positions(name, model.config.keyValueHeads, model.config.headDimension);
 
 describe('KV cache with room', () => {
-  it("is used for dnc's exported decoder, whose present.* outputs are left out of the session", () => {
+  it("is used for dnc's exported decoder, whose present.* and full logits are left out of the session", () => {
     expect(withRoom.cacheRoom).toBe(true);
     expect(withRoom.cacheOutputsDropped).toBe(true);
-    expect(withRoom['session'].outputNames.some((name: string) => name.startsWith('present.'))).toBe(false);
+    const outputs: string[] = withRoom['session'].outputNames;
+    expect(outputs.some((name) => name.startsWith('present.'))).toBe(false);
+    // The head runs on each row's last position only: the full (B, S, V) logits are left out too.
+    expect(outputs).not.toContain('logits');
+    expect(withoutRoom['session'].outputNames).not.toContain('logits');
     expect(withoutRoom.cacheRoom).toBe(false);
   });
 

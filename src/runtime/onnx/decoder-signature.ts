@@ -47,8 +47,8 @@ export function readDecoderSignature(
   session: ort.InferenceSession,
   config: DecoderConfig,
   modelFile: string,
-  /** The `present.*` outputs were dropped at load, once checked (new-position-outputs.ts). */
-  cacheOutputsDropped = false,
+  /** Outputs dropped at load, once checked (new-position-outputs.ts): `present.*`, `logits`. */
+  dropped: { cacheOutputs: boolean; logits: boolean } = { cacheOutputs: false, logits: false },
 ): DecoderSignature {
   const problems: string[] = [];
   const inputs = session.inputMetadata;
@@ -77,7 +77,7 @@ export function readDecoderSignature(
         `cache input '${input}' has shape [${metadata.shape.join(', ')}] but config.json gives ` +
           `${config.keyValueHeads} key/value heads of size ${config.headDimension}`,
       );
-    if (!cacheOutputsDropped && !session.outputNames.includes(output))
+    if (!dropped.cacheOutputs && !session.outputNames.includes(output))
       problems.push(`it has input '${input}' but no output '${output}'`);
     cache.push({ input, output });
   }
@@ -85,8 +85,9 @@ export function readDecoderSignature(
   if (extraPast > 0)
     problems.push(`it has ${extraPast} more cache inputs than config.json's ${config.layers} layers need`);
   const logits = tensorMetadata(session.outputMetadata, 'logits');
-  if (logits === undefined) problems.push("it has no output 'logits'");
-  else {
+  if (logits === undefined) {
+    if (!dropped.logits) problems.push("it has no output 'logits'");
+  } else {
     const vocabulary = logits.shape.at(-1);
     if (typeof vocabulary === 'number' && vocabulary !== config.vocabSize)
       problems.push(

@@ -24,6 +24,7 @@ import { modelProtoType } from '../../engine/onnx-schema.js';
 import { tensorProto } from '../../engine/serialize.js';
 import type { CacheEntry } from './decoder-signature.js';
 import { dropGraphOutputs } from './drop-graph-outputs.js';
+import { lastPositionHead } from './last-position-head.js';
 
 export interface NewPositionOutputs {
   /** The model bytes with the appended nodes and outputs. */
@@ -38,6 +39,11 @@ export interface NewPositionOutputs {
    * which then runs anyway.
    */
   droppedCacheOutputs: boolean;
+  /**
+   * Whether the head runs on each row's last position only and the full `logits` output was dropped
+   * (last-position-head.ts); otherwise `lastLogits` slices the full logits.
+   */
+  lastPositionHead: boolean;
   /** Whether some weights are in external data files (next to the model file on disk). */
   externalData: boolean;
 }
@@ -82,10 +88,10 @@ export function addNewPositionOutputs(
   const graph = (modelProtoType.decode(modelBytes) as ModelLike).graph;
   const externalData = graph?.initializer?.some((tensor) => tensor.dataLocation === 1) ?? false;
   const producers = new Map<string, NodeLike>();
-  const consumed = new Set<string>();
+  const consumers = new Map<string, number>();
   for (const node of graph?.node ?? []) {
     for (const output of node.output ?? []) producers.set(output, node);
-    for (const input of node.input ?? []) consumed.add(input);
+    for (const input of node.input ?? []) consumers.set(input, (consumers.get(input) ?? 0) + 1);
   }
   const names = new Set([...producers.keys(), ...(graph?.initializer ?? []).map((tensor) => tensor.name)]);
   if ([...names].some((name) => name?.startsWith(prefix)))
@@ -105,19 +111,23 @@ export function addNewPositionOutputs(
     } as NodeLike);
     newPositions.set(entry.input, name);
   }
+  const head = lastPositionHead(producers, consumers, `${prefix}.head`, lastLogitsName);
   const slice = ['starts', 'ends', 'axes'].map((part) => `${prefix}.slice.${part}`);
-  nodes.push({
-    opType: 'Slice',
-    input: ['logits', ...slice],
-    output: [lastLogitsName],
-    name: `${prefix}.slice`,
-  } as NodeLike);
+  // The head on each row's last position, or else the full logits' last position.
+  if (head !== undefined) nodes.push(...(head.nodes as NodeLike[]));
+  else
+    nodes.push({
+      opType: 'Slice',
+      input: ['logits', ...slice],
+      output: [lastLogitsName],
+      name: `${prefix}.slice`,
+    } as NodeLike);
   const appendix = modelProtoType
     .encode(
       modelProtoType.fromObject({
         graph: {
           node: nodes,
-          initializer: [
+          initializer: head?.initializers ?? [
             tensorProto(slice[0]!, 'int64', [1], [-1]),
             tensorProto(slice[1]!, 'int64', [1], [Number.MAX_SAFE_INTEGER]),
             tensorProto(slice[2]!, 'int64', [1], [1]),
@@ -130,11 +140,19 @@ export function addNewPositionOutputs(
       }),
     )
     .finish();
-  const presentNames = new Set(cache.map((entry) => entry.output));
-  const droppedCacheOutputs = ![...presentNames].some((name) => consumed.has(name));
-  const base = droppedCacheOutputs ? dropGraphOutputs(modelBytes, presentNames) : modelBytes;
+  const presentNames = cache.map((entry) => entry.output);
+  const droppedCacheOutputs = !presentNames.some((name) => consumers.has(name));
+  const dropped = new Set([...(droppedCacheOutputs ? presentNames : []), ...(head?.dropped ?? [])]);
+  const base = dropped.size > 0 ? dropGraphOutputs(modelBytes, dropped) : modelBytes;
   const model = new Uint8Array(base.length + appendix.length);
   model.set(base);
   model.set(appendix, base.length);
-  return { model, lastLogits: lastLogitsName, newPositions, droppedCacheOutputs, externalData };
+  return {
+    model,
+    lastLogits: lastLogitsName,
+    newPositions,
+    droppedCacheOutputs,
+    lastPositionHead: head !== undefined,
+    externalData,
+  };
 }

@@ -121,7 +121,10 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       );
     }
     try {
-      const dropped = !('skipped' in newPositions) && newPositions.droppedCacheOutputs;
+      const dropped =
+        'skipped' in newPositions
+          ? { cacheOutputs: false, logits: false }
+          : { cacheOutputs: newPositions.droppedCacheOutputs, logits: newPositions.lastPositionHead };
       const signature = readDecoderSignature(session, config, modelFile, dropped);
       return new OnnxDecoderModel(
         session,
