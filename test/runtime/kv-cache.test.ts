@@ -31,7 +31,7 @@ describe('KV cache with room', () => {
   it("is used for dnc's exported decoder, whose present.* and full logits are left out of the session", () => {
     expect(withRoom.cacheRoom).toBe(true);
     expect(withRoom.cacheOutputsDropped).toBe(true);
-    const outputs: string[] = withRoom['session'].outputNames;
+    const outputs: readonly string[] = withRoom['session'].outputNames;
     expect(outputs.some((name) => name.startsWith('present.'))).toBe(false);
     // The head runs on each row's last position only: the full (B, S, V) logits are left out too.
     expect(outputs).not.toContain('logits');
