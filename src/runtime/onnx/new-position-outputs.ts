@@ -3,15 +3,18 @@
  * is new: the last position's logits, (B, 1, V), and each layer's keys and values for the step's
  * own positions, (B, kvH, T, hd), instead of `logits` for every position and the whole
  * `present.*` cache, (B, kvH, P + T, hd), which onnxruntime-node copies into fresh JavaScript
- * buffers on every step. The runtime appends the new positions to its cache itself, in buffers it
- * reuses (cache-buffers.ts). Measured on the tiny preset (bench/decode.ts): those per-step buffers
- * made V8 run a full garbage collection every few dozen steps ("external memory pressure").
+ * buffers on every step. The runtime writes the new positions into its cache itself (kv-cache.ts).
+ * Measured on the tiny preset (bench/decode.ts): those per-step buffers made V8 run a full garbage
+ * collection every few dozen steps ("external memory pressure").
  *
- * Nothing is removed or renamed: a few nodes and outputs are appended to the ModelProto bytes.
- * Protobuf merges a message field that occurs twice (repeated fields concatenate), so the original
- * bytes plus a small encoded `ModelProto { graph { node, initializer, output } }` is the model with
- * the extra nodes — no re-encoding of the weights. The file on disk is unchanged; transformers.js or
- * Optimum read the same file as before.
+ * The extra nodes and outputs are appended to the ModelProto bytes: protobuf merges a message field
+ * that occurs twice (repeated fields concatenate), so the original bytes plus a small encoded
+ * `ModelProto { graph { node, initializer, output } }` is the model with the extra nodes, with no
+ * re-encoding of the weights. Outputs nothing reads any more are then dropped, with the nodes only
+ * they needed (drop-graph-outputs.ts): `present.*` where the attention does not read it
+ * (cached-attention.ts), and the full `logits` where the head can run on the last positions alone
+ * (last-position-head.ts), since onnxruntime runs every node whether or not its output is fetched.
+ * The file on disk is unchanged; transformers.js or Optimum read the same file as before.
  *
  * It applies when every `present.{i}.key|value` is a Concat along the sequence axis of the matching
  * `past_key_values.{i}.key|value` and one new tensor (what dnc's exporter and Optimum's Llama export
