@@ -1,10 +1,10 @@
 /**
- * Reusable Float32Arrays for a decoder's KV cache. A generation step needs a (B, kvH, P + 1, hd)
- * array per cache tensor, one position longer than the last; allocating it fresh each step (as
+ * Reusable Float32Arrays for a decoder's KV cache (kv-cache.ts). A cache takes a new buffer when it
+ * outgrows its room, and when rows are selected, joined or trimmed; allocating each fresh (as
  * onnxruntime-node does for every output) makes V8 collect garbage under "external memory pressure"
- * every few dozen steps. Here a step takes an array at least as long as it needs (a view of a pooled
- * buffer with room to grow) and the generation loop gives the previous step's arrays back through
- * `DecoderModel.releaseCache`, so steady decoding ping-pongs between two buffers per tensor.
+ * every few dozen steps. Here a cache takes an array at least as long as it needs (a view of a
+ * pooled buffer) and the generation loop gives the arrays it no longer reads back through
+ * `DecoderModel.releaseCache`.
  *
  * Only buffers this pool handed out are taken back, each at most once while it is out; a buffer the
  * pool does not keep (beyond `maxFreeBuffers`) is left to the garbage collector.
