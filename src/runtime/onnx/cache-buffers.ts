@@ -26,7 +26,6 @@ export class CacheBuffers {
       const size = this.free[index]!.length;
       if (size >= length && (best < 0 || size < this.free[best]!.length)) best = index;
     }
-    // Room to grow, so that the same buffer serves the next steps too.
     const buffer = best >= 0 ? this.free.splice(best, 1)[0]! : new Float32Array(roomFor(length));
     this.lent.add(buffer.buffer as ArrayBuffer);
     return buffer.subarray(0, length);
@@ -55,7 +54,11 @@ export class CacheBuffers {
   }
 }
 
-/** Twice the floats asked for (rounded up to a power of two), so a growing cache reallocates rarely. */
+/**
+ * The floats asked for rounded up to a power of two, so that buffers of nearby sizes serve each other
+ * (a cache's own room for the positions to come is kv-cache.ts's: doubling here as well would hold up
+ * to 4× the cache in memory).
+ */
 function roomFor(length: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1024, length * 2)));
+  return 2 ** Math.ceil(Math.log2(Math.max(1024, length)));
 }
