@@ -247,19 +247,20 @@ async function smolTable(shape: Shape, newTokens: number, runs: number): Promise
   const ids = shape.prompts[0];
   const { fp32, int8, int8MatMulNBits, int4 } = shape.models;
   const first = { maxNewTokens: 1, minNewTokens: 1 };
-  const [fp32Batch1, int8Batch1, int8MatMulNBitsBatch1, int4Batch1, fp32Batch8, int8Batch8, first1, first8] =
-    await timeInterleaved(runs, [
-      async () => void (await generate(fp32, [ids], settings)),
-      async () => void (await generate(int8, [ids], settings)),
-      async () => void (await generate(int8MatMulNBits, [ids], settings)),
-      async () => void (await generate(int4, [ids], settings)),
-      async () => void (await generate(fp32, shape.prompts, settings)),
-      async () => void (await generate(int8, shape.prompts, settings)),
-      async () => void (await generate(fp32, [ids], first)),
-      async () => void (await generate(fp32, shape.prompts, first)),
-    ]);
+  const all = shape.prompts;
+  const seconds = await timeNamed(runs, {
+    fp32Batch1: async () => void (await generate(fp32, [ids], settings)),
+    int8Batch1: async () => void (await generate(int8, [ids], settings)),
+    int8MatMulNBitsBatch1: async () => void (await generate(int8MatMulNBits, [ids], settings)),
+    int4Batch1: async () => void (await generate(int4, [ids], settings)),
+    fp32Batch8: async () => void (await generate(fp32, all, settings)),
+    int8Batch8: async () => void (await generate(int8, all, settings)),
+    firstToken1: async () => void (await generate(fp32, [ids], first)),
+    firstToken8: async () => void (await generate(fp32, all, first)),
+  });
+  const { fp32Batch1, int8Batch1, int8MatMulNBitsBatch1, int4Batch1, fp32Batch8, int8Batch8 } = seconds;
   const perSecond = (seconds: number, rows = 1) => round((rows * newTokens) / seconds);
-  const rows = shape.prompts.length;
+  const rows = all.length;
   return {
     promptTokens: ids.length,
     fp32Batch1TokensPerSecond: perSecond(fp32Batch1),
@@ -273,8 +274,8 @@ async function smolTable(shape: Shape, newTokens: number, runs: number): Promise
     int4OverFp32: ratio(fp32Batch1, int4Batch1),
     batch8OverBatch1: ratio(fp32Batch1 * rows, fp32Batch8),
     batch8OverBatch1Decoding: ratio(
-      decodingRate(fp32Batch8, first8, newTokens, rows),
-      decodingRate(fp32Batch1, first1, newTokens, 1),
+      decodingRate(fp32Batch8, seconds.firstToken8, newTokens, rows),
+      decodingRate(fp32Batch1, seconds.firstToken1, newTokens, 1),
     ),
     int8Batch8OverBatch1: ratio(int8Batch1 * rows, int8Batch8),
     quantizeSeconds: shape.quantizeSeconds,
