@@ -46,8 +46,9 @@ function fields(bytes: Uint8Array): Field[] {
   return found;
 }
 
+const decoder = new TextDecoder();
+
 function strings(message: Uint8Array, fieldNumber: number): string[] {
-  const decoder = new TextDecoder();
   return fields(message)
     .filter((field) => field.number === fieldNumber && field.payload !== undefined)
     .map((field) => decoder.decode(field.payload));

@@ -186,15 +186,16 @@ export class KvCacheLayout {
     this.checkLive(cache);
     if (!(Number.isInteger(count) && count >= 0 && count <= cache.length))
       throw new Error(`dropPastPositions: cannot drop ${count} of ${cache.length} positions`);
+    for (const row of rows)
+      if (!(Number.isInteger(row) && row >= 0 && row < cache.batchSize))
+        throw new Error(`selectRows: row ${row} is not in a cache of ${cache.batchSize} rows`);
     const length = cache.length - count;
     const target = this.allocate(rows.length, this.capacityFor(length));
     for (const name of this.names) {
       const into = target.buffers.get(name)!;
-      rows.forEach((row, index) => {
-        if (!(Number.isInteger(row) && row >= 0 && row < cache.batchSize))
-          throw new Error(`selectRows: row ${row} is not in a cache of ${cache.batchSize} rows`);
-        this.copyRows(cache, name, into, target.capacity, 0, { from: row, to: index, count: 1 }, count);
-      });
+      rows.forEach((row, index) =>
+        this.copyRows(cache, name, into, target.capacity, 0, { from: row, to: index, count: 1 }, count),
+      );
     }
     return this.adopt(target, length);
   }

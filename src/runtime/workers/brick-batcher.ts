@@ -163,8 +163,8 @@ export class BrickBatcher<Method, Input, Output> {
   }
 
   /**
-   * The batches `waiting` calls go out in now: at most one per free worker, as even as possible, none
-   * above `batchSize` (without a worker limit: full batches, the rest in one).
+   * The batches `waiting` calls go out in now, as even as possible and none above `batchSize`: at
+   * most one per free worker (without a worker limit: as few as `batchSize` allows).
    */
   private batchSizes(waiting: number): number[] {
     const { batchSize } = this.options;
