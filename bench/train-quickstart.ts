@@ -24,7 +24,6 @@ import { Trainer } from '../src/engine/trainer.js';
 import { countParameters, loadPreset } from '../src/student/config.js';
 import { initializeWeights } from '../src/student/initialize.js';
 import {
-  batchFeeds,
   type Document,
   epochBatches,
   packRows,
@@ -33,6 +32,7 @@ import {
   seededPermutation,
   targetCapacity,
 } from '../src/train/packing.js';
+import { microBatchFeeds, weightedLossModel } from '../src/train/micro-batches.js';
 import { type BatchShape, studentModel, studentStepFlops } from '../src/train/student-model.js';
 
 interface Body {
@@ -82,26 +82,38 @@ async function matmulBody(size: number, session: EngineSessionOptions): Promise<
 
 async function stepBody(
   name: string,
-  setup: { documents: Document[]; batches: readonly Row[][]; shape: BatchShape; threads: number },
+  setup: {
+    documents: Document[];
+    batches: readonly Row[][];
+    shape: BatchShape;
+    threads: number;
+    /** Data-parallel workers (each one micro-batch of shape.rows rows); absent: one fused step. */
+    workers?: number;
+  },
 ): Promise<Body> {
   const preset = await loadPreset('micro');
   const { architecture, training } = preset;
+  const { workers } = setup;
+  const model = studentModel(architecture, setup.shape);
   const trainer = await Trainer.create({
-    model: studentModel(architecture, setup.shape),
+    model: workers === undefined ? model : weightedLossModel(model),
     initialParameters: initializeWeights(architecture, 1),
     optimizer: { maxGradientNorm: training.gradientClip, weightDecay: training.weightDecay },
     session: { intraOpNumThreads: setup.threads },
+    ...(workers === undefined ? {} : { workers, microBatches: workers }),
   });
-  const feeds = setup.batches.map((batch) => batchFeeds(setup.documents, batch, setup.shape, 0));
+  const feeds = setup.batches.map((batch) =>
+    microBatchFeeds(setup.documents, batch, setup.shape, workers ?? 1, 0),
+  );
   let cursor = 0;
   return {
     name,
     run: async () => {
       const batch = feeds[cursor++ % feeds.length]!;
-      await trainer.step([batch.feeds], 0.01);
+      await trainer.step(batch.feeds, 0.01);
       return batch.tokens;
     },
-    flops: studentStepFlops(architecture, setup.shape),
+    flops: studentStepFlops(architecture, setup.shape) * (workers ?? 1),
     release: () => trainer.release(),
   };
 }
@@ -120,11 +132,15 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
   const batches = epochBatches(rows, rowShape.rows, 1, 0).filter((batch) => batch.length === rowShape.rows);
   const planned = { ...rowShape, targets: plannedTargetCapacity(documents, batches, rowShape) };
   const orderFree = { ...rowShape, targets: targetCapacity(documents, rows, rowShape) };
+  const halfShape = { rows: rowShape.rows / 2, length: rowShape.length }; // (B / 2, T): one worker's rows
+  const halves = batches.flatMap((batch) => [batch.slice(0, halfShape.rows), batch.slice(halfShape.rows)]);
+  const half = { ...halfShape, targets: plannedTargetCapacity(documents, halves, halfShape) };
   const bodies = [
     await matmulBody(options.quick ? 256 : 1024, { intraOpNumThreads: 2 }),
     await stepBody('step', { documents, batches, shape: planned, threads: 2 }),
     await stepBody('deterministic', { documents, batches, shape: planned, threads: 1 }),
     await stepBody('orderFreeKStep', { documents, batches, shape: orderFree, threads: 2 }),
+    await stepBody('dataParallel', { documents, batches, shape: half, threads: 2, workers: 2 }),
   ];
   const seconds = new Map(bodies.map((body) => [body.name, [] as number[]]));
   const tokens = new Map(bodies.map((body) => [body.name, [] as number[]]));
@@ -173,6 +189,7 @@ export async function run(options: { quick: boolean }): Promise<Record<string, u
     mfu: round((summary.step?.achievedGflops ?? 0) / (summary.matmul?.gflops ?? 1)),
     deterministicOverStep: ratio('deterministic', 'step'),
     stepOverOrderFreeK: ratio('step', 'orderFreeKStep'),
+    dataParallelOverStep: ratio('dataParallel', 'step'),
     note: 'tokens are document tokens (padding excluded); the bodies take turns each round; ratios are per-round medians (X over Y = X tokens/s ÷ Y tokens/s); FLOPs count the matmuls (studentStepFlops)',
   };
 }

@@ -125,6 +125,7 @@ async function resolveStudent(
     allowSmallData: _allowSmallData,
     deterministic: _deterministic,
     microBatchSize: _microBatchSize,
+    dataParallel: _dataParallel,
     ...overrides
   } = student;
   const merged = studentPresetSchema.safeParse({ ...preset, training: { ...preset.training, ...overrides } });

@@ -124,6 +124,8 @@ export const studentSchema = z.strictObject({
   batchSize: positiveInteger.optional(),
   /** Rows per forward/backward pass (gradient accumulation; `dnc train --micro-batch-size`). */
   microBatchSize: positiveInteger.optional(),
+  /** Data-parallel worker threads, each on one onnxruntime thread (`dnc train --data-parallel`). */
+  dataParallel: positiveInteger.optional(),
   sequenceLength: positiveInteger.optional(),
   checkpointEvery: positiveInteger.optional(),
   evalEvery: positiveInteger.optional(),

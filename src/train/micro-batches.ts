@@ -19,15 +19,34 @@ import { type BatchShape } from './student-model.js';
 /** The batch input that weighs a micro-batch's loss (present only when a step has several). */
 export const lossWeightName = 'loss_weight';
 
-/** Micro-batches per optimizer step; one line naming both flags when N does not divide the batch. */
-export function microBatchCount(settings: { batchSize: number; microBatchSize?: number }): number {
-  const size = settings.microBatchSize ?? settings.batchSize;
-  if (size > settings.batchSize || settings.batchSize % size !== 0)
+/**
+ * Micro-batches per optimizer step: batchSize / microBatchSize, and at least one per data-parallel
+ * worker (each worker takes an equal share). One line naming the flags when they do not divide.
+ */
+export function microBatchCount(settings: {
+  batchSize: number;
+  microBatchSize?: number;
+  dataParallel?: number;
+}): number {
+  const { batchSize, microBatchSize, dataParallel: workers = 1 } = settings;
+  if (microBatchSize === undefined && batchSize % workers !== 0)
     throw new UserError(
-      `--micro-batch-size ${size} must divide --batch-size ${settings.batchSize} ` +
+      `--data-parallel ${workers} must divide --batch-size ${batchSize} (each worker takes an equal share of the rows); ` +
+        'change one of them',
+    );
+  const size = microBatchSize ?? batchSize / workers;
+  if (size > batchSize || batchSize % size !== 0)
+    throw new UserError(
+      `--micro-batch-size ${size} must divide --batch-size ${batchSize} ` +
         '(for example 1, or a divisor of the batch size); lower it or change --batch-size',
     );
-  return settings.batchSize / size;
+  const count = batchSize / size;
+  if (count % workers !== 0)
+    throw new UserError(
+      `--data-parallel ${workers} must divide the ${count} micro-batches of a step (--batch-size ${batchSize} / ` +
+        `--micro-batch-size ${size}); change --data-parallel or --micro-batch-size`,
+    );
+  return count;
 }
 
 /** The model with its loss multiplied by the `loss_weight` batch input (a scalar). */

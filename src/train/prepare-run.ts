@@ -90,8 +90,9 @@ export interface PreparedRun {
 
 /**
  * Flags a resumed run may change: where it stops (steps, epochs, early stopping, the data floor),
- * the learning rate (e.g. after a divergence), and the micro-batch size (the same update in less
- * memory, e.g. after running out of it).
+ * the learning rate (e.g. after a divergence), the micro-batch size (the same update in less
+ * memory, e.g. after running out of it) and the data-parallel workers (the same update, e.g. on a
+ * machine with another core count).
  */
 const resumableOverrides = new Set([
   'maxSteps',
@@ -101,6 +102,7 @@ const resumableOverrides = new Set([
   'minDelta',
   'allowSmallData',
   'microBatchSize',
+  'dataParallel',
 ]);
 
 function checkResumeOverrides(overrides: TrainingOverrides, saved: TrainingSettings): TrainingSettings {

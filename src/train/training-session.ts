@@ -170,6 +170,7 @@ async function createTrainer(run: PreparedRun, options: TrainOptions, plan: Trai
     // Several micro-batches: each one's loss is weighted by its share of the step's targets.
     model: plan.microBatches > 1 ? weightedLossModel(model) : model,
     microBatches: plan.microBatches,
+    ...(settings.dataParallel > 1 ? { workers: settings.dataParallel } : {}),
     initialParameters: resumeFrom?.weights ?? initialWeights(run),
     frozenValues: growth?.frozen ?? (lora === undefined ? undefined : run.base?.checkpoint.weights),
     optimizer: { weightDecay: settings.weightDecay, maxGradientNorm: settings.gradientClip },

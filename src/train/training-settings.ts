@@ -47,6 +47,13 @@ export const trainingSettingsSchema = trainingDefaultsSchema.extend({
    * src/train/micro-batches.ts), the same update in less memory. Absent: one pass of `batchSize` rows.
    */
   microBatchSize: z.number().int().positive().optional(),
+  /**
+   * Data-parallel worker threads (`--data-parallel N`): each runs its share of a step's micro-batches
+   * on one onnxruntime thread, and their gradients are summed in a fixed order (src/engine/
+   * gradient-workers.ts). The same update as one batch up to float rounding, and bit for bit
+   * repeatable on one machine. 1: one session in this thread.
+   */
+  dataParallel: z.number().int().positive().default(1),
 });
 
 export type TrainingSettings = z.infer<typeof trainingSettingsSchema>;
@@ -78,6 +85,8 @@ export interface TrainingOverrides {
   deterministic?: boolean;
   /** Rows per micro-batch (gradient accumulation; default: the whole batch at once). */
   microBatchSize?: number;
+  /** Data-parallel worker threads, each on one onnxruntime thread (default 1: none). */
+  dataParallel?: number;
 }
 
 function defined<T extends object>(values: T): Partial<T> {

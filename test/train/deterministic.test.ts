@@ -40,6 +40,36 @@ describe('dnc train --deterministic', () => {
     expect(JSON.stringify(student)).toMatch(/"deterministic":true/);
   }, 120_000);
 
+  it('--data-parallel 2 repeats bit for bit without --deterministic, close to the one-session run', async () => {
+    const runs = ['parallel-first', 'parallel-second', 'one-session'];
+    for (const name of runs) {
+      const extra = name === 'one-session' ? ['--deterministic'] : ['--data-parallel', '2'];
+      const result = await runCli(args(join(root, name), ...extra));
+      expect(result.code, result.stderr).toBe(0);
+    }
+    const curve = async (name: string) => {
+      const log = await readTrainingLog(join(root, name, 'train-log.jsonl'));
+      return log.map((entry) => ('loss' in entry ? entry.loss : entry.validationLoss));
+    };
+    const parallel = await curve('parallel-first');
+    expect(await curve('parallel-second')).toEqual(parallel); // exact
+    expect(await readFile(join(root, 'parallel-second', 'model.safetensors'))).toEqual(
+      await readFile(join(root, 'parallel-first', 'model.safetensors')),
+    );
+    // The same updates up to float rounding (two micro-batches summed instead of one batch).
+    const oneSession = await curve('one-session');
+    parallel.forEach((loss, index) => expect(Math.abs(loss - oneSession[index]!)).toBeLessThan(1e-3));
+    const student = JSON.parse(await readFile(join(root, 'parallel-first', 'student.json'), 'utf8'));
+    expect(JSON.stringify(student)).toMatch(/"dataParallel":2/);
+  }, 120_000);
+
+  it('refuses a --data-parallel that does not divide the batch, in one line', async () => {
+    const result = await runCli(args(join(root, 'parallel-3'), '--data-parallel', '3', '--batch-size', '4'));
+    expect(result.code).not.toBe(0);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/--data-parallel 3 must divide --batch-size 4/);
+  });
+
   it('refuses --threads above 1 with it, in one line; the pipeline takes it per student', async () => {
     const result = await runCli(args(join(root, 'threads'), '--deterministic', '--threads', '2'));
     expect(result.code).not.toBe(0);

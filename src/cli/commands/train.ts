@@ -41,6 +41,7 @@ const trainFlagsSchema = z.strictObject({
   learningRate: z.coerce.number().positive('--learning-rate must be positive').optional(),
   batchSize: count('--batch-size'),
   microBatchSize: count('--micro-batch-size'),
+  dataParallel: count('--data-parallel'),
   sequenceLength: count('--sequence-length', 2),
   evalEvery: count('--eval-every'),
   checkpointEvery: count('--checkpoint-every'),
@@ -161,6 +162,7 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
         learningRate: flags.learningRate,
         batchSize: flags.batchSize,
         microBatchSize: flags.microBatchSize,
+        dataParallel: flags.dataParallel,
         sequenceLength: flags.sequenceLength,
         evalEvery: flags.evalEvery,
         checkpointEvery: flags.checkpointEvery,
@@ -221,6 +223,10 @@ export function register(program: Command): void {
     .option(
       '--micro-batch-size <n>',
       'rows per forward/backward pass: a step runs batch-size / n passes with summed gradients, the same update in less memory (default: the whole batch)',
+    )
+    .option(
+      '--data-parallel <n>',
+      'worker threads that each train an equal share of every batch on one core, gradients summed in a fixed order: bit for bit repeatable (default 1: one session on --threads threads)',
     )
     .option('--sequence-length <n>', 'tokens per row (default: the preset)')
     .option('--eval-every <n>', 'steps between validations (default: the preset)')
