@@ -279,7 +279,7 @@ export class Trainer {
   async evaluate(batch: Feeds): Promise<number> {
     this.lossSession ??= await EngineSession.create(
       serializeGraph(buildLossGraph(this.options.model)),
-      this.options.session,
+      mainSessionOptions(this.options),
       'evaluation',
     );
     const out = await this.lossSession.run({ ...batch, ...this.frozenFeeds, ...this.parameterFeeds() });
@@ -302,6 +302,17 @@ interface TrainerSessions {
   update?: EngineSession;
 }
 
+/**
+ * This thread's sessions: beside workers they run on one thread. An idle onnxruntime pool spins for
+ * a while after each run, and here it would spin on the cores the workers' next step needs
+ * (measured: the workers' share took ~140 ms a step beside a two-thread update, ~116 ms beside a
+ * one-thread one); one thread also keeps the gradient norm's and the validation loss's reductions
+ * in one order, so the whole run repeats bit for bit.
+ */
+function mainSessionOptions(options: TrainerOptions): EngineSessionOptions | undefined {
+  return options.workers === undefined ? options.session : { ...options.session, intraOpNumThreads: 1 };
+}
+
 async function createSessions(options: TrainerOptions, frozen: Feeds): Promise<TrainerSessions> {
   const { model, optimizer = {}, microBatches = 1, workers } = options;
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1 || microBatches % workers !== 0))
@@ -311,14 +322,8 @@ async function createSessions(options: TrainerOptions, frozen: Feeds): Promise<T
   const create = (bytes: Uint8Array, label: string) => EngineSession.create(bytes, options.session, label);
   if (workers === undefined && microBatches === 1)
     return { step: await create(serializeGraph(buildStepGraph(model, optimizer)), 'training step') };
-  // Beside workers the update runs on one thread: an idle onnxruntime pool spins for a while after
-  // each run, and here it would spin on the cores the workers' next step needs (measured: the
-  // workers' share took ~140 ms a step beside a two-thread update, ~116 ms beside a one-thread one).
-  // One thread also keeps the gradient norm's reduction in one order.
-  const updateOptions =
-    workers === undefined ? options.session : { ...options.session, intraOpNumThreads: 1 };
   const updateGraph = serializeGraph(buildUpdateGraph(model, optimizer));
-  const update = await EngineSession.create(updateGraph, updateOptions, 'optimizer update');
+  const update = await EngineSession.create(updateGraph, mainSessionOptions(options), 'optimizer update');
   const accumulateGraph = serializeGraph(buildAccumulateGraph(model));
   if (workers === undefined)
     return { update, accumulate: await create(accumulateGraph, 'gradient accumulation') };
