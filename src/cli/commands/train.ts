@@ -258,7 +258,7 @@ export function register(program: Command): void {
     .option('--threads <n>', 'onnxruntime threads (default: all cores)')
     .option(
       '--deterministic',
-      'the same loss curve bit for bit on this machine (onnxruntime on one thread; slower, see docs/performance.md)',
+      'the same loss curve bit for bit on this machine (onnxruntime on one thread; slower: --data-parallel 2 gives the same guarantee at full speed, see docs/performance.md)',
     )
     .option('--progress', 'draw progress lines even when stderr is not a terminal')
     .option('--json', 'print one JSON summary object on stdout')
