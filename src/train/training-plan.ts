@@ -77,6 +77,6 @@ export function describePlan(run: PreparedRun, options: TrainOptions, plan: Trai
   return (
     `${options.role} student ${run.presetName}: ${countParameters(architecture).toLocaleString('en-US')} parameters, vocab ${architecture.vocabSize}; ` +
     `${train.documents.length} training / ${validation.documents.length} validation examples in ${plan.rows.length} rows of ${shape.length} ` +
-    `(${(plan.padding * 100).toFixed(1)}% padding), ${plan.batchesPerEpoch} batches of ${plan.stepRows}${plan.microBatches > 1 ? ` (${plan.microBatches} micro-batches of ${shape.rows})` : ''} per epoch, ${schedule.totalSteps} steps`
+    `(${(plan.padding * 100).toFixed(1)}% padding), ${plan.batchesPerEpoch} batches of ${plan.stepRows}${plan.microBatches > 1 ? ` (${plan.microBatches} micro-batches of ${shape.rows})` : ''}${run.settings.dataParallel > 1 ? ` on ${run.settings.dataParallel} data-parallel workers` : ''} per epoch, ${schedule.totalSteps} steps`
   );
 }

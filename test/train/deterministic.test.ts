@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { pipelineSchema } from '../../src/pipeline/pipeline-schema.js';
 import { readTrainingLog } from '../../src/train/training-log.js';
 import { runCli } from '../helpers/cli.js';
-import { nanoTrainArgs } from '../helpers/train-runs.js';
+import { nanoTrainArgs, runUntilCheckpoint } from '../helpers/train-runs.js';
 import { decomposerChats, writeChats } from './chat-fixture.js';
 
 let root: string;
@@ -41,11 +41,12 @@ describe('dnc train --deterministic', () => {
   }, 120_000);
 
   it('--data-parallel 2 repeats bit for bit without --deterministic, close to the one-session run', async () => {
-    const runs = ['parallel-first', 'parallel-second', 'one-session'];
-    for (const name of runs) {
+    const stderr = new Map<string, string>();
+    for (const name of ['parallel-first', 'parallel-second', 'one-session']) {
       const extra = name === 'one-session' ? ['--deterministic'] : ['--data-parallel', '2'];
       const result = await runCli(args(join(root, name), ...extra));
       expect(result.code, result.stderr).toBe(0);
+      stderr.set(name, result.stderr);
     }
     const curve = async (name: string) => {
       const log = await readTrainingLog(join(root, name, 'train-log.jsonl'));
@@ -61,6 +62,27 @@ describe('dnc train --deterministic', () => {
     parallel.forEach((loss, index) => expect(Math.abs(loss - oneSession[index]!)).toBeLessThan(1e-3));
     const student = JSON.parse(await readFile(join(root, 'parallel-first', 'student.json'), 'utf8'));
     expect(JSON.stringify(student)).toMatch(/"dataParallel":2/);
+    expect(stderr.get('parallel-first')).toContain('(2 micro-batches of 2) on 2 data-parallel workers');
+  }, 120_000);
+
+  it('--data-parallel 2 killed after a checkpoint resumes to the same curve and weights', async () => {
+    const parallel = (out: string, ...extra: string[]) =>
+      args(join(root, out), '--data-parallel', '2', '--checkpoint-every', '10', ...extra);
+    const whole = await runCli(parallel('parallel-whole'));
+    expect(whole.code, whole.stderr).toBe(0);
+    const killed = await runUntilCheckpoint(parallel('parallel-killed'), join(root, 'parallel-killed'), 10);
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = await runCli(parallel('parallel-killed', '--resume'));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout).resumedFromStep).toBeGreaterThanOrEqual(10);
+    const losses = async (name: string) =>
+      (await readTrainingLog(join(root, name, 'train-log.jsonl'))).map((entry) =>
+        'loss' in entry ? entry.loss : entry.validationLoss,
+      );
+    expect(await losses('parallel-killed')).toEqual(await losses('parallel-whole'));
+    expect(await readFile(join(root, 'parallel-killed', 'model.safetensors'))).toEqual(
+      await readFile(join(root, 'parallel-whole', 'model.safetensors')),
+    );
   }, 120_000);
 
   it('refuses a --data-parallel that does not divide the batch, in one line', async () => {
