@@ -9,6 +9,8 @@
  * - `deterministic`: the same step on one thread (`dnc train --deterministic`);
  * - `orderFreeKStep`: the step with K from `targetCapacity` (the fullest rows summed, any order), the
  *   bound the planner used before it listed the run's batches.
+ * - `dataParallel`: the step as `--data-parallel 2` runs it: two gradient workers of 8 rows each,
+ *   one onnxruntime thread each, and the update on one thread (`dataParallelOverStep`).
  *
  * The documents are synthetic but shaped like the quickstart decomposer's chat rows (measured on
  * its 19,000 training examples: 16–123 positions, median 64, mean 65.7; 52% of positions are

@@ -21,9 +21,13 @@ it('bench train --quick reports MatMul peak, tokens per second, achieved GFLOP/s
     step: { tokensPerSecond: number; achievedGflops: number };
     deterministicOverStep: number;
     stepOverOrderFreeK: number;
+    dataParallel: { tokensPerSecond: number };
+    dataParallelOverStep: number;
   };
   expect(quickstart.step.tokensPerSecond).toBeGreaterThan(0);
   expect(quickstart.plannedK).toBeLessThanOrEqual(quickstart.orderFreeK); // the planned K is never looser
   expect(quickstart.deterministicOverStep).toBeGreaterThan(0);
   expect(quickstart.stepOverOrderFreeK).toBeGreaterThan(0);
+  expect(quickstart.dataParallel.tokensPerSecond).toBeGreaterThan(0); // two gradient workers trained
+  expect(quickstart.dataParallelOverStep).toBeGreaterThan(0);
 });
