@@ -1,7 +1,7 @@
 /**
  * The quickstart decomposer's training step, measured as `dnc train` runs it: the micro preset at
  * 16 × 128, documents packed into rows (first fit), the head and the last layer's tail at the loss
- * positions, K planned from the run's own batches. Four bodies take turns round after round, so
+ * positions, K planned from the run's own batches. Five bodies take turns round after round, so
  * each sees the same background load and the ratios between them are the numbers to read:
  *
  * - `matmul`: a 1024³ float32 MatMul on two threads (the peak the step is compared with);
