@@ -1,23 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { initializeMlp, mlpClassifier } from '../../src/engine/models/mlp.js';
-import { type Feeds, tensor } from '../../src/engine/session.js';
+import { type Feeds } from '../../src/engine/session.js';
 import { Trainer } from '../../src/engine/trainer.js';
 import { buildStepGraph, type TrainableModel } from '../../src/engine/training-graphs.js';
-import { seededRandom } from './gradient-check.js';
+import { mlpBatch } from './mlp-batch.js';
 
 const config = { features: 6, hidden: 16, classes: 4, rows: 8 };
 
-function batch(seed: number): Feeds {
-  const random = seededRandom(seed);
-  const features = Float32Array.from({ length: config.rows * config.features }, () => random() * 2 - 1);
-  const targets = BigInt64Array.from({ length: config.rows }, () =>
-    BigInt(Math.floor(random() * config.classes)),
-  );
-  return {
-    features: tensor('float32', features, [config.rows, config.features]),
-    targets: tensor('int64', targets, [config.rows]),
-  };
-}
+const batch = (seed: number): Feeds => mlpBatch(config, seed);
 
 /** The MLP with the named parameters moved to `frozen`. */
 function freeze(model: TrainableModel, names: readonly string[]): TrainableModel {

@@ -12,21 +12,11 @@ import { initializeMlp, mlpClassifier } from '../../src/engine/models/mlp.js';
 import { type Feeds, tensor } from '../../src/engine/session.js';
 import { Trainer, type TrainerOptions } from '../../src/engine/trainer.js';
 import { type TrainableModel } from '../../src/engine/training-graphs.js';
-import { seededRandom } from './gradient-check.js';
+import { mlpBatch } from './mlp-batch.js';
 
 const config = { features: 6, hidden: 24, classes: 4, rows: 4 };
 
-function microBatch(seed: number): Feeds {
-  const random = seededRandom(seed);
-  const features = Float32Array.from({ length: config.rows * config.features }, () => random() * 2 - 1);
-  const targets = BigInt64Array.from({ length: config.rows }, () =>
-    BigInt(Math.floor(random() * config.classes)),
-  );
-  return {
-    features: tensor('float32', features, [config.rows, config.features]),
-    targets: tensor('int64', targets, [config.rows]),
-  };
-}
+const microBatch = (seed: number): Feeds => mlpBatch(config, seed);
 
 /** Six steps of four micro-batches each; returns the losses and the final parameters. */
 async function train(options: Omit<TrainerOptions, 'microBatches'>) {

@@ -8,20 +8,11 @@ import {
 import { type Feeds, tensor } from '../../src/engine/session.js';
 import { Trainer } from '../../src/engine/trainer.js';
 import { seededRandom } from './gradient-check.js';
+import { mlpBatch } from './mlp-batch.js';
 
 const mlpConfig = { features: 6, hidden: 32, classes: 4, rows: 16 };
 
-function mlpBatch(seed: number, rows = mlpConfig.rows): Feeds {
-  const random = seededRandom(seed);
-  const features = Float32Array.from({ length: rows * mlpConfig.features }, () => random() * 2 - 1);
-  const targets = BigInt64Array.from({ length: rows }, () =>
-    BigInt(Math.floor(random() * mlpConfig.classes)),
-  );
-  return {
-    features: tensor('float32', features, [rows, mlpConfig.features]),
-    targets: tensor('int64', targets, [rows]),
-  };
-}
+const batchOf = (seed: number, rows = mlpConfig.rows): Feeds => mlpBatch(mlpConfig, seed, rows);
 
 const transformerConfig = { vocabulary: 16, dimension: 32, heads: 4, hidden: 64, batch: 4, time: 8 };
 
@@ -56,7 +47,7 @@ describe('Trainer', () => {
       initialParameters: initializeMlp(model, 1),
       optimizer: { weightDecay: 0 },
     });
-    const batch = mlpBatch(3);
+    const batch = batchOf(3);
     const first = await trainer.step([batch], 0.02);
     let last = first;
     for (let step = 0; step < 300; step += 1) last = await trainer.step([batch], 0.02);
@@ -109,7 +100,7 @@ describe('Trainer', () => {
     const model = mlpClassifier(mlpConfig);
     const half = mlpClassifier({ ...mlpConfig, rows: mlpConfig.rows / 2 });
     const initial = initializeMlp(model, 2);
-    const full = mlpBatch(4);
+    const full = batchOf(4);
     const rows = mlpConfig.rows / 2;
     const slice = (start: number): Feeds => ({
       features: tensor('float32', (full.features.data as Float32Array).slice(start * 6, (start + rows) * 6), [
