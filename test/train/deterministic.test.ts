@@ -85,11 +85,19 @@ describe('dnc train --deterministic', () => {
     );
   }, 120_000);
 
-  it('refuses a --data-parallel that does not divide the batch, in one line', async () => {
+  it('refuses a --data-parallel that does not divide the batch, or with --threads, in one line', async () => {
     const result = await runCli(args(join(root, 'parallel-3'), '--data-parallel', '3', '--batch-size', '4'));
     expect(result.code).not.toBe(0);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/--data-parallel 3 must divide --batch-size 4/);
+    const threads = await runCli(
+      args(join(root, 'parallel-threads'), '--data-parallel', '2', '--threads', '2'),
+    );
+    expect(threads.code).not.toBe(0);
+    expect(threads.stderr.trim().split('\n')).toHaveLength(1);
+    expect(threads.stderr).toMatch(
+      /--data-parallel runs each worker on one onnxruntime thread; drop --threads 2/,
+    );
   });
 
   it('refuses --threads above 1 with it, in one line; the pipeline takes it per student', async () => {

@@ -144,6 +144,10 @@ async function runTrain(rawFlags: Record<string, unknown>): Promise<void> {
     throw new UserError(
       `--deterministic runs onnxruntime on one thread; drop --threads ${flags.threads} or --deterministic`,
     );
+  if ((flags.dataParallel ?? 1) > 1 && flags.threads !== undefined)
+    throw new UserError(
+      `--data-parallel runs each worker on one onnxruntime thread; drop --threads ${flags.threads} or --data-parallel`,
+    );
   const controller = new AbortController();
   const signals = trapStopSignals(controller);
   let summary: TrainSummary;
