@@ -36,6 +36,9 @@ class GradientWorker {
     private readonly worker: Worker,
     private readonly label: string,
   ) {
+    // Held (ref) only while a request is out: a run that fails before the trainer is released must
+    // not be kept alive by idle workers.
+    worker.unref();
     worker.on('message', (message: GradientReply) => this.receive(message));
     worker.on('error', (error) => this.fail(new Error(`${label}: ${error.message}`, { cause: error })));
     worker.on('exit', (code) => this.fail(new Error(`${label} exited (code ${code}) while training ran`)));
@@ -44,6 +47,7 @@ class GradientWorker {
   /** Resolves once the worker's session is loaded. */
   ready(): Promise<void> {
     return new Promise((resolve, reject) => {
+      this.worker.ref();
       this.pending = { resolve: () => resolve(), reject };
     });
   }
@@ -54,6 +58,7 @@ class GradientWorker {
       return Promise.reject(new Error(`${this.label} is already running a step`));
     return new Promise((resolve, reject) => {
       this.pending = { resolve, reject };
+      this.worker.ref();
       const transfer = (request.buffers ?? []).map((array) => array.buffer as ArrayBuffer);
       this.worker.postMessage(request, transfer);
     });
@@ -81,6 +86,7 @@ class GradientWorker {
   private receive(message: GradientReply): void {
     const pending = this.pending;
     this.pending = undefined;
+    this.worker.unref();
     if (message.kind === 'error') pending?.reject(new Error(`${this.label}: ${message.message}`));
     else if (message.kind === 'gradients') pending?.resolve(message);
     else pending?.resolve({ lossSum: 0, accumulated: [] });
@@ -90,6 +96,7 @@ class GradientWorker {
     this.failure ??= error;
     const pending = this.pending;
     this.pending = undefined;
+    this.worker.unref();
     pending?.reject(error);
   }
 }

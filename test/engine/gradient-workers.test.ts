@@ -7,6 +7,9 @@
  * ((0 + g1) + g2) against in JavaScript (g1 + g2, rounded to float32 once), and the in-thread
  * sessions run on two threads; a few ulps per gradient, far under 1e-6 after 6 steps of lr 0.01.
  */
+import { spawn } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { initializeMlp, mlpClassifier } from '../../src/engine/models/mlp.js';
 import { type Feeds, tensor } from '../../src/engine/session.js';
@@ -81,6 +84,19 @@ describe('data-parallel gradient workers', () => {
     });
     expect(largestRelativeDifference(parallel.parameters, inThread.parameters)).toBeLessThan(1e-5);
   }, 60_000);
+
+  it('does not keep the process alive when a run ends without releasing the trainer', async () => {
+    const script = fileURLToPath(new URL('./unreleased-trainer.ts', import.meta.url));
+    const child = spawn(process.execPath, ['--import', 'tsx', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const timeout = delay(20_000).then(() => 'still running' as const);
+    const outcome = await Promise.race([exited, timeout]);
+    child.kill('SIGKILL');
+    expect(stdout).toMatch(/stepped: loss \d/);
+    expect(outcome).toBe(0);
+  }, 30_000);
 
   it('refuses a worker count that does not divide the micro-batches', async () => {
     await expect(Trainer.create({ model, initialParameters, microBatches: 4, workers: 3 })).rejects.toThrow(
