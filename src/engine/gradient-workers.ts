@@ -3,11 +3,11 @@
  * thread (gradient-worker.ts), one share of a step's micro-batches each, at the same parameters.
  * The trainer sums their gradients in worker order and applies one update.
  *
- * Why: at the small shapes dnc trains (hidden 128–576), a step is many small kernels, and one
- * session splitting each kernel over two threads pays a thread handoff per kernel; two sessions each
- * on its own core do not. Measured on the quickstart's step (docs/performance.md, "Data-parallel
- * training"). And since every worker runs on one thread and the sum's order is fixed, a run repeats
- * bit for bit, which `--deterministic` otherwise buys with a one-thread step.
+ * Why: every worker runs on one thread and the sum's order is fixed, so a run repeats bit for bit,
+ * which `--deterministic` otherwise buys with a one-thread step (0.68× the speed). On the
+ * quickstart's step two workers ran at 1.00× the two-thread step (docs/performance.md,
+ * "Data-parallel training"): no kernel is split across threads, which pays for the copies and the
+ * update that runs after the workers.
  *
  * Written by hand rather than with piscina (used for brick workers): each worker holds state that
  * one step's task must reach by index (its session, its accumulator buffers), not any free worker.
