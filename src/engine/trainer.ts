@@ -61,16 +61,22 @@ export interface StepResult {
   gradientNorm: number;
 }
 
-/** Two arrays per name: `current` is fed, `spare` receives the next values; `swap` flips them. */
+/**
+ * Two arrays per name: `current` is fed, `spare` receives the next values; `swap` flips them. Without
+ * spares (`withSpares` false) only `current` is kept, for arrays something else writes whole.
+ */
 class DoubleBuffer {
   current = new Map<string, Float32Array>();
   spare = new Map<string, Float32Array>();
 
-  constructor(private readonly shapes: ReadonlyMap<string, readonly number[]>) {}
+  constructor(
+    private readonly shapes: ReadonlyMap<string, readonly number[]>,
+    private readonly withSpares = true,
+  ) {}
 
   add(name: string, initial: Float32Array): void {
     this.current.set(name, Float32Array.from(initial));
-    this.spare.set(name, new Float32Array(initial.length));
+    if (this.withSpares) this.spare.set(name, new Float32Array(initial.length));
   }
 
   feeds(): Feeds {
@@ -113,7 +119,8 @@ export class Trainer {
     const { model, microBatches = 1 } = options;
     const shapes = new Map<string, readonly number[]>();
     const state = new DoubleBuffer(shapes);
-    const accumulators = new DoubleBuffer(shapes);
+    // Beside gradient workers the accumulators are only the workers' sum, written whole each step.
+    const accumulators = new DoubleBuffer(shapes, options.workers === undefined);
     for (const spec of model.parameters) {
       const initial = options.initialParameters.get(spec.name);
       const size = spec.shape.reduce((product, dimension) => product * dimension, 1);
