@@ -72,7 +72,7 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
     // Free buffers kept: two per cache tensor (a step's input and output) for two generations at once.
     const buffers = new CacheBuffers(4 * signature.cache.length);
     const names = signature.cache.map((entry) => entry.input);
-    this.cacheOutputsDropped = !('skipped' in newPositions) && newPositions.droppedCacheOutputs;
+    this.cacheOutputsDropped = droppedOutputs(newPositions).cacheOutputs;
     this.cacheRoom = cacheRoom && this.fullOutputsReason === undefined && signature.hasPositionIds;
     this.layout = new KvCacheLayout(
       names,
@@ -121,11 +121,7 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
       );
     }
     try {
-      const dropped =
-        'skipped' in newPositions
-          ? { cacheOutputs: false, logits: false }
-          : { cacheOutputs: newPositions.droppedCacheOutputs, logits: newPositions.lastPositionHead };
-      const signature = readDecoderSignature(session, config, modelFile, dropped);
+      const signature = readDecoderSignature(session, config, modelFile, droppedOutputs(newPositions));
       return new OnnxDecoderModel(
         session,
         config,
@@ -222,4 +218,14 @@ export class OnnxDecoderModel implements DecoderModel<OnnxCache> {
   async close(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** The file's outputs the load left out of the session (new-position-outputs.ts): `present.*`, `logits`. */
+function droppedOutputs(newPositions: NewPositionOutputs | { skipped: string }): {
+  cacheOutputs: boolean;
+  logits: boolean;
+} {
+  return 'skipped' in newPositions
+    ? { cacheOutputs: false, logits: false }
+    : { cacheOutputs: newPositions.droppedCacheOutputs, logits: newPositions.lastPositionHead };
 }
