@@ -54,15 +54,9 @@ export class KvCache {
 
   /** One tensor's filled positions as a new (B, kvH, length, hd) array. */
   positions(name: string, heads: number, size: number): Float32Array {
-    const buffer = this.storage.buffers.get(name);
-    if (buffer === undefined) throw new Error(`the cache has no tensor '${name}'`);
-    const rows = this.batchSize * heads;
-    const copy = new Float32Array(rows * this.length * size);
-    for (let row = 0; row < rows; row += 1)
-      copy.set(
-        buffer.subarray(row * this.capacity * size, (row * this.capacity + this.length) * size),
-        row * this.length * size,
-      );
+    if (!this.storage.buffers.has(name)) throw new Error(`the cache has no tensor '${name}'`);
+    const copy = new Float32Array(this.batchSize * heads * this.length * size);
+    copyPositions(this, name, { heads, size }, { into: copy, capacity: this.length, offset: 0 });
     return copy;
   }
 }
@@ -233,16 +227,14 @@ export class KvCacheLayout {
     rows = { from: 0, to: 0, count: cache.batchSize },
     skip = 0,
   ): void {
-    const source = cache.storage.buffers.get(name)!;
-    const { heads, size } = this;
-    const floats = (cache.length - skip) * size;
-    if (floats === 0) return;
-    for (let row = 0; row < rows.count; row += 1)
-      for (let head = 0; head < heads; head += 1) {
-        const from = (((rows.from + row) * heads + head) * cache.capacity + skip) * size;
-        const to = (((rows.to + row) * heads + head) * capacity + offset) * size;
-        into.set(source.subarray(from, from + floats), to);
-      }
+    copyPositions(
+      cache,
+      name,
+      { heads: this.heads, size: this.size },
+      { into, capacity, offset },
+      rows,
+      skip,
+    );
   }
 
   private checkLive(cache: KvCache): void {
@@ -251,4 +243,28 @@ export class KvCacheLayout {
         'this cache was released (releaseCache) and its buffers reused; keep a copy (selectRows) of a cache read later',
       );
   }
+}
+
+/**
+ * Copies batch rows of `cache`'s tensor `name` (default: all), its positions `skip …`, into `target`
+ * (a buffer of `capacity` positions) from position `offset` on; a cache row is `heads` runs of
+ * `size` floats per position.
+ */
+function copyPositions(
+  cache: KvCache,
+  name: string,
+  { heads, size }: { heads: number; size: number },
+  target: { into: Float32Array; capacity: number; offset: number },
+  rows = { from: 0, to: 0, count: cache.batchSize },
+  skip = 0,
+): void {
+  const source = cache.storage.buffers.get(name)!;
+  const floats = (cache.length - skip) * size;
+  if (floats === 0) return;
+  for (let row = 0; row < rows.count; row += 1)
+    for (let head = 0; head < heads; head += 1) {
+      const from = (((rows.from + row) * heads + head) * cache.capacity + skip) * size;
+      const to = (((rows.to + row) * heads + head) * target.capacity + target.offset) * size;
+      target.into.set(source.subarray(from, from + floats), to);
+    }
 }
